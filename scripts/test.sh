@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every test of Reach against real backends: PostgreSQL and Redis on
+# loopback (already running, or started by .ci/run) and a MinIO server this
+# script builds once and starts in a temporary directory.
+#
+#   scripts/test.sh              all tests
+#   scripts/test.sh ./lrs/...    only some packages (go test arguments)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/tools.sh
+
+minio_bin=$(ensure_minio)
+minio_dir=$(mktemp -d)
+minio_port=$(free_port)
+export MINIO_ROOT_USER=reachtest MINIO_ROOT_PASSWORD="reachtest-$(date +%s)-secret"
+"$minio_bin" server --quiet --address "127.0.0.1:$minio_port" --console-address "127.0.0.1:$(free_port)" "$minio_dir" >"$minio_dir.log" 2>&1 &
+minio_pid=$!
+cleanup() { kill "$minio_pid" 2>/dev/null || true; wait "$minio_pid" 2>/dev/null || true; rm -rf "$minio_dir" "$minio_dir.log"; }
+trap cleanup EXIT
+for _ in $(seq 1 100); do
+  if curl -fsS "http://127.0.0.1:$minio_port/minio/health/live" >/dev/null 2>&1; then break; fi
+  sleep 0.2
+done
+curl -fsS "http://127.0.0.1:$minio_port/minio/health/live" >/dev/null || { echo "MinIO did not start:"; cat "$minio_dir.log"; exit 1; }
+
+export REACH_TEST_S3_ENDPOINT="127.0.0.1:$minio_port"
+export REACH_TEST_S3_ACCESS_KEY="$MINIO_ROOT_USER"
+export REACH_TEST_S3_SECRET_KEY="$MINIO_ROOT_PASSWORD"
+export REACH_TEST_POSTGRES_URL="${REACH_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
+export REACH_TEST_REDIS_URL="${REACH_TEST_REDIS_URL:-redis://127.0.0.1:6379/0}"
+
+if [ "$#" -eq 0 ]; then set -- ./...; fi
+go vet ./...
+go test -count=1 -timeout 20m "$@"
