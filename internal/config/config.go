@@ -1,0 +1,396 @@
+// Package config loads Reach's one typed configuration from environment
+// variables (REACH_*, with *_FILE variants for secrets) and command-line
+// flags, applies defaults, and validates it as a whole.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of a Reach process. Empty backend URLs mean the
+// embedded defaults: SQLite and a local blob directory under DataDir, and an
+// in-process cache.
+type Config struct {
+	Addr        string `env:"REACH_ADDR" help:"app listen address (portal, admin, API, /xapi)"`
+	ContentAddr string `env:"REACH_CONTENT_ADDR" help:"content-origin listen address (player and package files)"`
+	PublicURL   string `env:"REACH_PUBLIC_URL" help:"external URL of the app origin"`
+	ContentURL  string `env:"REACH_CONTENT_URL" help:"external URL of the content origin; must differ from the app origin"`
+	DataDir     string `env:"REACH_DATA_DIR" help:"directory for the embedded database, blobs and keys"`
+
+	DatabaseURL string `env:"REACH_DATABASE_URL" secret:"true" help:"postgres://… for PostgreSQL; empty for SQLite in the data directory"`
+	RedisURL    string `env:"REACH_REDIS_URL" secret:"true" help:"redis://… to share cache, tokens and queues between replicas; empty for in-process"`
+
+	S3Endpoint  string `env:"REACH_S3_ENDPOINT" help:"host:port of an S3-compatible store; empty for the local blob directory"`
+	S3Bucket    string `env:"REACH_S3_BUCKET" help:"bucket for content, attachments and exports"`
+	S3AccessKey string `env:"REACH_S3_ACCESS_KEY" secret:"true" help:"S3 access key"`
+	S3SecretKey string `env:"REACH_S3_SECRET_KEY" secret:"true" help:"S3 secret key"`
+	S3Region    string `env:"REACH_S3_REGION" help:"S3 region"`
+	S3UseTLS    bool   `env:"REACH_S3_TLS" help:"use HTTPS to reach the S3 endpoint"`
+
+	MaxBodyBytes   int64 `env:"REACH_MAX_BODY_BYTES" help:"largest request body outside uploads, in bytes"`
+	MaxUploadBytes int64 `env:"REACH_MAX_UPLOAD_BYTES" help:"largest package upload, in bytes"`
+
+	SessionTTL      time.Duration `env:"REACH_SESSION_TTL" help:"how long a sign-in lasts"`
+	ShutdownTimeout time.Duration `env:"REACH_SHUTDOWN_TIMEOUT" help:"how long shutdown waits for in-flight requests"`
+	LogLevel        string        `env:"REACH_LOG_LEVEL" help:"debug, info, warn or error"`
+	DefaultBorough  string        `env:"REACH_DEFAULT_BOROUGH" help:"slug of the borough created on first run"`
+	AdminEmail      string        `env:"REACH_ADMIN_EMAIL" help:"email of the platform admin created on first run"`
+}
+
+// Default returns the embedded defaults.
+func Default() Config {
+	return Config{
+		Addr:            ":8080",
+		ContentAddr:     ":8081",
+		DataDir:         "./data",
+		S3Region:        "us-east-1",
+		MaxBodyBytes:    20 << 20,
+		MaxUploadBytes:  1 << 30,
+		SessionTTL:      12 * time.Hour,
+		ShutdownTimeout: 20 * time.Second,
+		LogLevel:        "info",
+		DefaultBorough:  "london",
+		AdminEmail:      "admin@reach.localhost",
+	}
+}
+
+// Load returns the defaults overridden by the environment (getenv is
+// os.Getenv in production, a map in tests). A variable NAME_FILE names a
+// file whose trimmed contents are the value of a secret NAME.
+func Load(getenv func(string) string) (Config, error) {
+	c := Default()
+	var problems []string
+	v := reflect.ValueOf(&c).Elem()
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name := f.Tag.Get("env")
+		raw, set := getenv(name), getenv(name) != ""
+		if file := getenv(name + "_FILE"); file != "" {
+			if f.Tag.Get("secret") != "true" {
+				problems = append(problems, fmt.Sprintf("%s_FILE: only secrets can be read from files", name))
+				continue
+			}
+			if set {
+				problems = append(problems, fmt.Sprintf("%s and %s_FILE are both set; set one", name, name))
+				continue
+			}
+			b, err := os.ReadFile(file)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s_FILE: %v", name, err))
+				continue
+			}
+			raw, set = strings.TrimSpace(string(b)), true
+		}
+		if !set {
+			continue
+		}
+		if err := setField(v.Field(i), raw); err != nil {
+			problems = append(problems, fmt.Sprintf("%s=%q: %v", name, maskIf(f, raw), err))
+		}
+	}
+	if len(problems) > 0 {
+		return c, errors.New("configuration: " + strings.Join(problems, "; "))
+	}
+	return c, nil
+}
+
+func maskIf(f reflect.StructField, raw string) string {
+	if f.Tag.Get("secret") == "true" {
+		return mask(raw)
+	}
+	return raw
+}
+
+func setField(fv reflect.Value, raw string) error {
+	switch fv.Interface().(type) {
+	case string:
+		fv.SetString(raw)
+	case bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return errors.New("want true or false")
+		}
+		fv.SetBool(b)
+	case int64:
+		n, err := parseBytes(raw)
+		if err != nil {
+			return err
+		}
+		fv.SetInt(n)
+	case time.Duration:
+		d, err := time.ParseDuration(raw)
+		if err != nil {
+			return errors.New("want a duration such as 30s or 12h")
+		}
+		fv.SetInt(int64(d))
+	}
+	return nil
+}
+
+// parseBytes reads a byte count, allowing KiB/MiB/GiB suffixes.
+func parseBytes(raw string) (int64, error) {
+	mult := int64(1)
+	s := strings.TrimSpace(raw)
+	for suffix, m := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
+		if strings.HasSuffix(s, suffix) {
+			mult, s = m, strings.TrimSuffix(s, suffix)
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n < 0 {
+		return 0, errors.New("want a byte count such as 1048576 or 20MiB")
+	}
+	return n * mult, nil
+}
+
+// byteFlag lets an int64 byte count take the same suffixes on the command line.
+type byteFlag struct{ p *int64 }
+
+func (b byteFlag) String() string {
+	if b.p == nil {
+		return "0"
+	}
+	return strconv.FormatInt(*b.p, 10)
+}
+func (b byteFlag) Set(s string) error {
+	n, err := parseBytes(s)
+	if err == nil {
+		*b.p = n
+	}
+	return err
+}
+
+// RegisterFlags adds a flag per setting (e.g. --database-url for
+// REACH_DATABASE_URL) whose default is the value already in c, so flags
+// override the environment.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	v := reflect.ValueOf(c).Elem()
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name := FlagName(f.Tag.Get("env"))
+		usage := f.Tag.Get("help") + " (" + f.Tag.Get("env") + ")"
+		switch p := v.Field(i).Addr().Interface().(type) {
+		case *string:
+			fs.StringVar(p, name, *p, usage)
+		case *bool:
+			fs.BoolVar(p, name, *p, usage)
+		case *int64:
+			fs.Var(byteFlag{p}, name, usage)
+		case *time.Duration:
+			fs.DurationVar(p, name, *p, usage)
+		}
+	}
+}
+
+// FlagName turns REACH_DATABASE_URL into database-url.
+func FlagName(env string) string {
+	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(env, "REACH_")), "_", "-")
+}
+
+// Finish fills settings derived from others (URLs from listen addresses,
+// the SQLite path from the data directory) and validates the whole.
+func (c *Config) Finish() error {
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + localHost(c.Addr)
+	}
+	if c.ContentURL == "" {
+		c.ContentURL = "http://" + localHost(c.ContentAddr)
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	c.ContentURL = strings.TrimRight(c.ContentURL, "/")
+	return c.Validate()
+}
+
+func localHost(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// Validate reports every problem at once, each naming its setting.
+func (c *Config) Validate() error {
+	var p []string
+	add := func(env, format string, args ...any) {
+		p = append(p, fmt.Sprintf("%s (--%s): %s", env, FlagName(env), fmt.Sprintf(format, args...)))
+	}
+	for env, addr := range map[string]string{"REACH_ADDR": c.Addr, "REACH_CONTENT_ADDR": c.ContentAddr} {
+		if _, port, err := net.SplitHostPort(addr); err != nil {
+			add(env, "%q is not a host:port listen address", addr)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			add(env, "%q has no valid port", addr)
+		}
+	}
+	if c.Addr == c.ContentAddr && !strings.HasSuffix(c.Addr, ":0") {
+		add("REACH_CONTENT_ADDR", "must differ from REACH_ADDR: content never runs on the app origin")
+	}
+	pub, errPub := checkHTTPURL(c.PublicURL)
+	if errPub != nil {
+		add("REACH_PUBLIC_URL", "%v", errPub)
+	}
+	cnt, errCnt := checkHTTPURL(c.ContentURL)
+	if errCnt != nil {
+		add("REACH_CONTENT_URL", "%v", errCnt)
+	}
+	if errPub == nil && errCnt == nil && pub.Scheme == cnt.Scheme && pub.Host == cnt.Host {
+		add("REACH_CONTENT_URL", "%q is the same origin as REACH_PUBLIC_URL; uploaded content must run on its own origin", c.ContentURL)
+	}
+	if c.DataDir == "" {
+		add("REACH_DATA_DIR", "must not be empty")
+	}
+	if c.DatabaseURL != "" {
+		if err := checkDatabaseURL(c.DatabaseURL); err != nil {
+			add("REACH_DATABASE_URL", "%v", err)
+		}
+	}
+	if c.RedisURL != "" {
+		u, err := url.Parse(c.RedisURL)
+		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			add("REACH_REDIS_URL", "%q is not a redis:// or rediss:// URL with a host", mask(c.RedisURL))
+		}
+	}
+	if c.S3Endpoint != "" {
+		if strings.Contains(c.S3Endpoint, "://") || strings.Contains(c.S3Endpoint, "/") {
+			add("REACH_S3_ENDPOINT", "%q must be host:port without a scheme (use REACH_S3_TLS for HTTPS)", c.S3Endpoint)
+		}
+		if c.S3Bucket == "" {
+			add("REACH_S3_BUCKET", "required when REACH_S3_ENDPOINT is set")
+		}
+		if c.S3AccessKey == "" || c.S3SecretKey == "" {
+			add("REACH_S3_ACCESS_KEY", "REACH_S3_ACCESS_KEY and REACH_S3_SECRET_KEY are required when REACH_S3_ENDPOINT is set")
+		}
+	}
+	if c.MaxBodyBytes < 1<<10 {
+		add("REACH_MAX_BODY_BYTES", "must be at least 1KiB")
+	}
+	if c.MaxUploadBytes < 1<<20 {
+		add("REACH_MAX_UPLOAD_BYTES", "must be at least 1MiB")
+	}
+	if c.SessionTTL < time.Minute {
+		add("REACH_SESSION_TTL", "must be at least 1m")
+	}
+	if c.ShutdownTimeout <= 0 {
+		add("REACH_SHUTDOWN_TIMEOUT", "must be positive")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		add("REACH_LOG_LEVEL", "%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if !slugOK(c.DefaultBorough) {
+		add("REACH_DEFAULT_BOROUGH", "%q must be lowercase letters, digits and hyphens", c.DefaultBorough)
+	}
+	if !strings.Contains(c.AdminEmail, "@") {
+		add("REACH_ADMIN_EMAIL", "%q is not an email address", c.AdminEmail)
+	}
+	if len(p) > 0 {
+		sort.Strings(p)
+		return errors.New("invalid configuration:\n  " + strings.Join(p, "\n  "))
+	}
+	return nil
+}
+
+func checkHTTPURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%q is not an http(s) URL", raw)
+	}
+	return u, nil
+}
+
+func checkDatabaseURL(raw string) error {
+	if strings.HasPrefix(raw, "sqlite:") {
+		if strings.TrimPrefix(strings.TrimPrefix(raw, "sqlite://"), "sqlite:") == "" {
+			return errors.New("sqlite: URL has no path")
+		}
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%q is not a URL", mask(raw))
+	}
+	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		return fmt.Errorf("%q must start with postgres://, postgresql:// or sqlite:", mask(raw))
+	}
+	if u.Host == "" {
+		return fmt.Errorf("%q has no host", mask(raw))
+	}
+	return nil
+}
+
+// SlugOK reports whether s is a valid borough slug.
+func slugOK(s string) bool {
+	if s == "" || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// SQLitePath is where the embedded database lives.
+func (c *Config) SQLitePath() string { return filepath.Join(c.DataDir, "reach.db") }
+
+// EffectiveDatabaseURL is DatabaseURL, or the embedded SQLite database.
+func (c *Config) EffectiveDatabaseURL() string {
+	if c.DatabaseURL != "" {
+		return c.DatabaseURL
+	}
+	return "sqlite:" + c.SQLitePath()
+}
+
+// BlobDir is where the local blob store keeps files.
+func (c *Config) BlobDir() string { return filepath.Join(c.DataDir, "blobs") }
+
+// Dump lists every setting as NAME=value with secrets masked, for
+// --print-config.
+func (c *Config) Dump() string {
+	var b strings.Builder
+	v := reflect.ValueOf(c).Elem()
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		val := fmt.Sprint(v.Field(i).Interface())
+		if f.Tag.Get("secret") == "true" && val != "" {
+			val = mask(val)
+		}
+		fmt.Fprintf(&b, "%s=%s\n", f.Tag.Get("env"), val)
+	}
+	return b.String()
+}
+
+// mask hides secrets: a URL keeps its scheme and host, anything else
+// becomes asterisks.
+func mask(s string) string {
+	if u, err := url.Parse(s); err == nil && u.Scheme != "" && u.Host != "" {
+		if u.User != nil {
+			u.User = url.UserPassword("****", "****")
+		}
+		if u.RawQuery != "" {
+			u.RawQuery = "****"
+		}
+		return u.String()
+	}
+	return "********"
+}
