@@ -82,7 +82,7 @@ type Principal struct {
 	Subject string
 	Scopes  []Scope
 	// Role is the user's role (learner, borough_admin, platform_admin) for KindUser.
-	Role string
+	Role Role
 	// Authority is the xAPI Agent or Group (JSON) recorded as a statement's
 	// authority when this principal writes.
 	Authority json.RawMessage
