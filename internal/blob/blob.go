@@ -129,6 +129,13 @@ type Object interface {
 // and never start with "/" or contain ".." (see ValidateKey). A Put over an
 // existing key replaces the object whole: readers see the old bytes or the
 // new ones, never a mix. Implementations are safe for concurrent use.
+//
+// A key must not also be a prefix of another key followed by "/" (objects
+// "a" and "a/b" at once): MinIO, a production backend, stores and lists such
+// pairs inconsistently, so callers must choose key schemes that avoid them
+// (for example, content files under "packages/<id>/files/…" and the
+// package's own object under "packages/<id>/package.zip"). The behaviour of
+// such pairs is undefined.
 type Store interface {
 	// Put stores r under key. size is the exact length, or -1 if unknown;
 	// a reader that yields a different length fails the Put. An empty

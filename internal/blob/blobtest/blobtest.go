@@ -209,10 +209,10 @@ func testDelete(t *testing.T, s blob.Store) {
 	if got := keys(t, s, ""); strings.Join(got, ",") != "d/two" {
 		t.Errorf("keys after deletes: got %v, want [d/two]", got)
 	}
-	// Deleting frees the name for a new object under it or beside it.
+	// Deleting frees the name, and the prefix, for new objects.
 	put(t, s, "d/sub/three/four", "4", "")
-	put(t, s, "d/sub", "5", "")
-	if got := keys(t, s, "d/"); strings.Join(got, ",") != "d/sub,d/sub/three/four,d/two" {
+	put(t, s, "d/one", "5", "")
+	if got := keys(t, s, "d/"); strings.Join(got, ",") != "d/one,d/sub/three/four,d/two" {
 		t.Errorf("keys: got %v", got)
 	}
 }
@@ -365,8 +365,9 @@ func keys(t *testing.T, s blob.Store, prefix string) []string {
 func testList(t *testing.T, s blob.Store) {
 	ctx := context.Background()
 	// Put out of order; chosen so that "/" (0x2f) sorts between "-" and
-	// "0", which a naive directory walk gets wrong.
-	all := []string{"b", "a/b/c", "ab", "a-b", "a", "a/b", "a0", "a/c", "a/b-", "z/z/z"}
+	// "0", which a naive directory walk gets wrong. No key is also a prefix
+	// ("a" and "a/b"): the Store contract leaves that undefined.
+	all := []string{"b", "a/b/c", "ab", "a-b", "a.txt", "a/b.txt", "a0", "a/c", "a/b-", "z/z/z"}
 	for i, k := range all {
 		put(t, s, k, strings.Repeat("x", i), "text/plain")
 	}
@@ -374,10 +375,10 @@ func testList(t *testing.T, s blob.Store) {
 		prefix string
 		want   string
 	}{
-		{"", "a,a-b,a/b,a/b-,a/b/c,a/c,a0,ab,b,z/z/z"},
-		{"a", "a,a-b,a/b,a/b-,a/b/c,a/c,a0,ab"},
-		{"a/", "a/b,a/b-,a/b/c,a/c"},
-		{"a/b", "a/b,a/b-,a/b/c"},
+		{"", "a-b,a.txt,a/b-,a/b.txt,a/b/c,a/c,a0,ab,b,z/z/z"},
+		{"a", "a-b,a.txt,a/b-,a/b.txt,a/b/c,a/c,a0,ab"},
+		{"a/", "a/b-,a/b.txt,a/b/c,a/c"},
+		{"a/b", "a/b-,a/b.txt,a/b/c"},
 		{"a/b/", "a/b/c"},
 		{"z/", "z/z/z"},
 		{"z/z/z", "z/z/z"},
