@@ -1,0 +1,399 @@
+package lrs
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"sort"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/reach-london/reach/internal/auth"
+	"github.com/reach-london/reach/internal/blob"
+	"github.com/reach-london/reach/internal/errs"
+)
+
+// Service is the statements half of the LRS: it checks what a principal
+// may do, completes statements with the LRS's own properties, keeps
+// attachments in the blob store and statements in the Store.
+type Service struct {
+	store Store
+	blobs blob.Store
+	now   func() time.Time
+}
+
+// NewService returns a Service over store, keeping attachment bytes in
+// blobs.
+func NewService(store Store, blobs blob.Store) *Service {
+	return &Service{store: store, blobs: blobs, now: time.Now}
+}
+
+// Part is one attachment's bytes from a multipart/mixed request, already
+// checked against the hash its part header declared.
+type Part struct {
+	SHA2        string // lower-case hex
+	ContentType string
+	Data        []byte
+}
+
+// StoredFormat is how the LRS renders stored times: UTC with millisecond
+// precision, which is also the precision of the since/until filters.
+const StoredFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// Store stores a batch of statements with their attachment parts, all or
+// nothing, and returns their ids in order.
+func (s *Service) Store(ctx context.Context, p auth.Principal, stmts []*Statement, parts []Part, ver Version) ([]string, error) {
+	if !p.Has(auth.ScopeStatementsWrite) {
+		return nil, errs.E(errs.Forbidden, "these credentials may not write statements (scope statements/write)")
+	}
+	if p.BoroughID == "" {
+		return nil, errs.E(errs.Forbidden, "these credentials belong to no borough")
+	}
+	if err := checkParts(stmts, parts); err != nil {
+		return nil, err
+	}
+	for i, st := range stmts {
+		if err := verifySignature(st, parts); err != nil {
+			return nil, errs.Wrap(errs.Invalid, err, "statement %d: signature: %s", i, errs.MessageOf(err))
+		}
+	}
+	authority, authorityKey, err := principalAuthority(p)
+	if err != nil {
+		return nil, err
+	}
+	// The bytes go to the blob store first: a statement is never
+	// acknowledged while an attachment it names is missing.
+	for _, part := range parts {
+		if err := s.putAttachment(ctx, p.BoroughID, part); err != nil {
+			return nil, err
+		}
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	recs := make([]*Record, len(stmts))
+	ids := make([]string, len(stmts))
+	for i, st := range stmts {
+		rec, err := buildRecord(st, authority, authorityKey, ver, now)
+		if err != nil {
+			return nil, err
+		}
+		recs[i] = rec
+		ids[i] = st.ID
+	}
+	if err := s.store.InsertStatements(ctx, p.BoroughID, recs); err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// Put stores one statement under the id given in the request's
+// statementId parameter. Storing the same statement again is a no-op;
+// storing different content under a stored id is a conflict.
+func (s *Service) Put(ctx context.Context, p auth.Principal, id string, st *Statement, parts []Part, ver Version) error {
+	if !IsUUID(id) {
+		return errs.E(errs.Invalid, "statementId must be a UUID, got %q", id)
+	}
+	if st.ID == "" {
+		st.ID = normaliseID(id)
+		st.Tree["id"] = id
+	} else if st.ID != normaliseID(id) {
+		return errs.E(errs.Invalid, "statementId parameter %s does not match the statement's id %s", id, st.ID)
+	}
+	_, err := s.Store(ctx, p, []*Statement{st}, parts, ver)
+	return err
+}
+
+func normaliseID(id string) string { return string(bytes.ToLower([]byte(id))) }
+
+// principalAuthority returns the authority recorded on statements the
+// principal writes, as a JSON tree and IFI key.
+func principalAuthority(p auth.Principal) (any, string, error) {
+	if len(p.Authority) == 0 {
+		return nil, "", errs.E(errs.Forbidden, "these credentials have no authority agent")
+	}
+	tree, err := decodeJSON(p.Authority)
+	if err != nil {
+		return nil, "", errs.Wrap(errs.Internal, err, "principal authority")
+	}
+	a, err := actorFromJSON(tree, "authority")
+	if err != nil {
+		return nil, "", errs.Wrap(errs.Internal, err, "principal authority")
+	}
+	key := a.Key()
+	if key == "" && len(a.Member) > 0 {
+		key = a.Member[0].Key()
+	}
+	return tree, key, nil
+}
+
+// buildRecord completes st with the LRS's properties and derives what the
+// store indexes.
+func buildRecord(st *Statement, authority any, authorityKey string, ver Version, now time.Time) (*Record, error) {
+	tree := st.Tree
+	delete(tree, "stored")
+	delete(tree, "authority")
+	if st.ID == "" {
+		id := uuid.NewString()
+		st.ID = id
+		tree["id"] = id
+	}
+	// The hash covers what the client sent (with the id it will be stored
+	// under), so a resend is recognised whatever the LRS adds.
+	canon, err := json.Marshal(tree)
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "encode statement")
+	}
+	sum := sha256.Sum256(canon)
+	stored := now.Format(StoredFormat)
+	tree["stored"] = stored
+	tree["authority"] = authority
+	if _, ok := tree["version"]; !ok {
+		if ver.Is2() {
+			tree["version"] = "2.0.0"
+		} else {
+			tree["version"] = "1.0.0"
+		}
+	}
+	if _, ok := tree["timestamp"]; !ok {
+		tree["timestamp"] = stored
+	}
+	body, err := json.Marshal(tree)
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "encode statement")
+	}
+	rec := &Record{
+		ID:     st.ID,
+		Body:   body,
+		Hash:   hex.EncodeToString(sum[:]),
+		Stored: now,
+		Voids:  st.VoidedID(),
+	}
+	if st.Object.Type == "StatementRef" {
+		rec.RefID = st.Object.ID
+	}
+	add := func(k TermKind, vals ...string) {
+		for _, v := range vals {
+			rec.Terms = append(rec.Terms, Term{Kind: k, Value: v})
+		}
+	}
+	// The related kinds hold only values the direct kinds lack; the store
+	// matches a related filter against both.
+	add(TermAgent, st.AgentKeys...)
+	related := st.RelatedAgentKeys
+	if authorityKey != "" {
+		add(TermAuthority, authorityKey)
+		related = append(append([]string(nil), related...), authorityKey)
+	}
+	add(TermRelatedAgent, without(dedupe(related), st.AgentKeys)...)
+	add(TermVerb, st.VerbID)
+	add(TermActivity, st.ActivityIDs...)
+	add(TermRelatedActivity, without(st.RelatedActivityIDs, st.ActivityIDs)...)
+	if st.Registration != "" {
+		add(TermRegistration, st.Registration)
+	}
+	for _, m := range st.Activities {
+		if m.Definition == nil {
+			continue
+		}
+		if rec.Definitions == nil {
+			rec.Definitions = map[string]map[string]any{}
+		}
+		rec.Definitions[m.ID] = MergeDefinition(rec.Definitions[m.ID], m.Definition)
+	}
+	return rec, nil
+}
+
+// without returns the values of list not in drop.
+func without(list, drop []string) []string {
+	out := make([]string, 0, len(list))
+	for _, v := range list {
+		keep := true
+		for _, d := range drop {
+			if v == d {
+				keep = false
+				break
+			}
+		}
+		if keep {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// MergeDefinition merges an activity definition seen in a new statement
+// into the one already known: language maps gain or replace languages,
+// other properties take the newer value.
+func MergeDefinition(old, newer map[string]any) map[string]any {
+	if old == nil {
+		return newer
+	}
+	out := make(map[string]any, len(old)+len(newer))
+	for k, v := range old {
+		out[k] = v
+	}
+	for k, v := range newer {
+		switch k {
+		case "name", "description":
+			om, ok1 := out[k].(map[string]any)
+			nm, ok2 := v.(map[string]any)
+			if ok1 && ok2 {
+				merged := make(map[string]any, len(om)+len(nm))
+				for lk, lv := range om {
+					merged[lk] = lv
+				}
+				for lk, lv := range nm {
+					merged[lk] = lv
+				}
+				out[k] = merged
+				continue
+			}
+		case "extensions":
+			om, ok1 := out[k].(map[string]any)
+			nm, ok2 := v.(map[string]any)
+			if ok1 && ok2 {
+				merged := make(map[string]any, len(om)+len(nm))
+				for ek, ev := range om {
+					merged[ek] = ev
+				}
+				for ek, ev := range nm {
+					merged[ek] = ev
+				}
+				out[k] = merged
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// checkParts matches attachment parts to the statements' attachments: each
+// attachment without a fileUrl needs a part with its hash, and every part
+// must belong to some attachment.
+func checkParts(stmts []*Statement, parts []Part) error {
+	have := make(map[string]bool, len(parts))
+	for _, p := range parts {
+		have[p.SHA2] = true
+	}
+	used := make(map[string]bool, len(parts))
+	for i, st := range stmts {
+		for j, a := range st.Attachments {
+			if have[a.SHA2] {
+				used[a.SHA2] = true
+				continue
+			}
+			if a.FileURL == "" {
+				return errs.E(errs.Invalid, "statement %d attachment %d has no fileUrl and no multipart part with sha2 %s", i, j, a.SHA2)
+			}
+			if a.UsageType == SignatureUsageType {
+				return errs.E(errs.Invalid, "statement %d: the signature attachment must be sent as a part", i)
+			}
+		}
+	}
+	for _, p := range parts {
+		if !used[p.SHA2] {
+			return errs.E(errs.Invalid, "multipart part with hash %s matches no attachment of any statement", p.SHA2)
+		}
+	}
+	return nil
+}
+
+func attachmentKey(borough, sha2 string) string {
+	return "lrs/" + borough + "/attachments/" + sha2
+}
+
+func (s *Service) putAttachment(ctx context.Context, borough string, p Part) error {
+	if s.blobs == nil {
+		return errs.E(errs.Unavailable, "attachment storage is not configured")
+	}
+	key := attachmentKey(borough, p.SHA2)
+	if _, err := s.blobs.Stat(ctx, key); err == nil {
+		return nil // content-addressed: the same bytes are already there
+	} else if !errors.Is(err, blob.ErrNotFound) {
+		return blobErr(err)
+	}
+	if err := s.blobs.Put(ctx, key, bytes.NewReader(p.Data), int64(len(p.Data)), p.ContentType); err != nil {
+		return blobErr(err)
+	}
+	return nil
+}
+
+func blobErr(err error) error {
+	if errors.Is(err, blob.ErrUnavailable) {
+		return errs.Wrap(errs.Unavailable, err, "attachment storage is unavailable; try again later")
+	}
+	return errs.Wrap(errs.Internal, err, "attachment storage")
+}
+
+// OpenAttachment opens the stored bytes of an attachment by its hash.
+func (s *Service) OpenAttachment(ctx context.Context, p auth.Principal, sha2 string) (blob.Object, error) {
+	if s.blobs == nil {
+		return nil, errs.E(errs.NotFound, "no attachment %s", sha2)
+	}
+	obj, err := s.blobs.Open(ctx, attachmentKey(p.BoroughID, sha2))
+	if errors.Is(err, blob.ErrNotFound) {
+		return nil, errs.E(errs.NotFound, "no attachment %s", sha2)
+	}
+	if err != nil {
+		return nil, blobErr(err)
+	}
+	return obj, nil
+}
+
+// Activity returns the Activities resource's answer for id: the activity
+// with the definition merged from every statement that defined it.
+func (s *Service) Activity(ctx context.Context, p auth.Principal, id string) (map[string]any, error) {
+	if !p.Has(auth.ScopeStatementsRead) && !p.Has(auth.ScopeStatementsReadMine) && !p.Has(auth.ScopeDefine) {
+		return nil, errs.E(errs.Forbidden, "these credentials may not read activities")
+	}
+	if !isIRI(id) {
+		return nil, errs.E(errs.Invalid, "activityId must be an IRI, got %q", id)
+	}
+	out := map[string]any{"objectType": "Activity", "id": id}
+	def, err := s.store.Activity(ctx, p.BoroughID, id)
+	if errs.Is(err, errs.NotFound) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, err
+	}
+	tree, err := decodeJSON(def)
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "stored definition")
+	}
+	out["definition"] = tree
+	return out, nil
+}
+
+// Person returns the Agents resource's answer for agent.
+func (s *Service) Person(ctx context.Context, p auth.Principal, agent Actor) (Person, error) {
+	if !p.Has(auth.ScopeStatementsRead) && !p.Has(auth.ScopeStatementsReadMine) && !p.Has(auth.ScopeProfile) {
+		return Person{}, errs.E(errs.Forbidden, "these credentials may not read agents")
+	}
+	return PersonOf(agent), nil
+}
+
+// EraseAgent deletes one learner's statements in a borough (GDPR
+// erasure) and returns how many statements were removed. The store
+// records that the erasure happened.
+func (s *Service) EraseAgent(ctx context.Context, borough string, agent Actor) (int, error) {
+	key := agent.Key()
+	if key == "" {
+		return 0, errs.E(errs.Invalid, "the agent to erase must have an identifier")
+	}
+	return s.store.EraseAgent(ctx, borough, key)
+}
+
+// sortedKeys returns m's keys in order, for deterministic writes.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

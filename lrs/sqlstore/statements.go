@@ -1,0 +1,624 @@
+// Package sqlstore keeps the LRS's statements and documents in SQLite (the
+// embedded default) or PostgreSQL. Both dialects share the SQL where they
+// can; the PostgreSQL write path uses COPY through the native pgx pool.
+package sqlstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/reach-london/reach/internal/db"
+	"github.com/reach-london/reach/internal/errs"
+	"github.com/reach-london/reach/lrs"
+)
+
+//go:embed migrations
+var migrationsFS embed.FS
+
+// Migrations creates the statement tables.
+var Migrations = db.MigrationSet{Component: "lrs", FS: mustSub(migrationsFS, "migrations/statements")}
+
+func mustSub(f fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(err) // the directory is embedded above, so this cannot happen
+	}
+	return sub
+}
+
+// Store keeps statements in SQLite or PostgreSQL. It implements lrs.Store.
+type Store struct {
+	d *db.DB
+}
+
+var _ lrs.Store = (*Store)(nil)
+
+// New returns a Store on d, which must have had Migrations applied.
+func New(d *db.DB) *Store { return &Store{d: d} }
+
+// InsertStatements implements lrs.Store.
+func (s *Store) InsertStatements(ctx context.Context, borough string, recs []*lrs.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if s.d.Dialect == db.Postgres {
+			err = s.insertPostgres(ctx, borough, recs)
+		} else {
+			err = s.insertSQLite(ctx, borough, recs)
+		}
+		// A concurrent writer may have stored one of these ids between our
+		// check and our insert; the next attempt sees it and decides
+		// between a harmless resend and a conflict.
+		if err == nil || !db.IsUniqueViolation(err) {
+			break
+		}
+	}
+	if err != nil && errs.KindOf(err) == errs.Internal {
+		return errs.Wrap(errs.Internal, err, "store statements")
+	}
+	return err
+}
+
+// fresh drops records already stored with the same content and fails on
+// an id stored with different content.
+func fresh(recs []*lrs.Record, existing map[string]string) ([]*lrs.Record, error) {
+	out := recs[:0:0]
+	for _, r := range recs {
+		if h, ok := existing[r.ID]; ok {
+			if h != r.Hash {
+				return nil, errs.E(errs.Conflict, "statement %s is already stored with different content; statements are immutable", r.ID)
+			}
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func ids(recs []*lrs.Record) []string {
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = r.ID
+	}
+	return out
+}
+
+// placeholders returns "$from, $from+1, …" for n values.
+func placeholders(from, n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(from + i))
+	}
+	return b.String()
+}
+
+func (s *Store) insertSQLite(ctx context.Context, borough string, recs []*lrs.Record) error {
+	return s.d.Tx(ctx, func(tx *sql.Tx) error {
+		existing := map[string]string{}
+		args := []any{borough}
+		for _, id := range ids(recs) {
+			args = append(args, id)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id, hash FROM lrs_statements WHERE borough_id = $1 AND id IN (`+placeholders(2, len(recs))+`)`, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id, h string
+			if err := rows.Scan(&id, &h); err != nil {
+				rows.Close()
+				return err
+			}
+			existing[id] = h
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		recs, err := fresh(recs, existing)
+		if err != nil || len(recs) == 0 {
+			return err
+		}
+		// Sequence numbers are taken up front (the immediate transaction
+		// holds the write lock) so rows and terms go in as multi-row
+		// inserts.
+		var last int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'lrs_statements'), 0)`).Scan(&last); err != nil {
+			return err
+		}
+		seqs := make([]int64, len(recs))
+		for i := range recs {
+			seqs[i] = last + int64(i) + 1
+		}
+		const stmtCols = 7
+		for start := 0; start < len(recs); start += 500 {
+			end := min(start+500, len(recs))
+			var b strings.Builder
+			b.WriteString(`INSERT INTO lrs_statements (seq, borough_id, id, stored, hash, voids, body) VALUES `)
+			vals := make([]any, 0, (end-start)*stmtCols)
+			for i := start; i < end; i++ {
+				if i > start {
+					b.WriteString(", ")
+				}
+				b.WriteString("(" + placeholders(len(vals)+1, stmtCols) + ")")
+				r := recs[i]
+				vals = append(vals, seqs[i], borough, r.ID, r.Stored.UnixMilli(), r.Hash, nullable(r.Voids), string(r.Body))
+			}
+			if _, err := tx.ExecContext(ctx, b.String(), vals...); err != nil {
+				return err
+			}
+		}
+		terms := termRows(recs, seqs)
+		for start := 0; start < len(terms); start += 2000 {
+			end := min(start+2000, len(terms))
+			var b strings.Builder
+			b.WriteString(`INSERT INTO lrs_statement_terms (borough_id, kind, term, seq) VALUES `)
+			vals := make([]any, 0, (end-start)*4)
+			for i := start; i < end; i++ {
+				if i > start {
+					b.WriteString(", ")
+				}
+				b.WriteString("(" + placeholders(len(vals)+1, 4) + ")")
+				t := terms[i]
+				vals = append(vals, borough, int(t.kind), t.value, t.seq)
+			}
+			b.WriteString(` ON CONFLICT DO NOTHING`)
+			if _, err := tx.ExecContext(ctx, b.String(), vals...); err != nil {
+				return err
+			}
+		}
+		return afterInsert(ctx, sqlExec{tx}, borough, recs, seqs)
+	})
+}
+
+type termRow struct {
+	kind  lrs.TermKind
+	value string
+	seq   int64
+}
+
+func termRows(recs []*lrs.Record, seqs []int64) []termRow {
+	n := 0
+	for _, r := range recs {
+		n += len(r.Terms)
+	}
+	out := make([]termRow, 0, n)
+	for i, r := range recs {
+		for _, t := range r.Terms {
+			out = append(out, termRow{t.Kind, t.Value, seqs[i]})
+		}
+	}
+	return out
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// execer is what afterInsert needs from either dialect's transaction.
+type execer interface {
+	exec(ctx context.Context, q string, args ...any) (int64, error)
+	query(ctx context.Context, q string, args ...any) (rowsLike, error)
+}
+
+type rowsLike interface {
+	Next() bool
+	Scan(dest ...any) error
+	Close()
+	Err() error
+}
+
+type sqlExec struct{ tx *sql.Tx }
+
+func (e sqlExec) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	res, err := e.tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Close() { _ = r.Rows.Close() }
+
+func (e sqlExec) query(ctx context.Context, q string, args ...any) (rowsLike, error) {
+	rows, err := e.tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{rows}, nil
+}
+
+type pgExec struct{ tx pgx.Tx }
+
+func (e pgExec) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	tag, err := e.tx.Exec(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return tag.RowsAffected(), nil
+}
+
+func (e pgExec) query(ctx context.Context, q string, args ...any) (rowsLike, error) {
+	return e.tx.Query(ctx, q, args...)
+}
+
+// refKinds are the term kinds a statement inherits from the statement its
+// StatementRef targets (xAPI: filters match a referencing statement when
+// they match its target).
+const refKinds = "1, 2, 3, 4, 5, 6"
+
+// afterInsert applies what the new rows mean for others: inherited terms
+// from referenced statements, voiding in both directions, and activity
+// definitions.
+func afterInsert(ctx context.Context, e execer, borough string, recs []*lrs.Record, seqs []int64) error {
+	for i, r := range recs {
+		if r.RefID == "" {
+			continue
+		}
+		if _, err := e.exec(ctx, `INSERT INTO lrs_statement_terms (borough_id, kind, term, seq)
+			SELECT t.borough_id, t.kind, t.term, $3 FROM lrs_statement_terms t
+			WHERE t.borough_id = $1 AND t.kind IN (`+refKinds+`)
+			  AND t.seq = (SELECT seq FROM lrs_statements WHERE borough_id = $1 AND id = $2)
+			ON CONFLICT DO NOTHING`, borough, r.RefID, seqs[i]); err != nil {
+			return err
+		}
+		if r.Voids != "" {
+			// A voiding statement cannot void another voiding statement.
+			if _, err := e.exec(ctx, `UPDATE lrs_statements SET voided = TRUE
+				WHERE borough_id = $1 AND id = $2 AND voids IS NULL`, borough, r.Voids); err != nil {
+				return err
+			}
+		}
+	}
+	// A voiding statement may have arrived before its target.
+	args := []any{borough}
+	var plain []string
+	for _, r := range recs {
+		if r.Voids == "" {
+			plain = append(plain, r.ID)
+			args = append(args, r.ID)
+		}
+	}
+	if len(plain) > 0 {
+		ph := placeholders(2, len(plain))
+		if _, err := e.exec(ctx, `UPDATE lrs_statements SET voided = TRUE
+			WHERE borough_id = $1 AND id IN (`+ph+`)
+			  AND id IN (SELECT voids FROM lrs_statements WHERE borough_id = $1 AND voids IN (`+ph+`))`, args...); err != nil {
+			return err
+		}
+	}
+	return mergeDefinitions(ctx, e, borough, recs)
+}
+
+func mergeDefinitions(ctx context.Context, e execer, borough string, recs []*lrs.Record) error {
+	defs := map[string]map[string]any{}
+	for _, r := range recs {
+		for id, d := range r.Definitions {
+			defs[id] = lrs.MergeDefinition(defs[id], d)
+		}
+	}
+	if len(defs) == 0 {
+		return nil
+	}
+	idList := make([]string, 0, len(defs))
+	for id := range defs {
+		idList = append(idList, id)
+	}
+	// A fixed order keeps concurrent writers from deadlocking on rows.
+	sort.Strings(idList)
+	args := []any{borough}
+	for _, id := range idList {
+		args = append(args, id)
+	}
+	rows, err := e.query(ctx, `SELECT id, definition FROM lrs_activities WHERE borough_id = $1 AND id IN (`+placeholders(2, len(idList))+`)`, args...)
+	if err != nil {
+		return err
+	}
+	current := map[string]string{}
+	for rows.Next() {
+		var id, def string
+		if err := rows.Scan(&id, &def); err != nil {
+			rows.Close()
+			return err
+		}
+		current[id] = def
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, id := range idList {
+		merged := defs[id]
+		if cur, ok := current[id]; ok {
+			var old map[string]any
+			dec := json.NewDecoder(strings.NewReader(cur))
+			dec.UseNumber()
+			if err := dec.Decode(&old); err == nil {
+				merged = lrs.MergeDefinition(old, merged)
+			}
+		}
+		b, err := json.Marshal(merged)
+		if err != nil {
+			return err
+		}
+		if cur, ok := current[id]; ok && cur == string(b) {
+			continue // nothing new: skip the write
+		}
+		if _, err := e.exec(ctx, `INSERT INTO lrs_activities (borough_id, id, definition) VALUES ($1, $2, $3)
+			ON CONFLICT (borough_id, id) DO UPDATE SET definition = excluded.definition`, borough, id, string(b)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) insertPostgres(ctx context.Context, borough string, recs []*lrs.Record) error {
+	tx, err := s.d.Pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	existing := map[string]string{}
+	rows, err := tx.Query(ctx, `SELECT id, hash FROM lrs_statements WHERE borough_id = $1 AND id = ANY($2)`, borough, ids(recs))
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id, h string
+		if err := rows.Scan(&id, &h); err != nil {
+			rows.Close()
+			return err
+		}
+		existing[id] = h
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	recs, err = fresh(recs, existing)
+	if err != nil || len(recs) == 0 {
+		return err
+	}
+	seqs := make([]int64, 0, len(recs))
+	srows, err := tx.Query(ctx, `SELECT nextval(pg_get_serial_sequence('lrs_statements', 'seq')) FROM generate_series(1, $1)`, len(recs))
+	if err != nil {
+		return err
+	}
+	for srows.Next() {
+		var v int64
+		if err := srows.Scan(&v); err != nil {
+			srows.Close()
+			return err
+		}
+		seqs = append(seqs, v)
+	}
+	srows.Close()
+	if err := srows.Err(); err != nil {
+		return err
+	}
+	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"lrs_statements"},
+		[]string{"seq", "borough_id", "id", "stored", "hash", "voids", "body"},
+		pgx.CopyFromSlice(len(recs), func(i int) ([]any, error) {
+			r := recs[i]
+			return []any{seqs[i], borough, r.ID, r.Stored.UnixMilli(), r.Hash, nullable(r.Voids), string(r.Body)}, nil
+		})); err != nil {
+		return err
+	}
+	terms := termRows(recs, seqs)
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"lrs_statement_terms"},
+		[]string{"borough_id", "kind", "term", "seq"},
+		pgx.CopyFromSlice(len(terms), func(i int) ([]any, error) {
+			t := terms[i]
+			return []any{borough, int16(t.kind), t.value, t.seq}, nil
+		})); err != nil {
+		return err
+	}
+	if err := afterInsert(ctx, pgExec{tx}, borough, recs, seqs); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// GetStatement implements lrs.Store.
+func (s *Store) GetStatement(ctx context.Context, borough, id string, voided bool) ([]byte, error) {
+	var body string
+	err := s.d.SQL.QueryRowContext(ctx, `SELECT body FROM lrs_statements WHERE borough_id = $1 AND id = $2 AND voided = $3`,
+		borough, id, voided).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		if voided {
+			return nil, errs.E(errs.NotFound, "no voided statement %s", id)
+		}
+		return nil, errs.E(errs.NotFound, "no statement %s", id)
+	}
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "get statement")
+	}
+	return []byte(body), nil
+}
+
+// MaxSeq implements lrs.Store.
+func (s *Store) MaxSeq(ctx context.Context) (int64, error) {
+	var n sql.NullInt64
+	if err := s.d.SQL.QueryRowContext(ctx, `SELECT MAX(seq) FROM lrs_statements`).Scan(&n); err != nil {
+		return 0, errs.Wrap(errs.Internal, err, "read statement sequence")
+	}
+	return n.Int64, nil
+}
+
+// termKinds returns the stored kinds a query term matches: related
+// filters match the direct kind too, as the related kinds hold only what
+// the direct ones do not.
+func termKinds(k lrs.TermKind) string {
+	switch k {
+	case lrs.TermRelatedAgent:
+		return "1, 2"
+	case lrs.TermRelatedActivity:
+		return "4, 5"
+	}
+	return strconv.Itoa(int(k))
+}
+
+// QueryStatements implements lrs.Store.
+func (s *Store) QueryStatements(ctx context.Context, borough string, q lrs.StoreQuery) ([]lrs.Row, error) {
+	args := []any{borough}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	var from, seqCol string
+	var where []string
+	terms := q.Terms
+	// With a single-kind first term, walk that term's index in seq order
+	// and join the statements: the first page of a selective filter then
+	// reads only the rows it returns.
+	if len(terms) > 0 && !strings.Contains(termKinds(terms[0].Kind), ",") {
+		from = `lrs_statement_terms d JOIN lrs_statements s ON s.seq = d.seq`
+		seqCol = "d.seq"
+		where = append(where, "d.borough_id = $1", "d.kind = "+arg(int(terms[0].Kind)), "d.term = "+arg(terms[0].Value))
+		terms = terms[1:]
+	} else {
+		from = `lrs_statements s`
+		seqCol = "s.seq"
+	}
+	where = append(where, "s.borough_id = $1", "s.voided = FALSE")
+	for _, t := range terms {
+		where = append(where, `EXISTS (SELECT 1 FROM lrs_statement_terms t WHERE t.borough_id = $1 AND t.kind IN (`+
+			termKinds(t.Kind)+`) AND t.term = `+arg(t.Value)+` AND t.seq = s.seq)`)
+	}
+	if !q.Since.IsZero() {
+		where = append(where, "s.stored > "+arg(q.Since.UnixMilli()))
+	}
+	if !q.Until.IsZero() {
+		where = append(where, "s.stored <= "+arg(q.Until.UnixMilli()))
+	}
+	order := "DESC"
+	if q.Ascending {
+		order = "ASC"
+		if q.Cursor > 0 {
+			where = append(where, seqCol+" > "+arg(q.Cursor))
+		}
+	} else if q.Cursor > 0 {
+		where = append(where, seqCol+" < "+arg(q.Cursor))
+	}
+	if q.MaxSeq > 0 {
+		where = append(where, seqCol+" <= "+arg(q.MaxSeq))
+	}
+	limit := q.Limit + 1
+	query := `SELECT s.seq, s.body FROM ` + from + ` WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY ` + seqCol + ` ` + order + ` LIMIT ` + arg(limit)
+	rows, err := s.d.SQL.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "query statements")
+	}
+	defer rows.Close()
+	out := make([]lrs.Row, 0, min(limit, 128))
+	for rows.Next() {
+		var r lrs.Row
+		var body string
+		if err := rows.Scan(&r.Seq, &body); err != nil {
+			return nil, errs.Wrap(errs.Internal, err, "query statements")
+		}
+		r.Body = []byte(body)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "query statements")
+	}
+	return out, nil
+}
+
+// Activity implements lrs.Store.
+func (s *Store) Activity(ctx context.Context, borough, id string) ([]byte, error) {
+	var def string
+	err := s.d.SQL.QueryRowContext(ctx, `SELECT definition FROM lrs_activities WHERE borough_id = $1 AND id = $2`, borough, id).Scan(&def)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.E(errs.NotFound, "no activity %s", id)
+	}
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "get activity")
+	}
+	return []byte(def), nil
+}
+
+// EraseAgent implements lrs.Store.
+func (s *Store) EraseAgent(ctx context.Context, borough, agentKey string) (int, error) {
+	var seqs []any
+	err := s.d.Tx(ctx, func(tx *sql.Tx) error {
+		// Every statement that mentions the agent anywhere goes: actor,
+		// object, authority, instructor, team, group membership, and
+		// statements that reference one of those.
+		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT seq FROM lrs_statement_terms
+			WHERE borough_id = $1 AND kind IN (1, 2, 7) AND term = $2`, borough, agentKey)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var seq int64
+			if err := rows.Scan(&seq); err != nil {
+				rows.Close()
+				return err
+			}
+			seqs = append(seqs, seq)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for start := 0; start < len(seqs); start += 500 {
+			chunk := seqs[start:min(start+500, len(seqs))]
+			args := append([]any{borough}, chunk...)
+			ph := placeholders(2, len(chunk))
+			if _, err := tx.ExecContext(ctx, `DELETE FROM lrs_statement_terms WHERE borough_id = $1 AND seq IN (`+ph+`)`, args...); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM lrs_statements WHERE borough_id = $1 AND seq IN (`+ph+`)`, args...); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO lrs_erasures (borough_id, agent_hash, statements, erased_at) VALUES ($1, $2, $3, $4)`,
+			borough, hashKey(agentKey), len(seqs), time.Now().UnixMilli())
+		return err
+	})
+	if err != nil {
+		return 0, errs.Wrap(errs.Internal, err, "erase agent")
+	}
+	return len(seqs), nil
+}
+
+// Erasures returns how many erasures have been recorded in a borough.
+func (s *Store) Erasures(ctx context.Context, borough string) (int, error) {
+	var n int
+	if err := s.d.SQL.QueryRowContext(ctx, `SELECT COUNT(*) FROM lrs_erasures WHERE borough_id = $1`, borough).Scan(&n); err != nil {
+		return 0, errs.Wrap(errs.Internal, err, "count erasures")
+	}
+	return n, nil
+}
+
+func hashKey(k string) string {
+	h := sha256.Sum256([]byte(k))
+	return hex.EncodeToString(h[:])
+}

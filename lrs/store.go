@@ -1,0 +1,99 @@
+package lrs
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps one borough's statements apart from every other borough's:
+// every method takes the borough id and never reads or writes outside it.
+// lrs/sqlstore implements it on SQLite and PostgreSQL.
+type Store interface {
+	// InsertStatements stores records atomically: all of them or none. A
+	// record whose id is already stored with the same content hash is
+	// skipped; with a different hash the whole call fails with an
+	// errs.Conflict error. Voiding records mark their targets voided,
+	// unless the target is itself a voiding statement. It returns once
+	// the write is durable.
+	InsertStatements(ctx context.Context, borough string, recs []*Record) error
+	// GetStatement returns the stored JSON of statement id. With voided
+	// false a voided statement is not found; with voided true only a
+	// voided one is. errs.NotFound if there is none.
+	GetStatement(ctx context.Context, borough, id string, voided bool) ([]byte, error)
+	// QueryStatements returns up to q.Limit+1 matching statements in the
+	// query's order, so the caller can tell whether there are more.
+	QueryStatements(ctx context.Context, borough string, q StoreQuery) ([]Row, error)
+	// MaxSeq returns the highest statement sequence number stored so
+	// far in any borough (0 when empty).
+	MaxSeq(ctx context.Context) (int64, error)
+	// Activity returns the merged definition recorded for an activity id,
+	// or errs.NotFound.
+	Activity(ctx context.Context, borough, id string) ([]byte, error)
+	// EraseAgent deletes every statement in the borough whose actor,
+	// object, authority or context mentions the agent with the given key,
+	// records the erasure, and returns how many statements went.
+	EraseAgent(ctx context.Context, borough, agentKey string) (int, error)
+}
+
+// Record is a statement ready to store.
+type Record struct {
+	ID string // lower-case UUID
+	// Body is the complete statement JSON as it will be returned.
+	Body []byte
+	// Hash identifies the submitted content, to tell a harmless resend
+	// (same hash) from a conflicting reuse of an id.
+	Hash   string
+	Stored time.Time
+	// Voids is the lower-case id of the statement this one voids, or "".
+	Voids string
+	// RefID is the id of a statement this one targets with a
+	// StatementRef object (including Voids), or "": filters match such a
+	// statement when they match its target.
+	RefID string
+	Terms []Term
+	// Definitions are activity definitions to merge into the
+	// Activities resource, one per activity id.
+	Definitions map[string]map[string]any
+}
+
+// TermKind says which query parameter a term answers.
+type TermKind int
+
+// The indexed terms of a statement.
+const (
+	TermAgent           TermKind = 1 // agent: actor, or object when an Agent/Group
+	TermRelatedAgent    TermKind = 2 // agent with related_agents=true
+	TermVerb            TermKind = 3
+	TermActivity        TermKind = 4 // activity: object when an Activity
+	TermRelatedActivity TermKind = 5 // activity with related_activities=true
+	TermRegistration    TermKind = 6
+	TermAuthority       TermKind = 7 // for statements/read/mine
+)
+
+// Term is one indexed value of a statement.
+type Term struct {
+	Kind  TermKind
+	Value string
+}
+
+// StoreQuery is a statement query as the store sees it: terms all of which
+// must match, a stored-time window and a cursor.
+type StoreQuery struct {
+	Terms []Term
+	// Since and Until bound stored time: Since exclusive, Until inclusive.
+	Since, Until time.Time
+	Ascending    bool
+	Limit        int
+	// Cursor is the sequence of the last statement already returned (0
+	// for the first page); MaxSeq bounds results to statements that
+	// existed when the first page was read (0 for no bound), so paging is
+	// stable while statements arrive.
+	Cursor int64
+	MaxSeq int64
+}
+
+// Row is one statement a query returned.
+type Row struct {
+	Seq  int64
+	Body []byte
+}
