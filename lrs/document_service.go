@@ -32,8 +32,8 @@ const (
 // absent), the concurrency headers and the xAPI version the client speaks.
 type DocumentRequest struct {
 	Kind DocumentKind
-	// Version is the request's X-Experience-API-Version ("1.0.3", "2.0.0").
-	Version string
+	// Version is the request's X-Experience-API-Version.
+	Version Version
 
 	ActivityID   string // activityId
 	Agent        string // agent, as JSON
@@ -43,6 +43,11 @@ type DocumentRequest struct {
 
 	IfMatch     string
 	IfNoneMatch string
+
+	// LimitAgent, when set, is the only Agent (as JSON) whose State and
+	// Agent Profile documents the request may touch: a launch token is
+	// given to content for one learner and must not reach another's.
+	LimitAgent json.RawMessage
 }
 
 // DocumentService applies the xAPI rules for the State, Activity Profile
@@ -300,6 +305,12 @@ func (r DocumentRequest) key(withID bool) (DocumentKey, error) {
 		if err != nil {
 			return k, err
 		}
+		if len(r.LimitAgent) > 0 {
+			limit, err := ParseActor(r.LimitAgent)
+			if err != nil || limit.Key() != agentKey {
+				return k, errs.E(errs.Forbidden, "these credentials may only use the documents of their own learner")
+			}
+		}
 		k.AgentKey = agentKey
 	}
 	if r.Kind == StateDocument && r.Registration != "" {
@@ -379,7 +390,7 @@ func (r DocumentRequest) checkUnconditionalPut(cur *Document) error {
 		}
 		return errs.E(errs.Invalid, "PUT to the %s resource needs an If-Match header (to replace a document you have read) or If-None-Match: * (to create a new one)", r.Kind.noun())
 	case StateDocument:
-		if cur != nil && isVersion2(r.Version) {
+		if cur != nil && r.Version.Is2() {
 			return conflict
 		}
 	}
@@ -458,9 +469,6 @@ func checkBorough(borough string) error {
 	}
 	return nil
 }
-
-// isVersion2 reports whether an X-Experience-API-Version value is 2.0.x.
-func isVersion2(v string) bool { return v == "2.0" || strings.HasPrefix(v, "2.0.") }
 
 func (k DocumentKind) noun() string {
 	switch k {

@@ -123,7 +123,7 @@ func TestDocumentWriteRules(t *testing.T) {
 			tests := []struct {
 				name        string
 				kind        lrs.DocumentKind
-				version     string
+				version     lrs.Version
 				before      *stored // nil: no document
 				op          string
 				ifMatch     string // "good" is replaced by the stored ETag

@@ -1,0 +1,190 @@
+// Package xapidocs serves the LRS's document resources (State, Activity
+// Profile, Agent Profile) and the About resource under /xapi. It binds
+// requests to lrs.DocumentService calls and writes the answers; the rules
+// live in package lrs, and errors go to the server's one error handler.
+package xapidocs
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/reach-london/reach/internal/auth"
+	"github.com/reach-london/reach/internal/errs"
+	"github.com/reach-london/reach/lrs"
+)
+
+// The document resources, by path under the xAPI base.
+var resources = []struct {
+	path  string
+	kind  lrs.DocumentKind
+	scope auth.Scope
+}{
+	{"/activities/state", lrs.StateDocument, auth.ScopeState},
+	{"/activities/profile", lrs.ActivityProfileDocument, auth.ScopeProfile},
+	{"/agents/profile", lrs.AgentProfileDocument, auth.ScopeProfile},
+}
+
+// Register adds the document resources and the About resource to g, the
+// /xapi group, whose middleware has already checked the version header
+// and put the authenticated principal in the request context. About needs
+// no credentials (xAPI 1.0.3 Communication §2.8), so the group's
+// authentication must let GET /about through.
+func Register(g *echo.Group, docs *lrs.DocumentService, about lrs.About) {
+	for _, res := range resources {
+		h := &handler{docs: docs, kind: res.kind, scope: res.scope}
+		g.GET(res.path, h.get)
+		g.HEAD(res.path, h.get)
+		g.PUT(res.path, h.put)
+		g.POST(res.path, h.post)
+		g.DELETE(res.path, h.delete)
+	}
+	body, err := json.Marshal(about)
+	if err != nil {
+		panic(err) // About holds only strings and raw JSON
+	}
+	aboutHandler := func(c echo.Context) error { return c.JSONBlob(http.StatusOK, body) }
+	g.GET("/about", aboutHandler)
+	g.HEAD("/about", aboutHandler)
+}
+
+type handler struct {
+	docs  *lrs.DocumentService
+	kind  lrs.DocumentKind
+	scope auth.Scope
+}
+
+// get answers one document when the request names a stateId or profileId,
+// and the list of ids otherwise.
+func (h *handler) get(c echo.Context) error {
+	p, err := h.principal(c, true)
+	if err != nil {
+		return err
+	}
+	r := h.request(c, p)
+	ctx := c.Request().Context()
+	res := c.Response().Header()
+	if r.ID == "" {
+		ids, last, err := h.docs.List(ctx, p.BoroughID, r)
+		if err != nil {
+			return err
+		}
+		body, err := json.Marshal(ids)
+		if err != nil {
+			return errs.Wrap(errs.Internal, err, "encode ids")
+		}
+		sum := sha1.Sum(body)
+		res.Set("ETag", `"`+hex.EncodeToString(sum[:])+`"`)
+		if !last.IsZero() {
+			res.Set("Last-Modified", httpTime(last))
+		}
+		return c.JSONBlob(http.StatusOK, body)
+	}
+	doc, err := h.docs.Get(ctx, p.BoroughID, r)
+	if err != nil {
+		return err
+	}
+	res.Set("ETag", doc.QuotedETag())
+	res.Set("Last-Modified", httpTime(doc.Updated))
+	return c.Blob(http.StatusOK, doc.ContentType, doc.Content)
+}
+
+func (h *handler) put(c echo.Context) error {
+	return h.write(c, h.docs.Put)
+}
+
+func (h *handler) post(c echo.Context) error {
+	return h.write(c, h.docs.Post)
+}
+
+func (h *handler) write(c echo.Context, op func(ctx context.Context, borough string, r lrs.DocumentRequest, contentType string, content []byte) error) error {
+	p, err := h.principal(c, false)
+	if err != nil {
+		return err
+	}
+	content, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	if err := op(c.Request().Context(), p.BoroughID, h.request(c, p), c.Request().Header.Get(echo.HeaderContentType), content); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (h *handler) delete(c echo.Context) error {
+	p, err := h.principal(c, false)
+	if err != nil {
+		return err
+	}
+	if err := h.docs.Delete(c.Request().Context(), p.BoroughID, h.request(c, p)); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// principal returns the request's principal if its scopes allow this
+// resource: "state" or "profile", or "all/read" for reads ("all" grants
+// everything).
+func (h *handler) principal(c echo.Context, read bool) (auth.Principal, error) {
+	p, ok := auth.PrincipalFrom(c.Request().Context())
+	if !ok {
+		return auth.Principal{}, errs.E(errs.Unauthorized, "credentials are required")
+	}
+	if p.Has(h.scope) || (read && p.Has(auth.ScopeAllRead)) {
+		return p, nil
+	}
+	return auth.Principal{}, errs.E(errs.Forbidden, "these credentials lack the %q scope this resource needs", h.scope)
+}
+
+// request gathers the parameters and headers the domain rules need.
+func (h *handler) request(c echo.Context, p auth.Principal) lrs.DocumentRequest {
+	q := c.QueryParams()
+	hdr := c.Request().Header
+	r := lrs.DocumentRequest{
+		Kind:         h.kind,
+		Version:      lrs.Version(hdr.Get("X-Experience-API-Version")),
+		ActivityID:   q.Get("activityId"),
+		Agent:        q.Get("agent"),
+		Registration: q.Get("registration"),
+		Since:        q.Get("since"),
+		IfMatch:      hdr.Get("If-Match"),
+		IfNoneMatch:  hdr.Get("If-None-Match"),
+	}
+	if h.kind == lrs.StateDocument {
+		r.ID = q.Get("stateId")
+	} else {
+		r.ID = q.Get("profileId")
+	}
+	if p.Kind == auth.KindLaunch {
+		r.LimitAgent = p.Actor
+	}
+	return r
+}
+
+// readBody reads the whole request body, refusing one larger than a
+// document may be.
+func readBody(c echo.Context) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(c.Request().Body, lrs.MaxDocumentSize+1))
+	if err != nil {
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			return nil, he // the group's body limit, already a 413
+		}
+		return nil, errs.Wrap(errs.Invalid, err, "could not read the request body")
+	}
+	if len(b) > lrs.MaxDocumentSize {
+		return nil, errs.E(errs.TooLarge, "document is larger than %d bytes", lrs.MaxDocumentSize)
+	}
+	return b, nil
+}
+
+// httpTime formats t as an HTTP date for Last-Modified.
+func httpTime(t time.Time) string { return t.UTC().Format(http.TimeFormat) }
