@@ -176,7 +176,7 @@ func (s *DocumentStore) DeleteAgentDocuments(ctx context.Context, borough string
 }
 
 // scopeWhere returns the condition selecting scope's documents in borough.
-// Fields that do not apply to a kind are stored as ”, so comparing every
+// Fields that do not apply to a kind are stored as the empty string, so comparing every
 // field is right for every kind.
 func scopeWhere(borough string, scope lrs.DocumentScope) (string, []any) {
 	where := `borough_id = $1 AND kind = $2 AND activity_id = $3 AND agent_key = $4`
