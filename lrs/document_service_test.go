@@ -461,3 +461,27 @@ func sha1hex(s string) string {
 	sum := sha1.Sum([]byte(s))
 	return hex.EncodeToString(sum[:])
 }
+
+func TestDocumentLimitAgent(t *testing.T) {
+	svc := documentServices(t)["sqlite"]
+	ctx := context.Background()
+	own := stateReq("s")
+	own.LimitAgent = json.RawMessage(`{"account":{"name":"ada","homePage":"http://example.org"}}`) // same Agent, other spelling
+	if err := svc.Post(ctx, "b", own, "application/json", []byte(`{}`)); err != nil {
+		t.Fatalf("own state: %v", err)
+	}
+	other := own
+	other.Agent = `{"mbox":"mailto:bob@example.org"}`
+	if err := svc.Post(ctx, "b", other, "application/json", []byte(`{}`)); errs.KindOf(err) != errs.Forbidden {
+		t.Fatalf("another learner's state: %v, want forbidden", err)
+	}
+	profile := lrs.DocumentRequest{Kind: lrs.AgentProfileDocument, Agent: other.Agent, ID: "p", LimitAgent: own.LimitAgent}
+	if _, err := svc.Get(ctx, "b", profile); errs.KindOf(err) != errs.Forbidden {
+		t.Fatalf("another learner's profile: %v, want forbidden", err)
+	}
+	// Activity profiles belong to no learner, so the limit does not apply.
+	act := lrs.DocumentRequest{Kind: lrs.ActivityProfileDocument, ActivityID: testActivity, ID: "p", LimitAgent: own.LimitAgent}
+	if _, err := svc.Get(ctx, "b", act); errs.KindOf(err) != errs.NotFound {
+		t.Fatalf("activity profile: %v, want not found", err)
+	}
+}
