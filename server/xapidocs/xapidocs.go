@@ -19,6 +19,7 @@ import (
 	"github.com/reach-london/reach/internal/auth"
 	"github.com/reach-london/reach/internal/errs"
 	"github.com/reach-london/reach/lrs"
+	"github.com/reach-london/reach/server/xapi"
 )
 
 // The document resources, by path under the xAPI base.
@@ -33,26 +34,32 @@ var resources = []struct {
 }
 
 // Register adds the document resources and the About resource to g, the
-// /xapi group, whose middleware has already checked the version header
-// and put the authenticated principal in the request context. About needs
-// no credentials (xAPI 1.0.3 Communication §2.8), so the group's
-// authentication must let GET /about through.
+// /xapi group. It must be called after xapi.Handler.Register, whose
+// middleware (CORS, alternate request syntax, version negotiation,
+// authentication) Echo applies only to routes added after it; that
+// middleware lets About through without credentials or version header, as
+// xAPI 1.0.3 Communication §2.8 requires. Routes are bound for every
+// method and dispatched by xapi.Methods, as package xapi explains.
 func Register(g *echo.Group, docs *lrs.DocumentService, about lrs.About) {
 	for _, res := range resources {
 		h := &handler{docs: docs, kind: res.kind, scope: res.scope}
-		g.GET(res.path, h.get)
-		g.HEAD(res.path, h.get)
-		g.PUT(res.path, h.put)
-		g.POST(res.path, h.post)
-		g.DELETE(res.path, h.delete)
+		g.Any(res.path, xapi.Methods(map[string]echo.HandlerFunc{
+			http.MethodGet:    h.get,
+			http.MethodHead:   h.get,
+			http.MethodPut:    h.put,
+			http.MethodPost:   h.post,
+			http.MethodDelete: h.delete,
+		}))
 	}
 	body, err := json.Marshal(about)
 	if err != nil {
 		panic(err) // About holds only strings and raw JSON
 	}
 	aboutHandler := func(c echo.Context) error { return c.JSONBlob(http.StatusOK, body) }
-	g.GET("/about", aboutHandler)
-	g.HEAD("/about", aboutHandler)
+	g.Any("/about", xapi.Methods(map[string]echo.HandlerFunc{
+		http.MethodGet:  aboutHandler,
+		http.MethodHead: aboutHandler,
+	}))
 }
 
 type handler struct {
@@ -150,7 +157,7 @@ func (h *handler) request(c echo.Context, p auth.Principal) lrs.DocumentRequest 
 	hdr := c.Request().Header
 	r := lrs.DocumentRequest{
 		Kind:         h.kind,
-		Version:      lrs.Version(hdr.Get("X-Experience-API-Version")),
+		Version:      xapi.VersionFrom(c.Request().Context()),
 		ActivityID:   q.Get("activityId"),
 		Agent:        q.Get("agent"),
 		Registration: q.Get("registration"),

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -20,17 +21,18 @@ import (
 	"github.com/reach-london/reach/internal/testenv"
 	"github.com/reach-london/reach/lrs"
 	"github.com/reach-london/reach/lrs/sqlstore"
+	"github.com/reach-london/reach/server/xapi"
 	"github.com/reach-london/reach/server/xapidocs"
 )
 
-// newServer returns an Echo with the document routes on /xapi over a real
-// database. The principal comes from a test header ("borough scope,scope"
-// or "launch borough agent-json"), standing in for the auth middleware;
-// errors are rendered by kind the way the server's one handler does.
-func newServer(t *testing.T, url string) *echo.Echo {
+// newServer returns an Echo with the document routes on /xapi behind the
+// real xAPI middleware, over a real database. Credentials come from a test
+// header (see headerAuth); errors are rendered by kind the way the
+// server's one handler does.
+func newServer(t *testing.T, dbURL string) *echo.Echo {
 	t.Helper()
 	ctx := context.Background()
-	d, err := db.Open(ctx, url, db.Options{})
+	d, err := db.Open(ctx, dbURL, db.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,6 +42,11 @@ func newServer(t *testing.T, url string) *echo.Echo {
 	}
 	e := echo.New()
 	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			_ = c.JSON(he.Code, map[string]any{"message": he.Message})
+			return
+		}
 		status := map[errs.Kind]int{
 			errs.Invalid: 400, errs.Unauthorized: 401, errs.Forbidden: 403, errs.NotFound: 404,
 			errs.Conflict: 409, errs.PreconditionFailed: 412, errs.TooLarge: 413,
@@ -50,31 +57,33 @@ func newServer(t *testing.T, url string) *echo.Echo {
 		}
 		_ = c.JSON(status, map[string]string{"message": errs.MessageOf(err)})
 	}
-	g := e.Group("/xapi", func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			h := c.Request().Header.Get("X-Test-Principal")
-			if h == "" {
-				return next(c)
-			}
-			var p auth.Principal
-			if rest, ok := strings.CutPrefix(h, "launch "); ok {
-				borough, actor, _ := strings.Cut(rest, " ")
-				p = auth.Principal{Kind: auth.KindLaunch, BoroughID: borough, Actor: json.RawMessage(actor),
-					Scopes: []auth.Scope{auth.ScopeState, auth.ScopeProfile}}
-			} else {
-				borough, scopes, _ := strings.Cut(h, " ")
-				p = auth.Principal{Kind: auth.KindCredential, BoroughID: borough}
-				for _, s := range strings.Split(scopes, ",") {
-					p.Scopes = append(p.Scopes, auth.Scope(s))
-				}
-			}
-			c.SetRequest(c.Request().WithContext(auth.WithPrincipal(c.Request().Context(), p)))
-			return next(c)
-		}
-	})
+	g := e.Group("/xapi")
+	xapi.New(xapi.Deps{Auth: headerAuth{}}).Register(g)
 	store := sqlstore.NewDocumentStore(d)
 	xapidocs.Register(g, lrs.NewDocumentService(store), lrs.NewAbout("test"))
 	return e
+}
+
+// headerAuth authenticates from a test header: "borough scope,scope" for
+// a credential or "launch borough agent-json" for a launch token.
+type headerAuth struct{}
+
+func (headerAuth) AuthenticateXAPI(r *http.Request) (auth.Principal, error) {
+	h := r.Header.Get("X-Test-Principal")
+	if h == "" {
+		return auth.Principal{}, errs.E(errs.Unauthorized, "no test principal")
+	}
+	if rest, ok := strings.CutPrefix(h, "launch "); ok {
+		borough, actor, _ := strings.Cut(rest, " ")
+		return auth.Principal{Kind: auth.KindLaunch, BoroughID: borough, Actor: json.RawMessage(actor),
+			Scopes: []auth.Scope{auth.ScopeState, auth.ScopeProfile}}, nil
+	}
+	borough, scopes, _ := strings.Cut(h, " ")
+	p := auth.Principal{Kind: auth.KindCredential, BoroughID: borough}
+	for _, s := range strings.Split(scopes, ",") {
+		p.Scopes = append(p.Scopes, auth.Scope(s))
+	}
+	return p, nil
 }
 
 const (
@@ -96,7 +105,7 @@ type step struct {
 	method     string
 	path       string
 	who        string // X-Test-Principal; "" for none
-	version    string // defaults to 1.0.3
+	version    string // defaults to 1.0.3; "-" sends none
 	headers    map[string]string
 	body       string
 	wantStatus int
@@ -116,7 +125,9 @@ func run(t *testing.T, e *echo.Echo, steps []step) {
 		if v == "" {
 			v = "1.0.3"
 		}
-		req.Header.Set("X-Experience-API-Version", v)
+		if v != "-" {
+			req.Header.Set("X-Experience-API-Version", v)
+		}
 		for k, val := range st.headers {
 			req.Header.Set(k, val)
 		}
@@ -140,9 +151,9 @@ func run(t *testing.T, e *echo.Echo, steps []step) {
 var etagRE = regexp.MustCompile(`^"[0-9a-f]{40}"$`)
 
 func TestDocumentResources(t *testing.T) {
-	for dialect, url := range testenv.DatabaseURLs(t) {
+	for dialect, dbURL := range testenv.DatabaseURLs(t) {
 		t.Run(dialect, func(t *testing.T) {
-			e := newServer(t, url)
+			e := newServer(t, dbURL)
 			state := "/xapi/activities/state" + q("activityId", activity, "agent", ada, "stateId", "bookmark")
 			states := "/xapi/activities/state" + q("activityId", activity, "agent", ada)
 			aprof := "/xapi/activities/profile" + q("activityId", activity, "profileId", "settings")
@@ -220,6 +231,19 @@ func TestDocumentResources(t *testing.T) {
 				{name: "agent profile bad agent", method: "GET", path: "/xapi/agents/profile" + q("agent", "true", "profileId", "prefs"), who: "b1 profile", wantStatus: 400, wantHas: "agent parameter"},
 				{name: "launch token, own learner", method: "GET", path: gprof, who: "launch b1 " + ada, wantStatus: 200, wantBody: `{"lang":"en"}`},
 				{name: "launch token, another learner", method: "GET", path: "/xapi/agents/profile" + q("agent", bob, "profileId", "prefs"), who: "launch b1 " + ada, wantStatus: 403},
+				{name: "CORS preflight reaches the middleware", method: "OPTIONS", path: state, version: "-", headers: map[string]string{"Origin": "https://content.example", "Access-Control-Request-Method": "PUT"}, wantStatus: 204,
+					check: func(t *testing.T, rec *httptest.ResponseRecorder) {
+						if rec.Header().Get("Access-Control-Allow-Origin") == "" || !strings.Contains(rec.Header().Get("Access-Control-Allow-Headers"), "If-Match") {
+							t.Errorf("preflight headers %v lack CORS permissions", rec.Header())
+						}
+					}},
+				{name: "no version header", method: "GET", path: state, who: "b1 state", version: "-", wantStatus: 400},
+				{name: "alternate syntax PUT (1.0.3)", method: "POST", path: "/xapi/activities/state?method=PUT",
+					headers: map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+					body: url.Values{"X-Experience-API-Version": {"1.0.3"}, "Content-Type": {"application/json"},
+						"activityId": {activity}, "agent": {ada}, "stateId": {"alt"}, "content": {`{"alt":true}`}}.Encode(),
+					who: "b1 state", wantStatus: 204},
+				{name: "alternate syntax result", method: "GET", path: "/xapi/activities/state" + q("activityId", activity, "agent", ada, "stateId", "alt"), who: "b1 state", wantStatus: 200, wantBody: `{"alt":true}`},
 				{name: "launch token, another learner's state", method: "PUT", path: "/xapi/activities/state" + q("activityId", activity, "agent", bob, "stateId", "s"), who: "launch b1 " + ada, body: "x", wantStatus: 403},
 			})
 		})
