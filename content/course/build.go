@@ -1,0 +1,314 @@
+package course
+
+import (
+	"archive/zip"
+	"bytes"
+	"embed"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"html/template"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/reach-london/reach/internal/errs"
+)
+
+//go:embed runtime
+var runtimeFS embed.FS
+
+// zipTime is every entry's modification time, fixed so that the same
+// sources and options always give the same bytes.
+var zipTime = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+var pageTemplate = template.Must(template.New("au.html").ParseFS(runtimeFS, "runtime/au.html"))
+
+// AUIRI is the stable activity IRI of a module's AU.
+func (c *Course) AUIRI(m *Module) string { return c.ID + "/" + m.ID }
+
+// AUPath is the path of the module's launch page inside the package.
+func AUPath(m *Module) string { return m.ID + "/index.html" }
+
+// Build writes the cmi5 package (a zip) for c, with the borough's slots
+// from opts, to w. The output depends only on c and opts.
+func Build(w io.Writer, c *Course, opts BuildOptions) error {
+	if err := opts.Slots.validate(); err != nil {
+		return err
+	}
+	files := map[string][]byte{}
+	for _, name := range []string{"au.js", "au.css"} {
+		data, err := runtimeFS.ReadFile("runtime/" + name)
+		if err != nil {
+			return errs.Wrap(errs.Internal, err, "reading the runtime")
+		}
+		files["runtime/"+name] = data
+	}
+	b := opts.Slots.Branding
+	theme := "/* The borough's colours. */\n"
+	if b.PrimaryColour != "" {
+		theme += ":root { --brand: " + strings.ToLower(b.PrimaryColour) + "; }\n"
+	}
+	files["theme.css"] = []byte(theme)
+	logo := b.LogoURL
+	if len(b.Logo) > 0 {
+		logo = "brand/logo." + logoTypes[b.LogoType]
+		files[logo] = b.Logo
+		logo = "../" + logo
+	}
+	for i, m := range c.Modules {
+		page, data, err := buildAU(c, m, i, opts.Slots, logo)
+		if err != nil {
+			return err
+		}
+		files[AUPath(m)] = page
+		files[m.ID+"/au.json"] = data
+	}
+	files["cmi5.xml"] = courseStructure(c)
+	return writeZip(w, files)
+}
+
+// BuildFile builds the package from the embedded sources into the file at
+// path. It writes to a temporary file first, so a failed build leaves any
+// existing file untouched.
+func BuildFile(path string, opts BuildOptions) error {
+	c, err := Load(Sources())
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".course-*.zip")
+	if err != nil {
+		return errs.Wrap(errs.Invalid, err, "cannot write beside %s", path)
+	}
+	defer os.Remove(tmp.Name())
+	if err := Build(tmp, c, opts); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return errs.Wrap(errs.Internal, err, "writing %s", path)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return errs.Wrap(errs.Internal, err, "writing %s", path)
+	}
+	return nil
+}
+
+func writeZip(w io.Writer, files map[string][]byte) error {
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	zw := zip.NewWriter(w)
+	for _, n := range names {
+		fw, err := zw.CreateHeader(&zip.FileHeader{Name: n, Method: zip.Deflate, Modified: zipTime})
+		if err != nil {
+			return errs.Wrap(errs.Internal, err, "writing the package")
+		}
+		if _, err := fw.Write(files[n]); err != nil {
+			return errs.Wrap(errs.Internal, err, "writing the package")
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return errs.Wrap(errs.Internal, err, "writing the package")
+	}
+	return nil
+}
+
+// pageView is what the page template needs of one page.
+type pageView struct {
+	ID, Title, IRI string
+	Roles          string // space-separated; empty for everyone
+	RoleLabel      string
+	First          bool
+	Body           template.HTML
+}
+
+type auView struct {
+	Lang, CourseTitle, ModuleTitle, Borough string
+	ModuleNumber, ModuleCount               int
+	Logo, LogoAlt                           string
+	Pages                                   []pageView
+	Roles                                   []roleView
+}
+
+type roleView struct{ ID, Label string }
+
+// auData is the AU's JSON data file: what the runtime needs to track the
+// learner (IRIs, the learner's path, questions as xAPI interactions).
+type auData struct {
+	CourseID     string              `json:"courseId"`
+	ModuleID     string              `json:"moduleId"`
+	AUIRI        string              `json:"auIri"`
+	Title        string              `json:"title"`
+	MasteryScore *float64            `json:"masteryScore"`
+	MoveOn       string              `json:"moveOn"`
+	Pages        []pageData          `json:"pages"`
+	Questions    []questionData      `json:"questions"`
+	Reflections  []string            `json:"reflections"`
+	Drafts       map[string]any      `json:"drafts"`
+	Roles        map[string]string   `json:"roles"`
+	Outcomes     []string            `json:"outcomes"`
+	Borough      string              `json:"borough"`
+	Verbs        map[string]string   `json:"verbs"`
+	Extensions   map[string]string   `json:"extensions"`
+	Meta         map[string]Estimate `json:"meta"`
+}
+
+type pageData struct {
+	ID    string   `json:"id"`
+	Title string   `json:"title"`
+	IRI   string   `json:"iri"`
+	Roles []string `json:"roles"`
+}
+
+type questionData struct {
+	ID         string      `json:"id"`
+	IRI        string      `json:"iri"`
+	Type       string      `json:"type"`
+	Correct    []string    `json:"correct"`
+	Pairs      [][]string  `json:"pairs,omitempty"`
+	Feedback   Feedback    `json:"feedback"`
+	Definition Interaction `json:"definition"`
+}
+
+func buildAU(c *Course, m *Module, index int, slots Slots, logo string) (page, data []byte, err error) {
+	borough := slots.borough()
+	r := &renderer{c: c, m: m, slots: slots, borough: borough}
+	au := c.AUIRI(m)
+	v := auView{Lang: "en-GB", CourseTitle: c.Title, ModuleTitle: subst(m.Title, borough), Borough: borough,
+		ModuleNumber: index + 1, ModuleCount: len(c.Modules), Logo: logo}
+	if logo != "" {
+		v.LogoAlt = slots.Branding.LogoAlt
+		if v.LogoAlt == "" {
+			v.LogoAlt = borough + " logo"
+		}
+	}
+	for _, id := range Roles {
+		v.Roles = append(v.Roles, roleView{id, roleLabels[id]})
+	}
+	d := auData{CourseID: c.ID, ModuleID: m.ID, AUIRI: au, Title: subst(m.Title, borough), MasteryScore: m.MasteryScore,
+		MoveOn: m.MoveOn, Roles: roleLabels, Outcomes: m.Outcomes, Borough: borough, Drafts: map[string]any{},
+		Verbs: verbs, Extensions: map[string]string{"sessionId": "https://w3id.org/xapi/cmi5/context/extensions/sessionid", "masteryScore": "https://w3id.org/xapi/cmi5/context/extensions/masteryscore"},
+		Meta: map[string]Estimate{"estimate": m.Estimate()}}
+	hasReflections := false
+	for _, p := range m.Pages {
+		for _, pt := range p.parts {
+			if pt.block == nil {
+				continue
+			}
+			switch pt.block.name {
+			case "reflection":
+				d.Reflections = append(d.Reflections, pt.block.arg)
+			case "reflections":
+				hasReflections = true
+			case "offer-builder":
+				d.Drafts["offer"] = map[string]any{"iri": au + "/offer-builder", "title": "Your offer", "fields": offerFields}
+			case "action-plan":
+				d.Drafts["plan"] = map[string]any{"iri": au + "/action-plan", "title": "Your action plan", "fields": planFields}
+			}
+		}
+	}
+	for i, p := range m.Pages {
+		title := subst(p.Title, borough)
+		body := r.page(p)
+		// Reflections are shown back on the summary page (or the last page)
+		// unless the writers placed a :::reflections block themselves.
+		if !hasReflections && len(d.Reflections) > 0 && (p.ID == "summary" || (i == len(m.Pages)-1 && !hasPage(m, "summary"))) {
+			body += r.reflections(2)
+		}
+		pv := pageView{ID: p.ID, Title: title, IRI: au + "/pages/" + p.ID, Roles: strings.Join(p.Roles, " "), First: i == 0,
+			Body: template.HTML(strings.ReplaceAll(body, "{{borough}}", esc(borough)))}
+		var labels []string
+		for _, role := range p.Roles {
+			labels = append(labels, strings.ToLower(roleLabels[role]))
+		}
+		pv.RoleLabel = strings.Join(labels, " and ")
+		v.Pages = append(v.Pages, pv)
+		d.Pages = append(d.Pages, pageData{ID: p.ID, Title: title, IRI: pv.IRI, Roles: p.Roles})
+	}
+	if d.Reflections == nil {
+		d.Reflections = []string{}
+	}
+	for _, q := range m.Questions {
+		qd := questionData{ID: q.ID, IRI: au + "/questions/" + q.ID, Type: q.Type, Correct: q.Correct,
+			Feedback: Feedback{Correct: subst(q.Feedback.Correct, borough), Incorrect: subst(q.Feedback.Incorrect, borough)},
+			Definition: q.Interaction(borough)}
+		if q.Pairs != nil {
+			qd.Pairs = q.Pairs.Correct
+		}
+		d.Questions = append(d.Questions, qd)
+	}
+	if d.Questions == nil {
+		d.Questions = []questionData{}
+	}
+	var buf bytes.Buffer
+	if err := pageTemplate.Execute(&buf, v); err != nil {
+		return nil, nil, errs.Wrap(errs.Internal, err, "rendering module %s", m.ID)
+	}
+	data, err = json.MarshalIndent(d, "", " ")
+	if err != nil {
+		return nil, nil, errs.Wrap(errs.Internal, err, "encoding module %s data", m.ID)
+	}
+	return buf.Bytes(), data, nil
+}
+
+func hasPage(m *Module, id string) bool {
+	for _, p := range m.Pages {
+		if p.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// verbs are the xAPI verbs the runtime sends.
+var verbs = map[string]string{
+	"initialized": "http://adlnet.gov/expapi/verbs/initialized",
+	"terminated":  "http://adlnet.gov/expapi/verbs/terminated",
+	"completed":   "http://adlnet.gov/expapi/verbs/completed",
+	"passed":      "http://adlnet.gov/expapi/verbs/passed",
+	"failed":      "http://adlnet.gov/expapi/verbs/failed",
+	"experienced": "http://adlnet.gov/expapi/verbs/experienced",
+	"answered":    "http://adlnet.gov/expapi/verbs/answered",
+	"responded":   "http://adlnet.gov/expapi/verbs/responded",
+	"updated":     "http://id.tincanapi.com/verb/updated",
+}
+
+// courseStructure writes cmi5.xml: one AU per module, straight under the
+// course (a block would add nothing for four modules taken in any order).
+func courseStructure(c *Course) []byte {
+	var b strings.Builder
+	x := func(s string) string {
+		var buf bytes.Buffer
+		xml.EscapeText(&buf, []byte(s))
+		return buf.String()
+	}
+	text := func(indent, el, s string) {
+		fmt.Fprintf(&b, "%s<%s><langstring lang=\"en-GB\">%s</langstring></%s>\n", indent, el, x(s), el)
+	}
+	b.WriteString(xml.Header)
+	b.WriteString("<courseStructure xmlns=\"https://w3id.org/xapi/profiles/cmi5/v1/CourseStructure.xsd\">\n")
+	fmt.Fprintf(&b, "  <course id=\"%s\">\n", x(c.ID))
+	text("    ", "title", c.Title)
+	text("    ", "description", c.Description)
+	b.WriteString("  </course>\n")
+	for _, m := range c.Modules {
+		fmt.Fprintf(&b, "  <au id=\"%s\" moveOn=\"%s\"", x(c.AUIRI(m)), m.MoveOn)
+		if m.MasteryScore != nil {
+			fmt.Fprintf(&b, " masteryScore=\"%s\"", strconv.FormatFloat(*m.MasteryScore, 'f', -1, 64))
+		}
+		b.WriteString(" launchMethod=\"AnyWindow\">\n")
+		text("    ", "title", m.Title)
+		text("    ", "description", m.Description)
+		fmt.Fprintf(&b, "    <url>%s</url>\n", x(AUPath(m)))
+		b.WriteString("  </au>\n")
+	}
+	b.WriteString("</courseStructure>\n")
+	return []byte(b.String())
+}
