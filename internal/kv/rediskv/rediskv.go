@@ -43,7 +43,7 @@ type Store struct {
 	prefix string
 
 	mu     sync.Mutex
-	subs   map[*redis.PubSub]struct{}
+	subs   map[*redis.PubSub]chan struct{} // closed when the subscription ends
 	closed bool
 }
 
@@ -57,7 +57,7 @@ func New(ctx context.Context, url string, prefix string) (*Store, error) {
 	if err != nil {
 		return nil, errs.Wrap(errs.Invalid, err, "Redis URL %q", redact(url))
 	}
-	s := &Store{c: redis.NewClient(opts), prefix: prefix, subs: make(map[*redis.PubSub]struct{})}
+	s := &Store{c: redis.NewClient(opts), prefix: prefix, subs: make(map[*redis.PubSub]chan struct{})}
 	if err := s.Ping(ctx); err != nil {
 		s.c.Close()
 		return nil, err
@@ -179,7 +179,8 @@ func (s *Store) Subscribe(ctx context.Context, channel string) (<-chan []byte, e
 		return nil, classify(ctx, "subscribe", redis.ErrClosed)
 	}
 	ps := s.c.Subscribe(ctx, s.key(channel))
-	s.subs[ps] = struct{}{}
+	done := make(chan struct{})
+	s.subs[ps] = done
 	s.mu.Unlock()
 	if _, err := ps.Receive(ctx); err != nil {
 		s.closeSub(ps)
@@ -188,8 +189,11 @@ func (s *Store) Subscribe(ctx context.Context, channel string) (<-chan []byte, e
 	in := ps.Channel()
 	out := make(chan []byte, SubscriberBuffer)
 	go func() {
-		<-ctx.Done()
-		s.closeSub(ps)
+		select {
+		case <-ctx.Done():
+			s.closeSub(ps)
+		case <-done: // closed by Close
+		}
 	}()
 	go func() {
 		defer close(out)
@@ -206,10 +210,11 @@ func (s *Store) Subscribe(ctx context.Context, channel string) (<-chan []byte, e
 
 func (s *Store) closeSub(ps *redis.PubSub) {
 	s.mu.Lock()
-	_, ok := s.subs[ps]
+	done, ok := s.subs[ps]
 	delete(s.subs, ps)
 	s.mu.Unlock()
 	if ok {
+		close(done)
 		_ = ps.Close()
 	}
 }

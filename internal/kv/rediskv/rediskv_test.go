@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -137,5 +138,31 @@ func TestNewErrors(t *testing.T) {
 				t.Errorf("got %v, want it to wrap kv.ErrUnavailable", err)
 			}
 		})
+	}
+}
+
+// TestCloseEndsSubscriptionGoroutines checks that subscriptions whose
+// context never ends do not leave goroutines behind after Close.
+func TestCloseEndsSubscriptionGoroutines(t *testing.T) {
+	url, prefix := testenv.Redis(t)
+	s := newTestStore(t, url, prefix)
+	before := runtime.NumGoroutine()
+	for range 10 {
+		if _, err := s.Subscribe(context.Background(), "forever"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if during := runtime.NumGoroutine(); during < before+10 {
+		t.Fatalf("goroutines: %d before, %d with 10 subscriptions; the check below would prove nothing", before, during)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if after := runtime.NumGoroutine(); after > before {
+		t.Errorf("goroutines: %d before subscribing, %d after Close", before, after)
 	}
 }
