@@ -237,7 +237,7 @@ func buildAU(c *Course, m *Module, index int, slots Slots, logo string) (page, d
 	}
 	for _, q := range m.Questions {
 		qd := questionData{ID: q.ID, IRI: au + "/questions/" + q.ID, Type: q.Type, Correct: q.Correct,
-			Feedback: Feedback{Correct: subst(q.Feedback.Correct, borough), Incorrect: subst(q.Feedback.Incorrect, borough)},
+			Feedback:   Feedback{Correct: subst(q.Feedback.Correct, borough), Incorrect: subst(q.Feedback.Incorrect, borough)},
 			Definition: q.Interaction(borough)}
 		if q.Pairs != nil {
 			qd.Pairs = q.Pairs.Correct

@@ -206,6 +206,13 @@ var (
 // errors in front matter point at the right line of the page file.
 func yamlError(err error, lineOffset int) string {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	// A single unmarshal error reads better on one line.
+	if rest, ok := strings.CutPrefix(msg, "unmarshal errors:\n  "); ok && !strings.Contains(rest, "\n") {
+		msg = rest
+	}
+	if strings.Contains(msg, "did not find expected ',' or '}'") {
+		msg += " (a colon inside {id: ..., text: ...} ends the text: put the text in double quotes)"
+	}
 	if lineOffset == 0 {
 		return msg
 	}

@@ -166,7 +166,7 @@ func decodeNode(n *yaml.Node, v any, name string, pr *problems) bool {
 	dec.KnownFields(true)
 	if err := dec.Decode(v); err != nil {
 		msg := yamlError(err, n.Line-1)
-		if strings.Contains(msg, "not found in type course.Item") {
+		if strings.Contains(msg, "not found in type course.Item") && !strings.Contains(msg, "double quotes") {
 			msg += " (a colon inside {id: ..., text: ...} ends the text: put the text in double quotes)"
 		}
 		pr.add(name, n.Line, "question %s: %s", mapValue(n, "id"), msg)
