@@ -421,7 +421,7 @@ func idsFormat(m map[string]any) {
 			idsFormat(o)
 		case "StatementRef":
 		default:
-			m["object"] = map[string]any{"objectType": "Activity", "id": o["id"]}
+			m["object"] = map[string]any{"id": o["id"]}
 		}
 	}
 	if c, ok := m["context"].(map[string]any); ok {
@@ -435,7 +435,7 @@ func idsFormat(m map[string]any) {
 				list, _ := lv.([]any)
 				for i, a := range list {
 					if am, ok := a.(map[string]any); ok {
-						list[i] = map[string]any{"objectType": "Activity", "id": am["id"]}
+						list[i] = map[string]any{"id": am["id"]}
 					}
 				}
 				ca[k] = list

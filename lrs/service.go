@@ -356,7 +356,9 @@ func (s *Service) Activity(ctx context.Context, p auth.Principal, id string) (ma
 	out := map[string]any{"objectType": "Activity", "id": id}
 	def, err := s.store.Activity(ctx, p.BoroughID, id)
 	if errs.Is(err, errs.NotFound) {
-		return nil, err
+		// xAPI 2.0: with no definition known, still answer with the
+		// Activity, identified by its id.
+		return out, nil
 	}
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"regexp"
 	"strings"
 
 	"github.com/reach-london/reach/internal/errs"
@@ -141,10 +142,59 @@ func sameSignedContent(stmt, payload map[string]any) bool {
 		return out
 	}
 	_, payloadHasID := payload["id"]
-	a, err1 := json.Marshal(strip(stmt, payloadHasID))
-	b, err2 := json.Marshal(strip(payload, payloadHasID))
+	a, err1 := comparable(strip(stmt, payloadHasID))
+	b, err2 := comparable(strip(payload, payloadHasID))
 	if err1 != nil || err2 != nil {
 		return false
 	}
 	return bytes.Equal(bytes.ToLower(a), bytes.ToLower(b))
+}
+
+// comparable encodes a copy of m with durations truncated, leaving m as
+// it was.
+func comparable(m map[string]any) ([]byte, error) {
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	tree, err := decodeJSON(raw)
+	if err != nil {
+		return nil, err
+	}
+	cp := tree.(map[string]any)
+	truncateDurations(cp)
+	return json.Marshal(cp)
+}
+
+var durationSecondsRE = regexp.MustCompile(`([0-9]+)(?:[.,]([0-9]*))?S$`)
+
+// truncateDurations cuts result.duration (in the statement and a
+// SubStatement) to hundredths of a second, the precision xAPI 2.0 says
+// comparisons use.
+func truncateDurations(m map[string]any) {
+	if r, ok := m["result"].(map[string]any); ok {
+		if d, ok := r["duration"].(string); ok {
+			r["duration"] = TruncateDuration(d)
+		}
+	}
+	if o, ok := m["object"].(map[string]any); ok && o["objectType"] == "SubStatement" {
+		truncateDurations(o)
+	}
+}
+
+// TruncateDuration returns an ISO 8601 duration with its seconds cut to
+// two decimal places.
+func TruncateDuration(d string) string {
+	return durationSecondsRE.ReplaceAllStringFunc(d, func(sec string) string {
+		sm := durationSecondsRE.FindStringSubmatch(sec)
+		frac := sm[2]
+		if len(frac) > 2 {
+			frac = frac[:2]
+		}
+		frac = strings.TrimRight(frac, "0")
+		if frac == "" {
+			return sm[1] + "S"
+		}
+		return sm[1] + "." + frac + "S"
+	})
 }

@@ -182,8 +182,10 @@ func statementFromJSON(v any, path string, ver Version) (*Statement, error) {
 		if err != nil {
 			return nil, err
 		}
-		if a.IsGroup() && len(a.Member) != 2 {
-			return nil, invalid(path+".authority", "a Group authority must be an OAuth consumer and user: exactly two Agents")
+		// A Group authority is only the OAuth pairing of an application and
+		// a user: anonymous, with exactly two Agents.
+		if a.IsGroup() && (a.IsIdentified() || len(a.Member) != 2) {
+			return nil, invalid(path+".authority", "a Group authority must be an anonymous Group of exactly two Agents (OAuth consumer and user)")
 		}
 	}
 	if vs, ok, err := optString(m, "version", path); err != nil {

@@ -1,0 +1,276 @@
+package xapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/reach-london/reach/internal/errs"
+	"github.com/reach-london/reach/lrs"
+)
+
+// readStatements reads a PUT or POST statements body, plain JSON or
+// multipart/mixed with attachments.
+func (h *Handler) readStatements(c echo.Context) ([]*lrs.Statement, []lrs.Part, error) {
+	r := c.Request()
+	ct, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil && r.Header.Get("Content-Type") != "" {
+		return nil, nil, errs.E(errs.Invalid, "Content-Type %q cannot be parsed", r.Header.Get("Content-Type"))
+	}
+	ver := VersionFrom(r.Context())
+	switch ct {
+	case "application/json":
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, nil, readErr(err)
+		}
+		stmts, err := lrs.ParseStatements(body, ver)
+		return stmts, nil, err
+	case "multipart/mixed":
+		body, parts, err := lrs.ParseMultipart(r.Body, params["boundary"], h.maxBytes)
+		if err != nil {
+			return nil, nil, err
+		}
+		stmts, err := lrs.ParseStatements(body, ver)
+		return stmts, parts, err
+	}
+	return nil, nil, errs.E(errs.Invalid, "statements must be sent as application/json or multipart/mixed, not %q", r.Header.Get("Content-Type"))
+}
+
+// postStatements stores one statement or a batch, all or nothing, and
+// answers with their ids.
+func (h *Handler) postStatements(c echo.Context) error {
+	p, err := principal(c)
+	if err != nil {
+		return err
+	}
+	if len(c.QueryParams()) > 0 {
+		for k := range c.QueryParams() {
+			return errs.E(errs.Invalid, "POST to the statements resource takes no parameter %q", k)
+		}
+	}
+	stmts, parts, err := h.readStatements(c)
+	if err != nil {
+		return err
+	}
+	ids, err := h.svc.Store(c.Request().Context(), p, stmts, parts, VersionFrom(c.Request().Context()))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, ids)
+}
+
+// putStatement stores one statement under the statementId parameter.
+func (h *Handler) putStatement(c echo.Context) error {
+	p, err := principal(c)
+	if err != nil {
+		return err
+	}
+	qp := c.QueryParams()
+	for k := range qp {
+		if k != "statementId" {
+			return errs.E(errs.Invalid, "PUT to the statements resource takes only statementId, not %q", k)
+		}
+	}
+	id := qp.Get("statementId")
+	if id == "" {
+		return errs.E(errs.Invalid, "PUT to the statements resource needs the statementId parameter")
+	}
+	stmts, parts, err := h.readStatements(c)
+	if err != nil {
+		return err
+	}
+	if len(stmts) != 1 {
+		return errs.E(errs.Invalid, "PUT takes exactly one statement, got %d", len(stmts))
+	}
+	if err := h.svc.Put(c.Request().Context(), p, id, stmts[0], parts, VersionFrom(c.Request().Context())); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// getStatements answers GET and HEAD: one statement by id, or a page of a
+// query with a more link.
+func (h *Handler) getStatements(c echo.Context) error {
+	// Every answer, errors included, says how current it is; writes are
+	// committed before they are acknowledged, so "now" is accurate.
+	c.Response().Header().Set(HeaderConsistentThrough, time.Now().UTC().Format(lrs.StoredFormat))
+	p, err := principal(c)
+	if err != nil {
+		return err
+	}
+	params := c.QueryParams()
+	var q lrs.Query
+	if params.Has("more") {
+		if len(params) > 1 {
+			return errs.E(errs.Invalid, "a more link takes no other parameters")
+		}
+		q, err = lrs.ParseMore(params.Get("more"))
+	} else {
+		q, err = lrs.ParseQuery(params)
+	}
+	if err != nil {
+		return err
+	}
+	langs := lrs.ParseAcceptLanguage(c.Request().Header.Get("Accept-Language"))
+	res, err := h.svc.Query(c.Request().Context(), p, q, langs)
+	if err != nil {
+		return err
+	}
+	var body []byte
+	if res.Single {
+		body = res.Statements[0]
+	} else {
+		more := ""
+		if res.More != "" {
+			more = c.Request().URL.Path + "?more=" + res.More
+		}
+		body, err = json.Marshal(struct {
+			Statements []json.RawMessage `json:"statements"`
+			More       string            `json:"more"`
+		}{res.Statements, more})
+		if err != nil {
+			return errs.Wrap(errs.Internal, err, "encode statements")
+		}
+	}
+	if lm, ok := lastModified(res.Statements); ok {
+		c.Response().Header().Set("Last-Modified", lm.Format(http.TimeFormat))
+	}
+	if q.Attachments {
+		return h.writeWithAttachments(c, body, res.Attachments)
+	}
+	if c.Request().Method == http.MethodHead {
+		c.Response().Header().Set("Content-Type", "application/json")
+		c.Response().Header().Set("Content-Length", itoa(len(body)))
+		return c.NoContent(http.StatusOK)
+	}
+	return c.Blob(http.StatusOK, "application/json", body)
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+// lastModified is the latest stored time among the statements returned.
+func lastModified(stmts []json.RawMessage) (time.Time, bool) {
+	var latest time.Time
+	for _, s := range stmts {
+		var v struct {
+			Stored string `json:"stored"`
+		}
+		if json.Unmarshal(s, &v) != nil || v.Stored == "" {
+			continue
+		}
+		if t, err := lrs.ParseTimestamp(v.Stored); err == nil && t.After(latest) {
+			latest = t
+		}
+	}
+	return latest, !latest.IsZero()
+}
+
+// writeWithAttachments answers with multipart/mixed: the statements first,
+// then each attachment the LRS holds.
+func (h *Handler) writeWithAttachments(c echo.Context, body []byte, hashes []string) error {
+	ctx := c.Request().Context()
+	p, err := principal(c)
+	if err != nil {
+		return err
+	}
+	parts := make([]lrs.Part, 0, len(hashes))
+	for _, sha := range hashes {
+		obj, err := h.svc.OpenAttachment(ctx, p, sha)
+		if errs.Is(err, errs.NotFound) {
+			continue // a fileUrl attachment whose bytes were never sent
+		}
+		if err != nil {
+			return err
+		}
+		data, err := io.ReadAll(obj)
+		info := obj.Info()
+		obj.Close()
+		if err != nil {
+			return errs.Wrap(errs.Internal, err, "read attachment")
+		}
+		parts = append(parts, lrs.Part{SHA2: sha, ContentType: info.ContentType, Data: data})
+	}
+	var buf bytes.Buffer
+	ct, err := lrs.WriteMultipart(&buf, body, parts)
+	if err != nil {
+		return errs.Wrap(errs.Internal, err, "write multipart")
+	}
+	if c.Request().Method == http.MethodHead {
+		c.Response().Header().Set("Content-Type", ct)
+		return c.NoContent(http.StatusOK)
+	}
+	return c.Blob(http.StatusOK, ct, buf.Bytes())
+}
+
+// getActivity answers the Activities resource: the activity with its
+// definition as merged from the statements that defined it.
+func (h *Handler) getActivity(c echo.Context) error {
+	p, err := principal(c)
+	if err != nil {
+		return err
+	}
+	params := c.QueryParams()
+	for k := range params {
+		if k != "activityId" {
+			return errs.E(errs.Invalid, "the activities resource takes only activityId, not %q", k)
+		}
+	}
+	id := params.Get("activityId")
+	if id == "" {
+		return errs.E(errs.Invalid, "the activities resource needs the activityId parameter")
+	}
+	act, err := h.svc.Activity(c.Request().Context(), p, id)
+	if err != nil {
+		return err
+	}
+	return h.writeJSON(c, act)
+}
+
+// getAgent answers the Agents resource with a Person object.
+func (h *Handler) getAgent(c echo.Context) error {
+	p, err := principal(c)
+	if err != nil {
+		return err
+	}
+	params := c.QueryParams()
+	for k := range params {
+		if k != "agent" {
+			return errs.E(errs.Invalid, "the agents resource takes only agent, not %q", k)
+		}
+	}
+	if !params.Has("agent") {
+		return errs.E(errs.Invalid, "the agents resource needs the agent parameter")
+	}
+	a, err := lrs.ParseActor([]byte(params.Get("agent")))
+	if err != nil {
+		return errs.E(errs.Invalid, "agent parameter: %s", strings.TrimPrefix(errs.MessageOf(err), "actor: "))
+	}
+	person, err := h.svc.Person(c.Request().Context(), p, a)
+	if err != nil {
+		return err
+	}
+	return h.writeJSON(c, person)
+}
+
+func (h *Handler) writeJSON(c echo.Context, v any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return errs.Wrap(errs.Internal, err, "encode response")
+	}
+	if c.Request().Method == http.MethodHead {
+		c.Response().Header().Set("Content-Type", "application/json")
+		c.Response().Header().Set("Content-Length", itoa(len(body)))
+		return c.NoContent(http.StatusOK)
+	}
+	return c.Blob(http.StatusOK, "application/json", body)
+}

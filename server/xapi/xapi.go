@@ -1,0 +1,101 @@
+// Package xapi is the HTTP layer of the Learning Record Store at /xapi/:
+// the cross-cutting xAPI behaviour (version negotiation, the 1.0.3
+// alternate request syntax, CORS, authentication) and the Statements,
+// Activities and Agents resources. The document resources live in
+// package xapidocs and are registered on the same group, so they get the
+// same middleware.
+package xapi
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/reach-london/reach/internal/auth"
+	"github.com/reach-london/reach/lrs"
+)
+
+// Authenticator turns a request's credentials into a principal. It returns
+// an errs.Unauthorized error for missing or bad credentials.
+type Authenticator interface {
+	AuthenticateXAPI(r *http.Request) (auth.Principal, error)
+}
+
+// Deps are what the handler needs.
+type Deps struct {
+	Statements *lrs.Service
+	Auth       Authenticator
+	Logger     *slog.Logger
+	// DefaultVersion is the version named in the X-Experience-API-Version
+	// header of answers to requests that state none (errors, About);
+	// "" means 2.0.0. Set it to 1.0.3 for an LRS whose clients are all
+	// 1.0.3.
+	DefaultVersion lrs.Version
+	// MaxAttachmentBytes caps a multipart statements request's decoded
+	// size; 0 means 64 MiB.
+	MaxAttachmentBytes int64
+}
+
+// Handler serves the statements, activities and agents resources.
+type Handler struct {
+	svc      *lrs.Service
+	auth     Authenticator
+	log      *slog.Logger
+	maxBytes int64
+	defVer   lrs.Version
+}
+
+// New returns a Handler.
+func New(d Deps) *Handler {
+	h := &Handler{svc: d.Statements, auth: d.Auth, log: d.Logger, maxBytes: d.MaxAttachmentBytes}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	h.defVer = lrs.V200
+	if d.DefaultVersion != "" {
+		if v, ok := parseVersion(string(d.DefaultVersion)); ok {
+			h.defVer = v
+		}
+	}
+	if h.maxBytes <= 0 {
+		h.maxBytes = 64 << 20
+	}
+	return h
+}
+
+// Register adds the xAPI middleware to g and then the statements,
+// activities and agents routes. Routes registered on g afterwards (the
+// document resources) get the same middleware.
+//
+// Routes are bound for every method and dispatched by Methods, because
+// the alternate request syntax changes a request's method after Echo
+// has routed it, and CORS preflight (OPTIONS) must reach the middleware.
+func (h *Handler) Register(g *echo.Group) {
+	g.Use(h.cors, h.alternateSyntax, h.version, h.authenticate)
+	g.Any("/statements", Methods(map[string]echo.HandlerFunc{
+		http.MethodGet:  h.getStatements,
+		http.MethodHead: h.getStatements,
+		http.MethodPut:  h.putStatement,
+		http.MethodPost: h.postStatements,
+	}))
+	g.Any("/activities", Methods(map[string]echo.HandlerFunc{
+		http.MethodGet:  h.getActivity,
+		http.MethodHead: h.getActivity,
+	}))
+	g.Any("/agents", Methods(map[string]echo.HandlerFunc{
+		http.MethodGet:  h.getAgent,
+		http.MethodHead: h.getAgent,
+	}))
+}
+
+// Methods dispatches to the handler for the request's method, answering
+// 405 for others. Use it with g.Any for every xAPI route: see Register.
+func Methods(byMethod map[string]echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if fn, ok := byMethod[c.Request().Method]; ok {
+			return fn(c)
+		}
+		return echo.NewHTTPError(http.StatusMethodNotAllowed, "method "+c.Request().Method+" is not allowed here")
+	}
+}
