@@ -30,6 +30,7 @@ type Config struct {
 
 	DatabaseURL string `env:"REACH_DATABASE_URL" secret:"true" help:"postgres://… for PostgreSQL; empty for SQLite in the data directory"`
 	RedisURL    string `env:"REACH_REDIS_URL" secret:"true" help:"redis://… to share cache, tokens and queues between replicas; empty for in-process"`
+	RedisPrefix string `env:"REACH_REDIS_PREFIX" help:"prefix of every Redis key, so deployments can share one Redis"`
 
 	S3Endpoint  string `env:"REACH_S3_ENDPOINT" help:"host:port of an S3-compatible store; empty for the local blob directory"`
 	S3Bucket    string `env:"REACH_S3_BUCKET" help:"bucket for content, attachments and exports"`
@@ -54,6 +55,7 @@ func Default() Config {
 		Addr:            ":8080",
 		ContentAddr:     ":8081",
 		DataDir:         "./data",
+		RedisPrefix:     "reach:",
 		S3Region:        "us-east-1",
 		MaxBodyBytes:    20 << 20,
 		MaxUploadBytes:  1 << 30,

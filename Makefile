@@ -1,0 +1,28 @@
+# The README's two commands are `make run` and `make test`.
+.PHONY: run test build lint bench fmt image
+
+# Run the server with embedded defaults: SQLite, blobs and keys in ./data,
+# in-process cache. No PostgreSQL, Redis or S3 needed.
+run:
+	go run ./cmd/reach serve
+
+# Run every test against real PostgreSQL, Redis and MinIO (MinIO is built
+# once and started by the script).
+test:
+	scripts/test.sh
+
+build:
+	CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o bin/reach ./cmd/reach
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	go vet ./...
+	go run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+
+# Build the production image (needs a Docker engine; CI checks the
+# Dockerfile statically instead).
+image:
+	docker build -t reach:dev .

@@ -1,0 +1,350 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/reach-london/reach/client"
+	"github.com/reach-london/reach/internal/reachtest"
+)
+
+func forEachBackend(t *testing.T, fn func(t *testing.T, r *reachtest.Instance)) {
+	for _, b := range reachtest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, reachtest.Start(t, b))
+		})
+	}
+}
+
+func get(t *testing.T, rawURL string) (*http.Response, string) {
+	t.Helper()
+	res, err := http.Get(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, string(b)
+}
+
+func wantStatus(t *testing.T, err error, status int) {
+	t.Helper()
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Status != status {
+		t.Fatalf("got error %v, want status %d", err, status)
+	}
+}
+
+func adminClient(t *testing.T, r *reachtest.Instance) *client.Client {
+	t.Helper()
+	if r.AdminPassword == "" {
+		t.Fatal("first run printed no admin password")
+	}
+	c := client.New(r.URL)
+	if _, err := c.Login(context.Background(), "", r.AdminEmail, r.AdminPassword); err != nil {
+		t.Fatalf("admin login: %v", err)
+	}
+	return c
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, r *reachtest.Instance) {
+		for _, u := range []string{r.URL + "/healthz", r.ContentURL + "/healthz", r.URL + "/readyz"} {
+			res, body := get(t, u)
+			if res.StatusCode != http.StatusOK {
+				t.Errorf("GET %s: got %d %s, want 200", u, res.StatusCode, body)
+			}
+		}
+		_, body := get(t, r.URL+"/readyz")
+		for _, check := range []string{`"database"`, `"blobs"`, `"cache"`} {
+			if !strings.Contains(body, check) {
+				t.Errorf("readyz lacks %s check: %s", check, body)
+			}
+		}
+		res, body := get(t, r.URL+"/metrics")
+		if res.StatusCode != http.StatusOK || !strings.Contains(body, "reach_http_requests_total") {
+			t.Errorf("metrics: got %d without reach_http_requests_total", res.StatusCode)
+		}
+		if got := res.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+			t.Errorf("X-Content-Type-Options: got %q, want nosniff", got)
+		}
+		if res.Header.Get("X-Request-Id") == "" {
+			t.Error("response has no X-Request-Id")
+		}
+	})
+}
+
+func TestReadinessFailsWhenBlobStoreIsGone(t *testing.T) {
+	r := reachtest.Start(t, reachtest.Backend{Name: "embedded"})
+	if err := os.RemoveAll(r.Config.BlobDir()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(r.Config.BlobDir(), []byte("not a directory"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, body := get(t, r.URL+"/readyz")
+	if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, `"blobs":{"status":"down"`) {
+		t.Fatalf("got %d %s, want 503 with blobs down", res.StatusCode, body)
+	}
+	if res.Header.Get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
+	}
+}
+
+func TestSignIn(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, r *reachtest.Instance) {
+		ctx := context.Background()
+		c := client.New(r.URL)
+		_, err := c.Login(ctx, "", r.AdminEmail, "wrong-password-123")
+		wantStatus(t, err, http.StatusUnauthorized)
+		_, err = c.Login(ctx, "", "nobody@reach.test", "wrong-password-123")
+		wantStatus(t, err, http.StatusUnauthorized)
+		_, err = c.Me(ctx)
+		wantStatus(t, err, http.StatusUnauthorized)
+
+		u, err := c.Login(ctx, "", r.AdminEmail, r.AdminPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Role != "platform_admin" || !u.MustChange {
+			t.Errorf("got role %q mustChange %v, want platform_admin true", u.Role, u.MustChange)
+		}
+		if err := c.Do(ctx, http.MethodPost, "/api/v1/me/password", map[string]string{"current": r.AdminPassword, "new": "short"}, nil); err == nil {
+			t.Error("a 5-character password was accepted")
+		}
+		if err := c.Do(ctx, http.MethodPost, "/api/v1/me/password", map[string]string{"current": r.AdminPassword, "new": "a much longer passphrase"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		stale := c.Token
+		if err := c.Logout(ctx); err != nil {
+			t.Fatal(err)
+		}
+		c.Token = stale
+		_, err = c.Me(ctx)
+		wantStatus(t, err, http.StatusUnauthorized)
+		if _, err := c.Login(ctx, "", r.AdminEmail, "a much longer passphrase"); err != nil {
+			t.Fatalf("login with the new password: %v", err)
+		}
+	})
+}
+
+func TestLoginIsRateLimited(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, r *reachtest.Instance) {
+		ctx := context.Background()
+		c := client.New(r.URL)
+		var last error
+		for i := 0; i < 12; i++ {
+			_, last = c.Login(ctx, "", r.AdminEmail, "wrong-password-123")
+		}
+		wantStatus(t, last, http.StatusTooManyRequests)
+		// The right password is refused too while the limit holds.
+		_, err := c.Login(ctx, "", r.AdminEmail, r.AdminPassword)
+		wantStatus(t, err, http.StatusTooManyRequests)
+	})
+}
+
+func TestBoroughsAndCredentials(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, r *reachtest.Instance) {
+		ctx := context.Background()
+		admin := adminClient(t, r)
+		if _, err := admin.CreateBorough(ctx, "hackney", ""); err != nil {
+			t.Fatal(err)
+		}
+		_, err := admin.CreateBorough(ctx, "hackney", "")
+		wantStatus(t, err, http.StatusConflict)
+		_, err = admin.CreateBorough(ctx, "Not A Slug", "")
+		wantStatus(t, err, http.StatusBadRequest)
+		_, err = admin.CreateBorough(ctx, "atlantis", "")
+		wantStatus(t, err, http.StatusBadRequest)
+		bs, err := admin.Boroughs(ctx)
+		if err != nil || len(bs) != 2 {
+			t.Fatalf("got %d boroughs (%v), want london and hackney", len(bs), err)
+		}
+
+		_, pw, err := admin.CreateBoroughAdmin(ctx, "hackney", "lead@hackney.test", "Hackney lead", "")
+		if err != nil || pw == "" {
+			t.Fatalf("create borough admin: %v (password %q)", err, pw)
+		}
+		hackney := client.New(r.URL)
+		if _, err := hackney.Login(ctx, "hackney", "lead@hackney.test", pw); err != nil {
+			t.Fatal(err)
+		}
+		// A borough admin cannot see another borough, nor list boroughs.
+		_, err = hackney.Credentials(ctx, "london")
+		wantStatus(t, err, http.StatusNotFound)
+		_, err = hackney.Boroughs(ctx)
+		wantStatus(t, err, http.StatusForbidden)
+		// Nor sign in to another borough with the same email.
+		_, err = client.New(r.URL).Login(ctx, "london", "lead@hackney.test", pw)
+		wantStatus(t, err, http.StatusUnauthorized)
+
+		_, err = hackney.CreateCredential(ctx, "hackney", "LMS", "statements/everything")
+		wantStatus(t, err, http.StatusBadRequest)
+		_, err = hackney.CreateCredential(ctx, "hackney", "", "all")
+		wantStatus(t, err, http.StatusBadRequest)
+		cred, err := hackney.CreateCredential(ctx, "hackney", "Borough LMS", "statements/read", "state")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cred.Secret == "" || cred.Key == "" || cred.Endpoint != r.URL+"/xapi/" {
+			t.Fatalf("got credential %+v, want key, secret and endpoint", cred)
+		}
+		list, err := hackney.Credentials(ctx, "hackney")
+		if err != nil || len(list) != 1 || list[0].Secret != "" {
+			t.Fatalf("got %+v (%v), want one credential without its secret", list, err)
+		}
+
+		// OAuth client-credentials: the secret works, a wrong one does not.
+		tok := oauthToken(t, r.URL, cred.Key, cred.Secret, "")
+		if tok.status != http.StatusOK || tok.scope != "statements/read state" {
+			t.Fatalf("got %d scope %q, want 200 with the credential's scopes", tok.status, tok.scope)
+		}
+		if bad := oauthToken(t, r.URL, cred.Key, "wrong", ""); bad.status != http.StatusUnauthorized {
+			t.Errorf("wrong secret: got %d, want 401", bad.status)
+		}
+		if wide := oauthToken(t, r.URL, cred.Key, cred.Secret, "all"); wide.status != http.StatusBadRequest {
+			t.Errorf("scope beyond the credential: got %d, want 400", wide.status)
+		}
+
+		if err := hackney.RevokeCredential(ctx, "hackney", cred.ID); err != nil {
+			t.Fatal(err)
+		}
+		err = hackney.RevokeCredential(ctx, "hackney", cred.ID)
+		wantStatus(t, err, http.StatusNotFound)
+		if after := oauthToken(t, r.URL, cred.Key, cred.Secret, ""); after.status != http.StatusUnauthorized {
+			t.Errorf("revoked credential: got %d, want 401", after.status)
+		}
+
+		audit, err := hackney.Audit(ctx, "hackney")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var actions []string
+		for _, e := range audit {
+			actions = append(actions, e.Action)
+		}
+		for _, want := range []string{"credential.revoke", "credential.create", "user.create"} {
+			if !strings.Contains(strings.Join(actions, " "), want) {
+				t.Errorf("audit log %v lacks %s", actions, want)
+			}
+		}
+	})
+}
+
+type tokenResult struct {
+	status int
+	scope  string
+}
+
+func oauthToken(t *testing.T, base, key, secret, scope string) tokenResult {
+	t.Helper()
+	form := url.Values{"grant_type": {"client_credentials"}}
+	if scope != "" {
+		form.Set("scope", scope)
+	}
+	req, _ := http.NewRequest(http.MethodPost, base+"/oauth/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(key, secret)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	out := tokenResult{status: res.StatusCode}
+	if i := strings.Index(string(b), `"scope":"`); i >= 0 {
+		rest := string(b)[i+9:]
+		out.scope = rest[:strings.Index(rest, `"`)]
+	}
+	return out
+}
+
+func TestCookieSessionNeedsCSRFToken(t *testing.T) {
+	r := reachtest.Start(t, reachtest.Backend{Name: "embedded"})
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar}
+	post := func(path, body string, header map[string]string) int {
+		req, _ := http.NewRequest(http.MethodPost, r.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		res, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if got := post("/api/v1/auth/login", `{"email":"`+r.AdminEmail+`","password":"`+r.AdminPassword+`"}`, nil); got != http.StatusOK {
+		t.Fatalf("login: got %d", got)
+	}
+	u, _ := url.Parse(r.URL)
+	var csrf string
+	for _, c := range jar.Cookies(u) {
+		if c.Name == "reach_csrf" {
+			csrf = c.Value
+		}
+	}
+	if csrf == "" {
+		t.Fatal("login set no CSRF cookie")
+	}
+	if got := post("/api/v1/boroughs", `{"slug":"camden"}`, nil); got != http.StatusForbidden {
+		t.Errorf("cookie POST without CSRF header: got %d, want 403", got)
+	}
+	if got := post("/api/v1/boroughs", `{"slug":"camden"}`, map[string]string{"X-CSRF-Token": "forged"}); got != http.StatusForbidden {
+		t.Errorf("cookie POST with a wrong CSRF token: got %d, want 403", got)
+	}
+	if got := post("/api/v1/boroughs", `{"slug":"camden"}`, map[string]string{"X-CSRF-Token": csrf}); got != http.StatusCreated {
+		t.Errorf("cookie POST with the CSRF token: got %d, want 201", got)
+	}
+}
+
+func TestBadInputIsRejectedClearly(t *testing.T) {
+	r := reachtest.Start(t, reachtest.Backend{Name: "embedded"})
+	admin := adminClient(t, r)
+	ctx := context.Background()
+	send := func(method, path, contentType, body string) (int, string) {
+		req, _ := http.NewRequestWithContext(ctx, method, r.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", contentType)
+		req.Header.Set("Authorization", "Bearer "+admin.Token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	tests := []struct {
+		name, method, path, contentType, body string
+		want                                  int
+		wantText                              string
+	}{
+		{"malformed JSON", "POST", "/api/v1/boroughs", "application/json", `{"slug":`, 400, `"code":"invalid"`},
+		{"oversize body", "POST", "/api/v1/boroughs", "application/json", `{"slug":"` + strings.Repeat("a", 21<<20) + `"}`, 413, "larger than allowed"},
+		{"unknown borough", "GET", "/api/v1/boroughs/nowhere/credentials", "application/json", "", 404, "borough not found"},
+		{"bad audit limit", "GET", "/api/v1/boroughs/london/audit?limit=-3", "application/json", "", 400, "limit must be"},
+		{"unknown route", "GET", "/api/v1/nothing-here", "application/json", "", 404, `"error"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, body := send(tt.method, tt.path, tt.contentType, tt.body)
+			if got != tt.want || !strings.Contains(body, tt.wantText) {
+				t.Errorf("got %d %s, want %d containing %q", got, body, tt.want, tt.wantText)
+			}
+		})
+	}
+	bs, err := admin.Boroughs(ctx)
+	if err != nil || len(bs) != 1 {
+		t.Errorf("bad requests changed the boroughs: %v %v", bs, err)
+	}
+}
