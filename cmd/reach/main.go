@@ -16,6 +16,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/reach-london/reach/internal/app"
 )
 
 // command is one subcommand. Names with a space ("borough create") are
@@ -42,6 +44,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	env := &cliEnv{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	app.Version = version
 	os.Exit(runCLI(ctx, env, os.Args[1:]))
 }
 
