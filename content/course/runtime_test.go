@@ -1,0 +1,563 @@
+package course
+
+import (
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// fakeLRS is a test double of the LMS and LRS for the runtime test only: it
+// hands out the auth token once per fetch URL and records statements and
+// documents. The end-to-end test against the real server lives with it.
+type fakeLRS struct {
+	t          *testing.T
+	mu         sync.Mutex
+	fetches    map[string]int
+	statements []map[string]any
+	docs       map[string][]byte
+	problems   []string
+	returned   int
+}
+
+const (
+	testToken        = "dGVzdDp0b2tlbg=="
+	testRegistration = "6b2e1c9a-3f4d-4a8e-9b7c-2d1e0f3a4b5c"
+	publisherGroup   = "https://reach.london/course/publisher-grouping"
+	sessionExt       = "https://w3id.org/xapi/cmi5/context/extensions/sessionid"
+)
+
+var testActor = map[string]any{"objectType": "Agent", "name": "Ada Learner", "account": map[string]any{"homePage": "https://reach.london", "name": "learner-1"}}
+
+func newFakeLRS(t *testing.T) *fakeLRS {
+	return &fakeLRS{t: t, fetches: map[string]int{}, docs: map[string][]byte{}}
+}
+
+// agentKey identifies an agent by its account name, however the JSON of
+// the agent parameter is spelled.
+func agentKey(s string) string {
+	var a struct {
+		Account struct{ Name string } `json:"account"`
+	}
+	json.Unmarshal([]byte(s), &a)
+	return a.Account.Name
+}
+
+func (l *fakeLRS) problem(format string, args ...any) {
+	l.problems = append(l.problems, fmt.Sprintf(format, args...))
+}
+
+func (l *fakeLRS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	body, _ := io.ReadAll(r.Body)
+	q := r.URL.Query()
+	if strings.HasPrefix(r.URL.Path, "/fetch/") {
+		if r.Method != http.MethodPost {
+			l.problem("fetch URL called with %s", r.Method)
+		}
+		l.fetches[r.URL.Path]++
+		w.Header().Set("Content-Type", "application/json")
+		if l.fetches[r.URL.Path] > 1 {
+			// cmi5: the fetch URL works once; later calls get an error.
+			json.NewEncoder(w).Encode(map[string]string{"error-code": "1", "error-text": "already fetched"})
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]string{"auth-token": testToken})
+		return
+	}
+	if r.URL.Path == "/favicon.ico" {
+		http.NotFound(w, r)
+		return
+	}
+	if r.URL.Path == "/returned" {
+		l.returned++
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, `<!doctype html><html lang="en"><title>Course menu</title><h1>Course menu</h1></html>`)
+		return
+	}
+	if r.Header.Get("Authorization") != "Basic "+testToken {
+		l.problem("%s %s without the token: %q", r.Method, r.URL.Path, r.Header.Get("Authorization"))
+		http.Error(w, "unauthorised", http.StatusUnauthorized)
+		return
+	}
+	if r.Header.Get("X-Experience-API-Version") == "" {
+		l.problem("%s %s without X-Experience-API-Version", r.Method, r.URL.Path)
+	}
+	var key string
+	switch r.URL.Path {
+	case "/xapi/statements":
+		if r.Method != http.MethodPost {
+			l.problem("statements %s", r.Method)
+		}
+		var s map[string]any
+		if err := json.Unmarshal(body, &s); err != nil {
+			l.problem("statement is not one JSON object: %v", err)
+			http.Error(w, "bad", http.StatusBadRequest)
+			return
+		}
+		l.statements = append(l.statements, s)
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode([]any{s["id"]})
+		return
+	case "/xapi/activities/state":
+		key = "state|" + q.Get("activityId") + "|" + agentKey(q.Get("agent")) + "|" + q.Get("registration") + "|" + q.Get("stateId")
+	case "/xapi/agents/profile":
+		key = "profile|" + agentKey(q.Get("agent")) + "|" + q.Get("profileId")
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	doc, exists := l.docs[key]
+	sum := sha1.Sum(doc)
+	etag := `"` + hex.EncodeToString(sum[:]) + `"`
+	switch r.Method {
+	case http.MethodGet:
+		if !exists {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("ETag", etag)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(doc)
+	case http.MethodPut:
+		if m := r.Header.Get("If-Match"); m != "" && (!exists || m != etag) {
+			w.WriteHeader(http.StatusPreconditionFailed)
+			return
+		}
+		if r.Header.Get("If-None-Match") == "*" && exists {
+			w.WriteHeader(http.StatusPreconditionFailed)
+			return
+		}
+		if !json.Valid(body) {
+			l.problem("%s body is not JSON", key)
+		}
+		l.docs[key] = body
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		l.problem("%s %s", r.Method, r.URL.Path)
+		w.WriteHeader(http.StatusMethodNotAllowed)
+	}
+}
+
+// launch prepares LMS.LaunchData for a new session, as the LMS does at each
+// launch, and returns the AU's launch URL.
+func (l *fakeLRS) launch(srvURL, auIRI, auPath string, session int, mastery float64) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ld := map[string]any{
+		"contextTemplate": map[string]any{
+			"contextActivities": map[string]any{"grouping": []any{map[string]any{"objectType": "Activity", "id": publisherGroup}}},
+			"extensions":        map[string]any{sessionExt: fmt.Sprintf("session-%d", session)},
+		},
+		"launchMode":   "Normal",
+		"moveOn":       "CompletedAndPassed",
+		"masteryScore": mastery,
+		"returnURL":    srvURL + "/returned",
+	}
+	data, _ := json.Marshal(ld)
+	l.docs["state|"+auIRI+"|learner-1|"+testRegistration+"|LMS.LaunchData"] = data
+	v := url.Values{}
+	v.Set("endpoint", srvURL+"/xapi/")
+	v.Set("fetch", fmt.Sprintf("%s/fetch/%d", srvURL, session))
+	v.Set("actor", mustJSON(testActor))
+	v.Set("registration", testRegistration)
+	v.Set("activityId", auIRI)
+	return srvURL + "/pkg/" + auPath + "?" + v.Encode()
+}
+
+// snapshot returns copies of what the LRS holds.
+func (l *fakeLRS) snapshot() ([]map[string]any, map[string]int, []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f := map[string]int{}
+	for k, v := range l.fetches {
+		f[k] = v
+	}
+	return slices.Clone(l.statements), f, slices.Clone(l.problems)
+}
+
+func (l *fakeLRS) doc(key string) []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.docs[key]
+}
+
+// waitFor polls cond until it holds or the time runs out.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Field access into decoded JSON.
+func get(v any, keys ...string) any {
+	for _, k := range keys {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+func verbOf(s map[string]any) string {
+	id, _ := get(s, "verb", "id").(string)
+	return id[strings.LastIndex(id, "/")+1:]
+}
+
+func sessionOf(s map[string]any) string {
+	v, _ := get(s, "context", "extensions", sessionExt).(string)
+	return v
+}
+
+func hasActivity(s map[string]any, kind, id string) bool {
+	list, _ := get(s, "context", "contextActivities", kind).([]any)
+	for _, a := range list {
+		if get(a, "id") == id {
+			return true
+		}
+	}
+	return false
+}
+
+// answerJS answers the listed questions (all when ids is empty) through
+// the page's forms, getting the listed wrong ones wrong.
+const answerJS = `(async (ids, wrong) => {
+  const data = await (await fetch("au.json")).json();
+  for (const q of data.questions) {
+    if (ids.length && !ids.includes(q.id)) continue;
+    const form = document.getElementById("q-" + q.id);
+    if (form.querySelector("button[type=submit]").hidden) continue;
+    const bad = wrong.includes(q.id);
+    const inputs = [...form.querySelectorAll("input")];
+    switch (q.type) {
+      case "choice": case "true-false": {
+        const v = bad ? inputs.map(i => i.value).find(x => x !== q.correct[0]) : q.correct[0];
+        inputs.find(i => i.value === v).checked = true;
+        break;
+      }
+      case "multiple-choice":
+        inputs.forEach(i => { i.checked = q.correct.includes(i.value) !== (bad && i === inputs[0]); });
+        break;
+      case "fill-in":
+        inputs[0].value = bad ? "not this" : " " + q.correct[0].toUpperCase() + " ";
+        break;
+      case "matching": {
+        const pairs = q.pairs.map(p => [...p]);
+        if (bad) [pairs[0][1], pairs[1][1]] = [pairs[1][1], pairs[0][1]];
+        for (const [s, t] of pairs) form.querySelector('select[data-source="' + s + '"]').value = t;
+        break;
+      }
+      case "sequencing": {
+        const order = [...q.correct];
+        if (bad) [order[0], order[1]] = [order[1], order[0]];
+        order.forEach((id, i) => { form.querySelector('select[data-item="' + id + '"]').value = String(i + 1); });
+        break;
+      }
+    }
+    form.requestSubmit();
+  }
+  return true;
+})`
+
+// runtimeModule picks module 1 of the real course when it loads, and the
+// fixture's first module otherwise, so the runtime is always tested.
+func runtimeModule(t *testing.T) (*Course, map[string][]byte) {
+	dirs := realModuleDirs(t)
+	if len(dirs) > 0 && moduleStarted(dirs[0]) {
+		fsys := subsetSources(t, Sources(), dirs[0])
+		if _, err := Load(fsys); err == nil {
+			return buildPackage(t, fsys, BuildOptions{})
+		} else if os.Getenv("CI") == "true" {
+			t.Fatalf("module %s does not load: %v", dirs[0], err)
+		}
+		t.Logf("module %s does not load yet; testing the runtime with the fixture", dirs[0])
+	}
+	return buildPackage(t, os.DirFS("testdata/good"), BuildOptions{})
+}
+
+// TestRuntime runs module 1 in headless Chromium against the fake LRS: a
+// first session is interrupted by a reload, a second launch resumes and
+// finishes the module, then the learner exits.
+func TestRuntime(t *testing.T) {
+	t.Run("module 1", func(t *testing.T) {
+		c, files := runtimeModule(t)
+		runModule(t, c, files)
+	})
+	t.Run("fixture with a role page", func(t *testing.T) {
+		c, files := buildPackage(t, os.DirFS("testdata/good"), BuildOptions{})
+		runModule(t, c, files)
+	})
+}
+
+func runModule(t *testing.T, c *Course, files map[string][]byte) {
+	m := c.Modules[0]
+	t.Logf("running module %s (%d pages, %d questions)", m.ID, len(m.Pages), len(m.Questions))
+	au := c.AUIRI(m)
+	lrs := newFakeLRS(t)
+	mux := http.NewServeMux()
+	mux.Handle("/pkg/", packageHandler(files))
+	mux.Handle("/", lrs)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	ctx := newBrowser(t)
+	mastery := *m.MasteryScore
+	stateKey := "state|" + au + "|learner-1|" + testRegistration + "|https://reach.london/xapi/state/progress"
+	profileKey := "profile|learner-1|https://reach.london/xapi/profiles/role"
+	var checkPage *Page
+	for _, p := range m.Pages {
+		if len(p.QuestionIDs) > 0 {
+			checkPage = p
+			break
+		}
+	}
+	var reflectionPage *Page
+	for _, p := range m.Pages {
+		for _, pt := range p.parts {
+			if pt.block != nil && pt.block.name == "reflection" && reflectionPage == nil {
+				reflectionPage = p
+			}
+		}
+	}
+
+	// Session 1: choose a role, write a reflection, answer three questions.
+	do(t, ctx, chromedp.Navigate(lrs.launch(srv.URL, au, AUPath(m), 1, mastery)))
+	waitReady(t, ctx)
+	if !eval[bool](t, ctx, `!document.querySelector("[data-role-form]").hidden`) {
+		t.Fatal("the role question is not shown to a learner without a role")
+	}
+	do(t, ctx, chromedp.Click(chromedp.CSS("#role-gp")), chromedp.Click(chromedp.CSS("[data-role-form] button[type=submit]")))
+	waitFor(t, "the role profile", func() bool { return strings.Contains(string(lrs.doc(profileKey)), `"gp"`) })
+	if got := eval[bool](t, ctx, `[...document.querySelectorAll("details.role-note")].every(d => d.open === (d.dataset.role === "gp"))`); !got {
+		t.Error("role notes are not open for gp only")
+	}
+	if reflectionPage != nil {
+		eval[bool](t, ctx, fmt.Sprintf(`location.hash = "#page-%s"; true`, reflectionPage.ID))
+		do(t, ctx, chromedp.SendKeys(chromedp.CSS(fmt.Sprintf("#page-%s textarea[data-reflection-input]", reflectionPage.ID)), "I want to learn how referrals work."),
+			chromedp.Click(chromedp.CSS("[data-next]")))
+	}
+	eval[bool](t, ctx, fmt.Sprintf(`location.hash = "#page-%s"; true`, checkPage.ID))
+	first3 := checkPage.QuestionIDs[:3]
+	eval[bool](t, ctx, fmt.Sprintf(`(%s)(%s, %s)`, answerJS, mustJSON(first3), mustJSON([]string{first3[1]})))
+	waitFor(t, "three answers in the state", func() bool {
+		var st struct{ Answers map[string]any }
+		json.Unmarshal(lrs.doc(stateKey), &st)
+		return len(st.Answers) == 3
+	})
+
+	// A reload keeps the token, the place and the answers.
+	do(t, ctx, chromedp.Reload())
+	waitReady(t, ctx)
+	stmts, fetches, _ := lrs.snapshot()
+	if fetches["/fetch/1"] != 1 {
+		t.Errorf("fetch URL POSTed %d times in session 1, want once", fetches["/fetch/1"])
+	}
+	if hash := eval[string](t, ctx, `location.hash`); hash != "#page-"+checkPage.ID {
+		t.Errorf("after reload the learner is on %s, want the check page", hash)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll("form.question .feedback:not(:empty)").length`); n != 3 {
+		t.Errorf("after reload %d answers are shown, want 3", n)
+	}
+	waitFor(t, "terminated for session 1", func() bool {
+		stmts, _, _ = lrs.snapshot()
+		return len(stmts) > 0 && verbOf(stmts[len(stmts)-1]) == "terminated"
+	})
+
+	// Session 2: a new launch resumes where session 1 left off.
+	do(t, ctx, chromedp.Navigate(lrs.launch(srv.URL, au, AUPath(m), 2, mastery)))
+	waitReady(t, ctx)
+	if hash := eval[string](t, ctx, `location.hash`); hash != "#page-"+checkPage.ID {
+		t.Errorf("a new launch resumes on %s, want the check page", hash)
+	}
+	if eval[bool](t, ctx, `!document.querySelector("[data-role-form]").hidden`) {
+		t.Error("the role question is asked again although the profile holds the role")
+	}
+	if reflectionPage != nil && !strings.Contains(eval[string](t, ctx, fmt.Sprintf(`document.querySelector("#page-%s textarea[data-reflection-input]").value`, reflectionPage.ID)), "referrals") {
+		t.Error("the reflection was not restored")
+	}
+	eval[bool](t, ctx, fmt.Sprintf(`(%s)([], [])`, answerJS))
+	// Walk the learner's path with the Next link from the first page.
+	eval[bool](t, ctx, fmt.Sprintf(`location.hash = "#page-%s"; true`, m.Pages[0].ID))
+	var path []string
+	for _, p := range m.Pages {
+		if p.ForAll() || slices.Contains(p.Roles, "gp") {
+			path = append(path, p.ID)
+		}
+	}
+	for i, id := range path[1:] {
+		do(t, ctx, chromedp.Click(chromedp.CSS("[data-next]")))
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](fmt.Sprintf(`location.hash === "#page-%s" && !document.getElementById("page-%s").hidden`, id, id), chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+			t.Fatalf("step %d: Next did not lead to %s: %v", i+1, id, err)
+		}
+	}
+	if !eval[bool](t, ctx, `document.querySelector("[data-next]").hidden`) {
+		t.Error("the last page still offers Next")
+	}
+	if reflectionPage != nil {
+		if got := eval[string](t, ctx, `(document.querySelector("[data-my-reflections]") || {}).textContent || ""`); !strings.Contains(got, "referrals") {
+			t.Errorf("the summary does not show the reflection: %q", got)
+		}
+	}
+	waitFor(t, "completed and passed", func() bool {
+		stmts, _, _ = lrs.snapshot()
+		var verbs []string
+		for _, s := range stmts {
+			verbs = append(verbs, verbOf(s))
+		}
+		return slices.Contains(verbs, "completed") && slices.Contains(verbs, "passed")
+	})
+	do(t, ctx, chromedp.Click(chromedp.CSS("[data-exit]")))
+	waitFor(t, "the return URL", func() bool {
+		lrs.mu.Lock()
+		defer lrs.mu.Unlock()
+		return lrs.returned == 1
+	})
+
+	stmts, fetches, problems := lrs.snapshot()
+	for _, p := range problems {
+		t.Errorf("LRS: %s", p)
+	}
+	if fetches["/fetch/2"] != 1 {
+		t.Errorf("fetch URL POSTed %d times in session 2, want once", fetches["/fetch/2"])
+	}
+	checkStatements(t, c, m, stmts, path, first3[1])
+}
+
+// checkStatements checks the order and shape of every statement.
+func checkStatements(t *testing.T, c *Course, m *Module, stmts []map[string]any, path []string, wrongID string) {
+	t.Helper()
+	au := c.AUIRI(m)
+	bySession := map[string][]map[string]any{}
+	count := map[string]int{}
+	for _, s := range stmts {
+		bySession[sessionOf(s)] = append(bySession[sessionOf(s)], s)
+		count[verbOf(s)]++
+		if get(s, "actor", "account", "name") != "learner-1" || get(s, "context", "registration") != testRegistration {
+			t.Errorf("%s: wrong actor or registration: %v", verbOf(s), s)
+		}
+		if !hasActivity(s, "grouping", publisherGroup) {
+			t.Errorf("%s: the context template's grouping is missing", verbOf(s))
+		}
+		if id, _ := s["id"].(string); len(id) != 36 {
+			t.Errorf("%s: id %q is not a UUID", verbOf(s), id)
+		}
+		if _, err := time.Parse(time.RFC3339Nano, fmt.Sprint(s["timestamp"])); err != nil {
+			t.Errorf("%s: timestamp %v", verbOf(s), s["timestamp"])
+		}
+		cmi5 := hasActivity(s, "category", "https://w3id.org/xapi/cmi5/context/categories/cmi5")
+		switch v := verbOf(s); v {
+		case "initialized", "terminated", "completed", "passed", "failed":
+			if get(s, "object", "id") != au || !cmi5 {
+				t.Errorf("%s: object %v, cmi5 category %v", v, get(s, "object", "id"), cmi5)
+			}
+			if v != "initialized" && get(s, "result", "duration") == nil {
+				t.Errorf("%s has no result.duration", v)
+			}
+		default:
+			if cmi5 {
+				t.Errorf("the cmi5-allowed statement %s carries the cmi5 category", v)
+			}
+			if !hasActivity(s, "parent", au) {
+				t.Errorf("%s has no AU parent", v)
+			}
+		}
+	}
+	for _, sess := range []string{"session-1", "session-2"} {
+		list := bySession[sess]
+		var verbs []string
+		for _, s := range list {
+			id, _ := get(s, "object", "id").(string)
+			verbs = append(verbs, verbOf(s)+"("+id[strings.LastIndex(id, "/")+1:]+")")
+		}
+		t.Logf("%s: %s", sess, strings.Join(verbs, " "))
+		if len(list) < 2 || verbOf(list[0]) != "initialized" || verbOf(list[len(list)-1]) != "terminated" {
+			var verbs []string
+			for _, s := range list {
+				verbs = append(verbs, verbOf(s))
+			}
+			t.Errorf("%s statements %v, want initialized first and terminated last", sess, verbs)
+		}
+	}
+	if count["initialized"] != 2 || count["terminated"] != 2 || count["completed"] != 1 || count["passed"] != 1 || count["failed"] != 0 {
+		t.Errorf("verb counts %v, want 2 initialized, 2 terminated, 1 completed, 1 passed, no failed", count)
+	}
+	if len(bySession[""]) > 0 {
+		t.Errorf("%d statements without a session id", len(bySession[""]))
+	}
+
+	seen := map[string]bool{}
+	answered := map[string]bool{}
+	for _, s := range stmts {
+		switch verbOf(s) {
+		case "experienced":
+			id, _ := get(s, "object", "id").(string)
+			seen[strings.TrimPrefix(id, au+"/pages/")] = true
+			if get(s, "object", "definition", "type") != "http://activitystrea.ms/schema/1.0/page" || get(s, "object", "definition", "name", "en-GB") == nil {
+				t.Errorf("experienced %s: definition %v", id, get(s, "object", "definition"))
+			}
+		case "answered":
+			id, _ := get(s, "object", "id").(string)
+			qid := strings.TrimPrefix(id, au+"/questions/")
+			answered[qid] = true
+			var q *Question
+			for _, x := range m.Questions {
+				if x.ID == qid {
+					q = x
+				}
+			}
+			if q == nil {
+				t.Errorf("answered %s: not a question of the module", id)
+				continue
+			}
+			want := q.Interaction("London")
+			def := get(s, "object", "definition")
+			pattern, _ := json.Marshal(get(def, "correctResponsesPattern"))
+			wantPattern, _ := json.Marshal(want.CorrectResponsesPattern)
+			if get(def, "interactionType") != want.InteractionType || string(pattern) != string(wantPattern) || get(def, "type") != want.Type {
+				t.Errorf("answered %s: definition %v, want %s %s", qid, def, want.InteractionType, wantPattern)
+			}
+			if r, _ := get(s, "result", "response").(string); r == "" {
+				t.Errorf("answered %s: no result.response", qid)
+			}
+			if get(s, "result", "success") != (qid != wrongID) {
+				t.Errorf("answered %s: success %v", qid, get(s, "result", "success"))
+			}
+		case "completed":
+			if get(s, "result", "completion") != true || !hasActivity(s, "category", "https://w3id.org/xapi/cmi5/context/categories/moveon") {
+				t.Errorf("completed: result %v", s["result"])
+			}
+		case "passed":
+			scaled, _ := get(s, "result", "score", "scaled").(float64)
+			if get(s, "result", "success") != true || scaled < *m.MasteryScore || get(s, "context", "extensions", "https://w3id.org/xapi/cmi5/context/extensions/masteryscore") != *m.MasteryScore {
+				t.Errorf("passed: result %v, context %v", s["result"], s["context"])
+			}
+		}
+	}
+	for _, id := range path {
+		if !seen[id] {
+			t.Errorf("no experienced statement for page %s", id)
+		}
+	}
+	if len(answered) != len(m.Questions) {
+		t.Errorf("answered statements for %d questions, want %d", len(answered), len(m.Questions))
+	}
+}
