@@ -232,7 +232,7 @@ func (s *DocumentService) Delete(ctx context.Context, borough string, r Document
 // EraseAgent deletes every State and Agent Profile document of agent in
 // the borough, for learner erasure, and says how many went. An Agent known
 // by mbox is also erased under the mbox_sha1sum of that address.
-func (s *DocumentService) EraseAgent(ctx context.Context, borough string, agent Actor) (int64, error) {
+func (s *DocumentService) EraseAgent(ctx context.Context, borough string, agent Actor) (int, error) {
 	if err := checkBorough(borough); err != nil {
 		return 0, err
 	}
@@ -253,7 +253,7 @@ func (s *DocumentService) EraseAgent(ctx context.Context, borough string, agent 
 	if err != nil {
 		return 0, errs.Wrap(errs.Internal, err, "erase agent documents")
 	}
-	return n, nil
+	return int(n), nil
 }
 
 func (s *DocumentService) modify(ctx context.Context, borough string, key DocumentKey, fn func(cur *Document) (*Document, error)) error {
