@@ -74,6 +74,11 @@ type Document struct {
 // QuotedETag returns the ETag as an HTTP entity tag, enclosed in quotes.
 func (d Document) QuotedETag() string { return `"` + d.ETag + `"` }
 
+// MatchesIfNoneMatch reports whether an If-None-Match header value names
+// this document ("*" or one of its entity tags, compared weakly), so that
+// a conditional GET can be answered 304 Not Modified.
+func (d Document) MatchesIfNoneMatch(header string) bool { return etagListMatches(header, &d, true) }
+
 // IsJSON reports whether the document was stored as application/json.
 func (d Document) IsJSON() bool { return isJSONMediaType(d.ContentType) }
 

@@ -78,6 +78,10 @@ func (h *handler) get(c echo.Context) error {
 	r := h.request(c, p)
 	ctx := c.Request().Context()
 	res := c.Response().Header()
+	// Browsers would otherwise reuse a document for a while on the
+	// strength of Last-Modified alone, and content would resume from a
+	// stale state; no-cache makes them ask again, cheaply, with the ETag.
+	res.Set("Cache-Control", "no-cache")
 	if r.ID == "" {
 		ids, last, err := h.docs.List(ctx, p.BoroughID, r)
 		if err != nil {
@@ -100,6 +104,9 @@ func (h *handler) get(c echo.Context) error {
 	}
 	res.Set("ETag", doc.QuotedETag())
 	res.Set("Last-Modified", httpTime(doc.Updated))
+	if inm := c.Request().Header.Get("If-None-Match"); inm != "" && doc.MatchesIfNoneMatch(inm) {
+		return c.NoContent(http.StatusNotModified)
+	}
 	return c.Blob(http.StatusOK, doc.ContentType, doc.Content)
 }
 

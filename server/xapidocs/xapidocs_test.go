@@ -184,6 +184,13 @@ func TestDocumentResources(t *testing.T) {
 							t.Errorf("Last-Modified = %q (%v), want about now", lastModified, err)
 						}
 					}},
+				{name: "conditional GET", method: "GET", path: state, who: "b1 state", headers: map[string]string{"If-None-Match": `"` + lrs.ETagOf([]byte(`{"page":3}`)) + `"`}, wantStatus: 304,
+					check: func(t *testing.T, rec *httptest.ResponseRecorder) {
+						if rec.Body.Len() != 0 || rec.Header().Get("Cache-Control") != "no-cache" {
+							t.Errorf("304 has body %q, Cache-Control %q; want none and no-cache", rec.Body, rec.Header().Get("Cache-Control"))
+						}
+					}},
+				{name: "conditional GET, changed", method: "GET", path: state, who: "b1 state", headers: map[string]string{"If-None-Match": `"0000"`}, wantStatus: 200, wantBody: `{"page":3}`},
 				{name: "HEAD state has headers, no body", method: "HEAD", path: state, who: "b1 state", wantStatus: 200,
 					check: func(t *testing.T, rec *httptest.ResponseRecorder) {
 						if rec.Header().Get("ETag") == "" {
