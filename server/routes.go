@@ -18,6 +18,7 @@ func (s *Server) routesApp() {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry})))
+	s.routesOpenAPI(e)
 
 	body := middleware.BodyLimit(byteLimit(s.cfg.MaxBodyBytes))
 	api := e.Group("/api/v1", body, s.authenticate, s.csrf)
