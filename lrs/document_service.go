@@ -70,7 +70,7 @@ func (s *DocumentService) Get(ctx context.Context, borough string, r DocumentReq
 	if err != nil {
 		return Document{}, err
 	}
-	if err := checkBorough(borough); err != nil {
+	if err := requireBorough(borough); err != nil {
 		return Document{}, err
 	}
 	doc, found, err := s.store.GetDocument(ctx, borough, key)
@@ -93,10 +93,10 @@ func (s *DocumentService) List(ctx context.Context, borough string, r DocumentRe
 	var since time.Time
 	if r.Since != "" {
 		if since, err = ParseTimestamp(r.Since); err != nil {
-			return nil, time.Time{}, errs.E(errs.Invalid, "since parameter must be an ISO 8601 timestamp such as 2024-05-01T12:00:00Z, got %q", clip(r.Since))
+			return nil, time.Time{}, errs.E(errs.Invalid, "since parameter must be an ISO 8601 timestamp such as 2024-05-01T12:00:00Z, got %q", clipForMessage(r.Since))
 		}
 	}
-	if err := checkBorough(borough); err != nil {
+	if err := requireBorough(borough); err != nil {
 		return nil, time.Time{}, err
 	}
 	scope := key.Scope()
@@ -125,7 +125,7 @@ func (s *DocumentService) Put(ctx context.Context, borough string, r DocumentReq
 	if err != nil {
 		return err
 	}
-	if err := checkBorough(borough); err != nil {
+	if err := requireBorough(borough); err != nil {
 		return err
 	}
 	return s.modify(ctx, borough, key, func(cur *Document) (*Document, error) {
@@ -157,11 +157,11 @@ func (s *DocumentService) Post(ctx context.Context, borough string, r DocumentRe
 	isJSON := isJSONMediaType(contentType)
 	var incoming map[string]json.RawMessage
 	if isJSON {
-		if incoming, err = jsonObject(content); err != nil {
+		if incoming, err = decodeJSONObject(content); err != nil {
 			return errs.E(errs.Invalid, "body must be a JSON object to be merged: %s", errs.MessageOf(err))
 		}
 	}
-	if err := checkBorough(borough); err != nil {
+	if err := requireBorough(borough); err != nil {
 		return err
 	}
 	return s.modify(ctx, borough, key, func(cur *Document) (*Document, error) {
@@ -175,9 +175,9 @@ func (s *DocumentService) Post(ctx context.Context, borough string, r DocumentRe
 			return nil, errs.E(errs.Invalid, "the stored %s document is not application/json, so it cannot be merged; PUT to replace it", r.Kind.noun())
 		}
 		if !isJSON {
-			return nil, errs.E(errs.Invalid, "the stored %s document is JSON; POST merges only an application/json body holding a JSON object (got Content-Type %q)", r.Kind.noun(), clip(contentType))
+			return nil, errs.E(errs.Invalid, "the stored %s document is JSON; POST merges only an application/json body holding a JSON object (got Content-Type %q)", r.Kind.noun(), clipForMessage(contentType))
 		}
-		stored, err := jsonObject(cur.Content)
+		stored, err := decodeJSONObject(cur.Content)
 		if err != nil {
 			return nil, errs.E(errs.Invalid, "the stored %s document is not a JSON object, so it cannot be merged; PUT to replace it", r.Kind.noun())
 		}
@@ -204,7 +204,7 @@ func (s *DocumentService) Delete(ctx context.Context, borough string, r Document
 		if err != nil {
 			return err
 		}
-		if err := checkBorough(borough); err != nil {
+		if err := requireBorough(borough); err != nil {
 			return err
 		}
 		scope := key.Scope()
@@ -218,7 +218,7 @@ func (s *DocumentService) Delete(ctx context.Context, borough string, r Document
 	if err != nil {
 		return err
 	}
-	if err := checkBorough(borough); err != nil {
+	if err := requireBorough(borough); err != nil {
 		return err
 	}
 	return s.modify(ctx, borough, key, func(cur *Document) (*Document, error) {
@@ -233,7 +233,7 @@ func (s *DocumentService) Delete(ctx context.Context, borough string, r Document
 // the borough, for learner erasure, and says how many went. An Agent known
 // by mbox is also erased under the mbox_sha1sum of that address.
 func (s *DocumentService) EraseAgent(ctx context.Context, borough string, agent Actor) (int, error) {
-	if err := checkBorough(borough); err != nil {
+	if err := requireBorough(borough); err != nil {
 		return 0, err
 	}
 	key := agent.Key()
@@ -290,7 +290,7 @@ func (r DocumentRequest) key(withID bool) (DocumentKey, error) {
 			return k, errs.E(errs.Invalid, "activityId parameter is required")
 		}
 		if !isIRI(r.ActivityID) {
-			return k, errs.E(errs.Invalid, "activityId parameter must be an absolute IRI, got %q", clip(r.ActivityID))
+			return k, errs.E(errs.Invalid, "activityId parameter must be an absolute IRI, got %q", clipForMessage(r.ActivityID))
 		}
 		if len(r.ActivityID) > maxActivityIDLen {
 			return k, errs.E(errs.Invalid, "activityId parameter is longer than %d bytes", maxActivityIDLen)
@@ -315,7 +315,7 @@ func (r DocumentRequest) key(withID bool) (DocumentKey, error) {
 	}
 	if r.Kind == StateDocument && r.Registration != "" {
 		if !IsUUID(r.Registration) {
-			return k, errs.E(errs.Invalid, "registration parameter must be a UUID, got %q", clip(r.Registration))
+			return k, errs.E(errs.Invalid, "registration parameter must be a UUID, got %q", clipForMessage(r.Registration))
 		}
 		k.Registration = strings.ToLower(r.Registration)
 	}
@@ -342,7 +342,7 @@ func parseAgentParam(raw string) (string, error) {
 	}
 	v, err := decodeJSON([]byte(raw))
 	if err != nil {
-		return "", errs.E(errs.Invalid, "agent parameter is not valid JSON: %s", clip(raw))
+		return "", errs.E(errs.Invalid, "agent parameter is not valid JSON: %s", clipForMessage(raw))
 	}
 	a, err := actorFromJSON(v, "agent parameter")
 	if err != nil {
@@ -442,9 +442,9 @@ func checkContent(contentType string, content []byte) (string, error) {
 	return contentType, nil
 }
 
-// jsonObject decodes data as a JSON object, keeping each property's value
+// decodeJSONObject decodes data as a JSON object, keeping each property's value
 // as raw JSON so that numbers and nesting survive a merge unchanged.
-func jsonObject(data []byte) (map[string]json.RawMessage, error) {
+func decodeJSONObject(data []byte) (map[string]json.RawMessage, error) {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, errs.E(errs.Invalid, "not a JSON object")
@@ -463,7 +463,7 @@ func jsonObject(data []byte) (map[string]json.RawMessage, error) {
 	return m, nil
 }
 
-func checkBorough(borough string) error {
+func requireBorough(borough string) error {
 	if borough == "" {
 		return errs.E(errs.Forbidden, "these credentials belong to no borough")
 	}
@@ -489,8 +489,8 @@ func (k DocumentKind) idParam() string {
 	return "profileId"
 }
 
-// clip shortens a client's value for echoing in an error message.
-func clip(s string) string {
+// clipForMessage shortens a client's value for echoing in an error message.
+func clipForMessage(s string) string {
 	if len(s) <= 100 {
 		return s
 	}

@@ -51,7 +51,7 @@ func TestIsJSONMediaType(t *testing.T) {
 	}
 }
 
-func TestJSONObject(t *testing.T) {
+func TestDecodeJSONObject(t *testing.T) {
 	tests := []struct {
 		in   string
 		want int // number of properties, -1 for an error
@@ -67,12 +67,12 @@ func TestJSONObject(t *testing.T) {
 		{``, -1},
 	}
 	for _, tt := range tests {
-		m, err := jsonObject([]byte(tt.in))
+		m, err := decodeJSONObject([]byte(tt.in))
 		switch {
 		case tt.want < 0 && err == nil:
-			t.Errorf("jsonObject(%q) = %v, want an error", tt.in, m)
+			t.Errorf("decodeJSONObject(%q) = %v, want an error", tt.in, m)
 		case tt.want >= 0 && (err != nil || len(m) != tt.want):
-			t.Errorf("jsonObject(%q) = %v, %v; want %d properties", tt.in, m, err, tt.want)
+			t.Errorf("decodeJSONObject(%q) = %v, %v; want %d properties", tt.in, m, err, tt.want)
 		}
 	}
 }
