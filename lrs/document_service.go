@@ -121,7 +121,7 @@ func (s *DocumentService) Put(ctx context.Context, borough string, r DocumentReq
 	if err != nil {
 		return err
 	}
-	contentType, err = checkContent(contentType, content)
+	contentType, err = checkDocumentContent(contentType, content)
 	if err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ func (s *DocumentService) Post(ctx context.Context, borough string, r DocumentRe
 	if err != nil {
 		return err
 	}
-	contentType, err = checkContent(contentType, content)
+	contentType, err = checkDocumentContent(contentType, content)
 	if err != nil {
 		return err
 	}
@@ -426,9 +426,9 @@ func etagListMatches(header string, cur *Document, weak bool) bool {
 	return false
 }
 
-// checkContent checks a PUT or POST body and returns the Content-Type to
+// checkDocumentContent checks a PUT or POST body and returns the Content-Type to
 // store it under.
-func checkContent(contentType string, content []byte) (string, error) {
+func checkDocumentContent(contentType string, content []byte) (string, error) {
 	if len(content) > MaxDocumentSize {
 		return "", errs.E(errs.TooLarge, "document is larger than %d bytes", MaxDocumentSize)
 	}

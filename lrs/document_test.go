@@ -83,3 +83,28 @@ func TestETagOf(t *testing.T) {
 		t.Errorf("ETagOf(hello) = %s, want %s", got, want)
 	}
 }
+
+// FuzzDocumentRequest feeds arbitrary parameters, headers and bodies to
+// the request validation and the merge input checks: they must return an
+// error or a key, never panic, and a key must satisfy the length limits.
+func FuzzDocumentRequest(f *testing.F) {
+	f.Add("http://example.org/a", `{"mbox":"mailto:a@b.c"}`, "", "s1", `"abc"`, []byte(`{"a":1}`))
+	f.Add("urn:x", `{"objectType":"Group","account":{"homePage":"http://h","name":"n"}}`, "6F2A0D6C-54D1-4C77-9B8E-3E5D0C7A1B22", "é", "W/*", []byte(`[1]`))
+	f.Add("", "true", "x", "", ",,", []byte{0xff})
+	f.Fuzz(func(t *testing.T, activity, agent, reg, id, ifMatch string, body []byte) {
+		for _, kind := range []DocumentKind{StateDocument, ActivityProfileDocument, AgentProfileDocument} {
+			r := DocumentRequest{Kind: kind, ActivityID: activity, Agent: agent, Registration: reg, ID: id, IfMatch: ifMatch}
+			k, err := r.key(true)
+			if err == nil && (len(k.ActivityID) > maxActivityIDLen || len(k.ID) > maxDocIDLen || len(k.AgentKey) > maxAgentKeyLen || k.ID == "") {
+				t.Fatalf("key %+v breaks the limits", k)
+			}
+		}
+		doc := &Document{ETag: ETagOf(body)}
+		etagListMatches(ifMatch, doc, false)
+		etagListMatches(ifMatch, doc, true)
+		if m, err := decodeJSONObject(body); err == nil && m == nil {
+			t.Fatal("nil map without error")
+		}
+		_, _ = checkDocumentContent("application/json", body)
+	})
+}
