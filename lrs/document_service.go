@@ -190,7 +190,8 @@ func (s *DocumentService) Post(ctx context.Context, borough string, r DocumentRe
 		if err != nil {
 			return nil, errs.Wrap(errs.Internal, err, "merge documents")
 		}
-		return s.newDocument(key, "application/json", merged), nil
+		// The stored Content-Type stands (it may carry a charset).
+		return s.newDocument(key, cur.ContentType, merged), nil
 	})
 }
 

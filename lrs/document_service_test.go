@@ -166,6 +166,7 @@ func TestDocumentWriteRules(t *testing.T) {
 				{name: "POST JSON array new", kind: lrs.ActivityProfileDocument, op: "POST", contentType: "application/json", content: `[1]`, wantErr: errs.Invalid, fails: true},
 				{name: "POST If-Match bad", kind: lrs.StateDocument, version: "2.0.0", before: &stored{"application/json", jsonDoc}, op: "POST", ifMatch: `"1234"`, contentType: "application/json", content: `{"a":1}`, wantErr: errs.PreconditionFailed, fails: true, after: &stored{"application/json", jsonDoc}},
 				{name: "POST If-Match good", kind: lrs.StateDocument, version: "2.0.0", before: &stored{"application/json", `{"a":0,"b":0}`}, op: "POST", ifMatch: "good", contentType: "application/json", content: `{"a":1}`, after: &stored{"application/json", `{"a":1,"b":0}`}},
+				{name: "POST merge keeps the stored Content-Type", kind: lrs.StateDocument, before: &stored{"application/json; charset=utf-8", `{"a":0}`}, op: "POST", contentType: "application/json", content: `{"b":1}`, after: &stored{"application/json; charset=utf-8", `{"a":0,"b":1}`}},
 				{name: "POST If-None-Match * existing", kind: lrs.AgentProfileDocument, before: &stored{"application/json", jsonDoc}, op: "POST", ifNoneMatch: "*", contentType: "application/json", content: `{"a":1}`, wantErr: errs.PreconditionFailed, fails: true, after: &stored{"application/json", jsonDoc}},
 
 				// DELETE.
