@@ -226,7 +226,7 @@ func buildAU(c *Course, m *Module, index int, slots Slots, logo string) (page, d
 			Body: template.HTML(strings.ReplaceAll(body, "{{borough}}", esc(borough)))}
 		var labels []string
 		for _, role := range p.Roles {
-			labels = append(labels, strings.ToLower(roleLabels[role]))
+			labels = append(labels, roleNoteFor[role])
 		}
 		pv.RoleLabel = strings.Join(labels, " and ")
 		v.Pages = append(v.Pages, pv)

@@ -35,6 +35,14 @@ var planFields = []draftField{
 	{"how-know", "How I will know it has worked", "What you will see, hear or count when it is working."},
 }
 
+// roleNoteFor completes "Note for ..." for each role.
+var roleNoteFor = map[string]string{
+	"artist":     "artists and arts organisations",
+	"linkworker": "social prescribing link workers",
+	"gp":         "GPs and primary-care staff",
+	"other":      "everyone else",
+}
+
 // renderer turns a module's parsed pages into HTML for one borough.
 type renderer struct {
 	c       *Course
@@ -86,7 +94,7 @@ func (r *renderer) block(p *Page, bl *block) string {
 	switch bl.name {
 	case "role":
 		return fmt.Sprintf(`<details class="role-note" data-role="%s"><summary><span class="role-tag">Note for %s</span></summary><div class="role-body">%s</div></details>`,
-			bl.arg, esc(strings.ToLower(roleLabels[bl.arg][:1])+roleLabels[bl.arg][1:]), bl.bodyHTML)
+			bl.arg, esc(roleNoteFor[bl.arg]), bl.bodyHTML)
 	case "casestudy":
 		return fmt.Sprintf(`<div class="casestudy">%s<p class="composite-label">Fictional composite: the people and organisations are invented.</p>%s</div>`,
 			heading(h, "", "", "Case study: "+esc(bl.arg)), bl.bodyHTML)

@@ -154,7 +154,7 @@ func (l *fakeLRS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // launch prepares LMS.LaunchData for a new session, as the LMS does at each
 // launch, and returns the AU's launch URL.
-func (l *fakeLRS) launch(srvURL, auIRI, auPath string, session int, mastery float64) string {
+func (l *fakeLRS) launch(srvURL, auIRI, auPath string, session int, mastery float64, mode string) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	ld := map[string]any{
@@ -162,7 +162,7 @@ func (l *fakeLRS) launch(srvURL, auIRI, auPath string, session int, mastery floa
 			"contextActivities": map[string]any{"grouping": []any{map[string]any{"objectType": "Activity", "id": publisherGroup}}},
 			"extensions":        map[string]any{sessionExt: fmt.Sprintf("session-%d", session)},
 		},
-		"launchMode":   "Normal",
+		"launchMode":   mode,
 		"moveOn":       "CompletedAndPassed",
 		"masteryScore": mastery,
 		"returnURL":    srvURL + "/returned",
@@ -340,7 +340,7 @@ func runModule(t *testing.T, c *Course, files map[string][]byte) {
 	}
 
 	// Session 1: choose a role, write a reflection, answer three questions.
-	do(t, ctx, chromedp.Navigate(lrs.launch(srv.URL, au, AUPath(m), 1, mastery)))
+	do(t, ctx, chromedp.Navigate(lrs.launch(srv.URL, au, AUPath(m), 1, mastery, "Normal")))
 	waitReady(t, ctx)
 	if !eval[bool](t, ctx, `!document.querySelector("[data-role-form]").hidden`) {
 		t.Fatal("the role question is not shown to a learner without a role")
@@ -383,7 +383,7 @@ func runModule(t *testing.T, c *Course, files map[string][]byte) {
 	})
 
 	// Session 2: a new launch resumes where session 1 left off.
-	do(t, ctx, chromedp.Navigate(lrs.launch(srv.URL, au, AUPath(m), 2, mastery)))
+	do(t, ctx, chromedp.Navigate(lrs.launch(srv.URL, au, AUPath(m), 2, mastery, "Normal")))
 	waitReady(t, ctx)
 	if hash := eval[string](t, ctx, `location.hash`); hash != "#page-"+checkPage.ID {
 		t.Errorf("a new launch resumes on %s, want the check page", hash)
@@ -406,7 +406,8 @@ func runModule(t *testing.T, c *Course, files map[string][]byte) {
 	for i, id := range path[1:] {
 		do(t, ctx, chromedp.Click(chromedp.CSS("[data-next]")))
 		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](fmt.Sprintf(`location.hash === "#page-%s" && !document.getElementById("page-%s").hidden`, id, id), chromedp.WithPollingTimeout(5*time.Second))); err != nil {
-			t.Fatalf("step %d: Next did not lead to %s: %v", i+1, id, err)
+			dbg := eval[string](t, ctx, `location.hash + " next=" + document.querySelector("[data-next]").getAttribute("href") + " role=" + document.querySelector("[data-role-status]").textContent`)
+			t.Fatalf("step %d: Next did not lead to %s: %v (%s)", i+1, id, err, dbg)
 		}
 	}
 	if !eval[bool](t, ctx, `document.querySelector("[data-next]").hidden`) {
@@ -559,5 +560,109 @@ func checkStatements(t *testing.T, c *Course, m *Module, stmts []map[string]any,
 	}
 	if len(answered) != len(m.Questions) {
 		t.Errorf("answered statements for %d questions, want %d", len(answered), len(m.Questions))
+	}
+}
+
+// TestRuntimeDraftsAndModes checks the offer-builder's hints and saving, a
+// role read from the agent profile, Browse mode (no completion or result),
+// and a failed attempt followed by a retry that passes.
+func TestRuntimeDraftsAndModes(t *testing.T) {
+	c, files := buildPackage(t, os.DirFS("testdata/good"), BuildOptions{})
+	m := c.Modules[0]
+	au := c.AUIRI(m)
+	lrs := newFakeLRS(t)
+	lrs.docs["profile|learner-1|https://reach.london/xapi/profiles/role"] = []byte(`{"role":"artist"}`)
+	mux := http.NewServeMux()
+	mux.Handle("/pkg/", packageHandler(files))
+	mux.Handle("/", lrs)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	ctx := newBrowser(t)
+	stateKey := "state|" + au + "|learner-1|" + testRegistration + "|https://reach.london/xapi/state/progress"
+	verbs := func() map[string]int {
+		stmts, _, _ := lrs.snapshot()
+		n := map[string]int{}
+		for _, s := range stmts {
+			n[verbOf(s)]++
+		}
+		return n
+	}
+
+	// Session 1 in Browse mode.
+	do(t, ctx, chromedp.Navigate(lrs.launch(srv.URL, au, AUPath(m), 1, 0.5, "Browse")))
+	waitReady(t, ctx)
+	if eval[bool](t, ctx, `!document.querySelector("[data-role-form]").hidden`) {
+		t.Error("the role question shows although the profile holds the role")
+	}
+	if !eval[bool](t, ctx, `document.querySelector('details.role-note[data-role="artist"]').open && !document.querySelector('details.role-note[data-role="gp"]').open`) {
+		t.Error("the artist's notes are not the open ones")
+	}
+	eval[bool](t, ctx, `location.hash = "#page-stories"; true`)
+	if got := eval[string](t, ctx, `document.querySelector("[data-next]").getAttribute("href")`); got != "#page-offer" {
+		t.Errorf("for an artist, Next after stories leads to %s, want #page-offer (the GP page is not on the path)", got)
+	}
+	do(t, ctx, chromedp.Click(chromedp.CSS("[data-next]")))
+	do(t, ctx, chromedp.SendKeys(chromedp.CSS("#draft-offer-who"), "This intervention is for participants who wish to utilise our holistic provision in order to facilitate wellbeing outcomes across the cohort of service users referred to us."),
+		chromedp.Click(chromedp.CSS("#draft-offer-what")))
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector("[data-hints]").textContent.includes('Jargon: "utilise". Try "use".')`, chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+		t.Errorf("no jargon hint: %v", err)
+	}
+	hints := eval[string](t, ctx, `document.querySelector("[data-hints]").textContent`)
+	for _, want := range []string{"Average sentence: 27 words", "Longest sentence: 27 words", "Reading age: about"} {
+		if !strings.Contains(hints, want) {
+			t.Errorf("hints %q lack %q", hints, want)
+		}
+	}
+	if got := eval[string](t, ctx, `document.querySelector("[data-hints]").getAttribute("aria-live")`); got != "polite" {
+		t.Errorf("hints aria-live %q", got)
+	}
+	waitFor(t, "the draft in the state", func() bool { return strings.Contains(string(lrs.doc(stateKey)), "holistic provision") })
+	waitFor(t, "an updated statement", func() bool { return verbs()["updated"] == 1 })
+	eval[bool](t, ctx, fmt.Sprintf(`location.hash = "#page-knowledge-check"; (%s)([], ["fx-q1","fx-q2","fx-q3","fx-q4","fx-q5","fx-q6"])`, answerJS))
+	if got := eval[string](t, ctx, `document.querySelector("[data-check-result]").textContent`); !strings.Contains(got, "0 of 6") || !strings.Contains(got, "not passed") {
+		t.Errorf("result %q", got)
+	}
+	for _, p := range []string{"summary", "sources", "welcome"} {
+		eval[bool](t, ctx, fmt.Sprintf(`location.hash = "#page-%s"; true`, p))
+	}
+	do(t, ctx, chromedp.Click(chromedp.CSS("[data-exit]")))
+	waitFor(t, "the return URL", func() bool { lrs.mu.Lock(); defer lrs.mu.Unlock(); return lrs.returned == 1 })
+	n := verbs()
+	if n["completed"]+n["passed"]+n["failed"] != 0 || n["answered"] != 6 || n["terminated"] != 1 {
+		t.Errorf("Browse mode sent %v; want answers and terminated but no completed, passed or failed", n)
+	}
+
+	// Session 2, Normal: the saved wrong answers are not judged again; a
+	// new attempt fails, and a retry passes.
+	do(t, ctx, chromedp.Navigate(lrs.launch(srv.URL, au, AUPath(m), 2, 0.5, "Normal")))
+	waitReady(t, ctx)
+	if got := eval[string](t, ctx, `document.querySelector("#draft-offer-who").value`); !strings.Contains(got, "holistic provision") {
+		t.Errorf("the draft was not restored: %q", got)
+	}
+	// Every page was seen in Browse mode, so a Normal launch completes.
+	waitFor(t, "completed on resume", func() bool { return verbs()["completed"] == 1 })
+	if v := verbs(); v["failed"] != 0 {
+		t.Errorf("on resume: %v; want no failed", v)
+	}
+	eval[bool](t, ctx, `location.hash = "#page-knowledge-check"; document.querySelector("[data-check-retry]").click(); true`)
+	eval[bool](t, ctx, fmt.Sprintf(`(%s)([], ["fx-q1","fx-q2","fx-q3","fx-q4"])`, answerJS))
+	waitFor(t, "failed", func() bool { return verbs()["failed"] == 1 })
+	eval[bool](t, ctx, `document.querySelector("[data-check-retry]").click(); true`)
+	eval[bool](t, ctx, fmt.Sprintf(`(%s)([], ["fx-q1"])`, answerJS))
+	waitFor(t, "passed", func() bool { return verbs()["passed"] == 1 })
+	stmts, _, problems := lrs.snapshot()
+	for _, p := range problems {
+		t.Errorf("LRS: %s", p)
+	}
+	for _, s := range stmts {
+		if verbOf(s) == "failed" || verbOf(s) == "passed" {
+			want := 2.0 / 6
+			if verbOf(s) == "passed" {
+				want = 5.0 / 6
+			}
+			if got, _ := get(s, "result", "score", "scaled").(float64); got < want-0.001 || got > want+0.001 {
+				t.Errorf("%s: scaled score %v, want %.4f", verbOf(s), got, want)
+			}
+		}
 	}
 }

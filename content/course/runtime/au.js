@@ -360,7 +360,7 @@
     if (focus) {
       const h = $(`#title-${CSS.escape(page.id)}`);
       h.focus();
-      window.scrollTo(0, 0);
+      window.scrollTo({ top: 0, behavior: 'instant' });
     }
     if (page.id === summaryPageId()) renderReflections();
     experienced(page);
