@@ -278,6 +278,11 @@ func (s *Service) Query(ctx context.Context, p auth.Principal, q Query, langs []
 		return Result{Statements: []json.RawMessage{out}, Single: true, Attachments: atts}, nil
 	}
 	sq := StoreQuery{Since: q.Since, Until: q.Until, Ascending: q.Ascending, Limit: q.Limit, Cursor: q.cursor, MaxSeq: q.maxSeq}
+	// Terms go most selective first (registration, agent, activity, then
+	// verb): the store walks the first one's index.
+	if q.Registration != "" {
+		sq.Terms = append(sq.Terms, Term{TermRegistration, q.Registration})
+	}
 	if q.Agent != nil {
 		k := TermAgent
 		if q.RelatedAgents {
@@ -285,8 +290,8 @@ func (s *Service) Query(ctx context.Context, p auth.Principal, q Query, langs []
 		}
 		sq.Terms = append(sq.Terms, Term{k, q.Agent.Key()})
 	}
-	if q.Verb != "" {
-		sq.Terms = append(sq.Terms, Term{TermVerb, q.Verb})
+	if mine != "" {
+		sq.Terms = append(sq.Terms, Term{TermAuthority, mine})
 	}
 	if q.Activity != "" {
 		k := TermActivity
@@ -295,11 +300,8 @@ func (s *Service) Query(ctx context.Context, p auth.Principal, q Query, langs []
 		}
 		sq.Terms = append(sq.Terms, Term{k, q.Activity})
 	}
-	if q.Registration != "" {
-		sq.Terms = append(sq.Terms, Term{TermRegistration, q.Registration})
-	}
-	if mine != "" {
-		sq.Terms = append(sq.Terms, Term{TermAuthority, mine})
+	if q.Verb != "" {
+		sq.Terms = append(sq.Terms, Term{TermVerb, q.Verb})
 	}
 	if sq.MaxSeq == 0 {
 		max, err := s.store.MaxSeq(ctx)

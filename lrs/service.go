@@ -89,6 +89,24 @@ func (s *Service) Store(ctx context.Context, p auth.Principal, stmts []*Statemen
 	return ids, nil
 }
 
+// Records completes statements as Store would and returns the records
+// without storing them, for bulk loaders that write through the store's
+// own bulk path (sqlstore.Store.CopyStatements).
+func (s *Service) Records(p auth.Principal, stmts []*Statement, ver Version) ([]*Record, error) {
+	authority, authorityKey, err := principalAuthority(p)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	recs := make([]*Record, len(stmts))
+	for i, st := range stmts {
+		if recs[i], err = buildRecord(st, authority, authorityKey, ver, now); err != nil {
+			return nil, err
+		}
+	}
+	return recs, nil
+}
+
 // Put stores one statement under the id given in the request's
 // statementId parameter. Storing the same statement again is a no-op;
 // storing different content under a stored id is a conflict.

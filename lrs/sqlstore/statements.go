@@ -137,56 +137,130 @@ func (s *Store) insertSQLite(ctx context.Context, borough string, recs []*lrs.Re
 		if err != nil || len(recs) == 0 {
 			return err
 		}
-		// Sequence numbers are taken up front (the immediate transaction
-		// holds the write lock) so rows and terms go in as multi-row
-		// inserts.
-		var last int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'lrs_statements'), 0)`).Scan(&last); err != nil {
+		seqs, err := writeSQLite(ctx, tx, borough, recs)
+		if err != nil {
 			return err
-		}
-		seqs := make([]int64, len(recs))
-		for i := range recs {
-			seqs[i] = last + int64(i) + 1
-		}
-		const stmtCols = 7
-		for start := 0; start < len(recs); start += 500 {
-			end := min(start+500, len(recs))
-			var b strings.Builder
-			b.WriteString(`INSERT INTO lrs_statements (seq, borough_id, id, stored, hash, voids, body) VALUES `)
-			vals := make([]any, 0, (end-start)*stmtCols)
-			for i := start; i < end; i++ {
-				if i > start {
-					b.WriteString(", ")
-				}
-				b.WriteString("(" + placeholders(len(vals)+1, stmtCols) + ")")
-				r := recs[i]
-				vals = append(vals, seqs[i], borough, r.ID, r.Stored.UnixMilli(), r.Hash, nullable(r.Voids), string(r.Body))
-			}
-			if _, err := tx.ExecContext(ctx, b.String(), vals...); err != nil {
-				return err
-			}
-		}
-		terms := termRows(recs, seqs)
-		for start := 0; start < len(terms); start += 2000 {
-			end := min(start+2000, len(terms))
-			var b strings.Builder
-			b.WriteString(`INSERT INTO lrs_statement_terms (borough_id, kind, term, seq) VALUES `)
-			vals := make([]any, 0, (end-start)*4)
-			for i := start; i < end; i++ {
-				if i > start {
-					b.WriteString(", ")
-				}
-				b.WriteString("(" + placeholders(len(vals)+1, 4) + ")")
-				t := terms[i]
-				vals = append(vals, borough, int(t.kind), t.value, t.seq)
-			}
-			b.WriteString(` ON CONFLICT DO NOTHING`)
-			if _, err := tx.ExecContext(ctx, b.String(), vals...); err != nil {
-				return err
-			}
 		}
 		return afterInsert(ctx, sqlExec{tx}, borough, recs, seqs)
 	})
+}
+
+// writeSQLite inserts statement rows and their terms with sequence
+// numbers taken up front (the immediate transaction holds the write lock),
+// so both go in as multi-row inserts.
+func writeSQLite(ctx context.Context, tx *sql.Tx, borough string, recs []*lrs.Record) ([]int64, error) {
+	var last int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'lrs_statements'), 0)`).Scan(&last); err != nil {
+		return nil, err
+	}
+	seqs := make([]int64, len(recs))
+	for i := range recs {
+		seqs[i] = last + int64(i) + 1
+	}
+	const stmtCols = 7
+	for start := 0; start < len(recs); start += 500 {
+		end := min(start+500, len(recs))
+		var b strings.Builder
+		b.WriteString(`INSERT INTO lrs_statements (seq, borough_id, id, stored, hash, voids, body) VALUES `)
+		vals := make([]any, 0, (end-start)*stmtCols)
+		for i := start; i < end; i++ {
+			if i > start {
+				b.WriteString(", ")
+			}
+			b.WriteString("(" + placeholders(len(vals)+1, stmtCols) + ")")
+			r := recs[i]
+			vals = append(vals, seqs[i], borough, r.ID, r.Stored.UnixMilli(), r.Hash, nullable(r.Voids), string(r.Body))
+		}
+		if _, err := tx.ExecContext(ctx, b.String(), vals...); err != nil {
+			return nil, err
+		}
+	}
+	terms := termRows(recs, seqs)
+	for start := 0; start < len(terms); start += 2000 {
+		end := min(start+2000, len(terms))
+		var b strings.Builder
+		b.WriteString(`INSERT INTO lrs_statement_terms (borough_id, kind, term, seq) VALUES `)
+		vals := make([]any, 0, (end-start)*4)
+		for i := start; i < end; i++ {
+			if i > start {
+				b.WriteString(", ")
+			}
+			b.WriteString("(" + placeholders(len(vals)+1, 4) + ")")
+			t := terms[i]
+			vals = append(vals, borough, int(t.kind), t.value, t.seq)
+		}
+		b.WriteString(` ON CONFLICT DO NOTHING`)
+		if _, err := tx.ExecContext(ctx, b.String(), vals...); err != nil {
+			return nil, err
+		}
+	}
+	return seqs, nil
+}
+
+// CopyStatements bulk-loads records that are known to be new: no id
+// checks, no voiding, no definitions, and on PostgreSQL a single COPY per
+// table. It is for imports and for the benchmark that compares HTTP
+// ingest with the fastest possible load into the same schema.
+func (s *Store) CopyStatements(ctx context.Context, borough string, recs []*lrs.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	if s.d.Dialect != db.Postgres {
+		return s.d.Tx(ctx, func(tx *sql.Tx) error {
+			_, err := writeSQLite(ctx, tx, borough, recs)
+			return err
+		})
+	}
+	tx, err := s.d.Pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := copyPostgres(ctx, tx, borough, recs); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// copyPostgres takes sequence numbers for recs and COPYs their rows and
+// terms.
+func copyPostgres(ctx context.Context, tx pgx.Tx, borough string, recs []*lrs.Record) ([]int64, error) {
+	seqs := make([]int64, 0, len(recs))
+	srows, err := tx.Query(ctx, `SELECT nextval(pg_get_serial_sequence('lrs_statements', 'seq')) FROM generate_series(1, $1)`, len(recs))
+	if err != nil {
+		return nil, err
+	}
+	for srows.Next() {
+		var v int64
+		if err := srows.Scan(&v); err != nil {
+			srows.Close()
+			return nil, err
+		}
+		seqs = append(seqs, v)
+	}
+	srows.Close()
+	if err := srows.Err(); err != nil {
+		return nil, err
+	}
+	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"lrs_statements"},
+		[]string{"seq", "borough_id", "id", "stored", "hash", "voids", "body"},
+		pgx.CopyFromSlice(len(recs), func(i int) ([]any, error) {
+			r := recs[i]
+			return []any{seqs[i], borough, r.ID, r.Stored.UnixMilli(), r.Hash, nullable(r.Voids), string(r.Body)}, nil
+		})); err != nil {
+		return nil, err
+	}
+	terms := termRows(recs, seqs)
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"lrs_statement_terms"},
+		[]string{"borough_id", "kind", "term", "seq"},
+		pgx.CopyFromSlice(len(terms), func(i int) ([]any, error) {
+			t := terms[i]
+			return []any{borough, int16(t.kind), t.value, t.seq}, nil
+		})); err != nil {
+		return nil, err
+	}
+	return seqs, nil
 }
 
 type termRow struct {
@@ -402,39 +476,8 @@ func (s *Store) insertPostgres(ctx context.Context, borough string, recs []*lrs.
 	if err != nil || len(recs) == 0 {
 		return err
 	}
-	seqs := make([]int64, 0, len(recs))
-	srows, err := tx.Query(ctx, `SELECT nextval(pg_get_serial_sequence('lrs_statements', 'seq')) FROM generate_series(1, $1)`, len(recs))
+	seqs, err := copyPostgres(ctx, tx, borough, recs)
 	if err != nil {
-		return err
-	}
-	for srows.Next() {
-		var v int64
-		if err := srows.Scan(&v); err != nil {
-			srows.Close()
-			return err
-		}
-		seqs = append(seqs, v)
-	}
-	srows.Close()
-	if err := srows.Err(); err != nil {
-		return err
-	}
-	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"lrs_statements"},
-		[]string{"seq", "borough_id", "id", "stored", "hash", "voids", "body"},
-		pgx.CopyFromSlice(len(recs), func(i int) ([]any, error) {
-			r := recs[i]
-			return []any{seqs[i], borough, r.ID, r.Stored.UnixMilli(), r.Hash, nullable(r.Voids), string(r.Body)}, nil
-		})); err != nil {
-		return err
-	}
-	terms := termRows(recs, seqs)
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"lrs_statement_terms"},
-		[]string{"borough_id", "kind", "term", "seq"},
-		pgx.CopyFromSlice(len(terms), func(i int) ([]any, error) {
-			t := terms[i]
-			return []any{borough, int16(t.kind), t.value, t.seq}, nil
-		})); err != nil {
 		return err
 	}
 	if err := afterInsert(ctx, pgExec{tx}, borough, recs, seqs); err != nil {
@@ -491,15 +534,24 @@ func (s *Store) QueryStatements(ctx context.Context, borough string, q lrs.Store
 	}
 	var from, seqCol string
 	var where []string
+	// Walk the index of the first term with a single kind (the caller
+	// puts the most selective first) in seq order and join the
+	// statements: a page of a selective filter then reads little more
+	// than the rows it returns.
 	terms := q.Terms
-	// With a single-kind first term, walk that term's index in seq order
-	// and join the statements: the first page of a selective filter then
-	// reads only the rows it returns.
-	if len(terms) > 0 && !strings.Contains(termKinds(terms[0].Kind), ",") {
+	driver := -1
+	for i, t := range terms {
+		if !strings.Contains(termKinds(t.Kind), ",") {
+			driver = i
+			break
+		}
+	}
+	if driver >= 0 {
+		d := terms[driver]
+		terms = append(append([]lrs.Term(nil), terms[:driver]...), terms[driver+1:]...)
 		from = `lrs_statement_terms d JOIN lrs_statements s ON s.seq = d.seq`
 		seqCol = "d.seq"
-		where = append(where, "d.borough_id = $1", "d.kind = "+arg(int(terms[0].Kind)), "d.term = "+arg(terms[0].Value))
-		terms = terms[1:]
+		where = append(where, "d.borough_id = $1", "d.kind = "+arg(int(d.Kind)), "d.term = "+arg(d.Value))
 	} else {
 		from = `lrs_statements s`
 		seqCol = "s.seq"
