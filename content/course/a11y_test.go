@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -123,5 +124,36 @@ func TestAccessibilityCourse(t *testing.T) {
 			_, files = buildPackage(t, subsetSources(t, Sources(), dir), BuildOptions{})
 			auditPackage(t, ctx, axe, c, files)
 		})
+	}
+}
+
+// TestKeyboard checks that a keyboard user meets the skip link first, that
+// it moves focus to the main content, and that every page is a link.
+func TestKeyboard(t *testing.T) {
+	c, files := buildPackage(t, os.DirFS("testdata/good"), BuildOptions{})
+	srv := httptest.NewServer(packageHandler(files))
+	defer srv.Close()
+	ctx := newBrowser(t)
+	m := c.Modules[0]
+	do(t, ctx, chromedp.Navigate(srv.URL+"/pkg/"+AUPath(m)))
+	waitReady(t, ctx)
+	do(t, ctx, chromedp.KeyEvent("\t"))
+	if got := eval[string](t, ctx, `document.activeElement.className + ":" + document.activeElement.textContent`); got != "skip-link:Skip to content" {
+		t.Errorf("first Tab focuses %q, want the skip link", got)
+	}
+	do(t, ctx, chromedp.KeyEvent("\r"))
+	if got := eval[string](t, ctx, `document.activeElement.id`); got != "main" {
+		t.Errorf("the skip link moved focus to %q, want main", got)
+	}
+	links := eval[[]string](t, ctx, `[...document.querySelectorAll("nav.pages-nav a[href]")].map(a => a.getAttribute("href"))`)
+	if len(links) != len(m.Pages) {
+		t.Errorf("%d page links, want %d", len(links), len(m.Pages))
+	}
+	// Following a page link with the keyboard shows the page and moves
+	// focus to its heading.
+	do(t, ctx, chromedp.Focus(chromedp.CSS(`.pages-menu summary`)), chromedp.KeyEvent("\r"),
+		chromedp.Focus(chromedp.CSS(`a[href="#page-stories"]`)), chromedp.KeyEvent("\r"))
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.activeElement.id === "title-stories"`, chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+		t.Errorf("focus after following a page link: %v", err)
 	}
 }

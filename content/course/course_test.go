@@ -431,16 +431,22 @@ func TestCourseStructureValidates(t *testing.T) {
 // pages yet is skipped.
 func TestRealCourse(t *testing.T) {
 	dirs := realModuleDirs(t)
-	started := 0
+	var started, empty []string
 	for _, d := range dirs {
 		if moduleStarted(d) {
-			started++
+			started = append(started, d)
+		} else {
+			empty = append(empty, d)
 		}
 	}
-	if started == 0 {
+	if len(started) == 0 {
 		t.Skip("no module has pages yet")
 	}
-	c, err := Load(Sources())
+	fsys := Sources()
+	if len(empty) > 0 {
+		fsys = subsetSources(t, fsys, started...)
+	}
+	c, err := Load(fsys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -461,8 +467,15 @@ func TestRealCourse(t *testing.T) {
 		if len(m.Questions) < 8 {
 			t.Errorf("module %s has %d questions, want at least 8", m.ID, len(m.Questions))
 		}
+		types := map[string]bool{}
+		for _, q := range m.Questions {
+			types[q.Type] = true
+		}
+		if len(types) < 3 {
+			t.Errorf("module %s uses %d question types, want several (at least 3)", m.ID, len(types))
+		}
 	}
-	if len(c.Modules) != len(dirs) {
-		t.Errorf("%d modules loaded, course.yaml lists %d", len(c.Modules), len(dirs))
+	if len(empty) > 0 {
+		t.Skipf("modules %v have no pages yet", empty)
 	}
 }

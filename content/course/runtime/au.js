@@ -820,6 +820,9 @@
       const back = launchData.returnURL;
       if (back) {
         location.assign(back);
+      } else if (!launch) {
+        banner('Your progress is saved in this browser. You can close this window.');
+        $('[data-banner]').focus();
       } else {
         banner('Your progress is saved and this session has ended. You can close this window.');
         $('[data-banner]').focus();
