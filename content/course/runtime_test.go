@@ -30,6 +30,7 @@ type fakeLRS struct {
 	docs       map[string][]byte
 	problems   []string
 	returned   int
+	gets       map[string]int // GETs of documents by key
 }
 
 const (
@@ -42,7 +43,7 @@ const (
 var testActor = map[string]any{"objectType": "Agent", "name": "Ada Learner", "account": map[string]any{"homePage": "https://reach.london", "name": "learner-1"}}
 
 func newFakeLRS(t *testing.T) *fakeLRS {
-	return &fakeLRS{t: t, fetches: map[string]int{}, docs: map[string][]byte{}}
+	return &fakeLRS{t: t, fetches: map[string]int{}, docs: map[string][]byte{}, gets: map[string]int{}}
 }
 
 // agentKey identifies an agent by its account name, however the JSON of
@@ -125,6 +126,7 @@ func (l *fakeLRS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	etag := `"` + hex.EncodeToString(sum[:]) + `"`
 	switch r.Method {
 	case http.MethodGet:
+		l.gets[key]++
 		if !exists {
 			http.NotFound(w, r)
 			return
@@ -437,6 +439,11 @@ func runModule(t *testing.T, c *Course, files map[string][]byte) {
 	for _, p := range problems {
 		t.Errorf("LRS: %s", p)
 	}
+	lrs.mu.Lock()
+	if n := lrs.gets["profile|learner-1|cmi5LearnerPreferences"]; n != 3 {
+		t.Errorf("cmi5LearnerPreferences read %d times, want once per start (3)", n)
+	}
+	lrs.mu.Unlock()
 	if fetches["/fetch/2"] != 1 {
 		t.Errorf("fetch URL POSTed %d times in session 2, want once", fetches["/fetch/2"])
 	}

@@ -139,7 +139,7 @@
   function statement(verb, object, { result, cmi5 = false, moveOn = false, parent = false, mastery = false } = {}) {
     if (!tracked) return null;
     const ctx = JSON.parse(JSON.stringify(launchData.contextTemplate || {}));
-    ctx.registration = launch.registration || undefined;
+    if (!ctx.registration && launch.registration) ctx.registration = launch.registration;
     ctx.contextActivities = ctx.contextActivities || {};
     const addTo = (kind, id) => {
       const list = ctx.contextActivities[kind] = [].concat(ctx.contextActivities[kind] || []);
@@ -865,6 +865,9 @@
         const ld = await getJSON('activities/state', stateParams('LMS.LaunchData'));
         if (!ld.found) throw new Error('the launch data is missing');
         launchData = ld.body;
+        // cmi5 11.0: read the learner preferences at startup. The course is
+        // in English only and has no audio, so there is nothing to apply.
+        await getJSON('agents/profile', { agent: JSON.stringify(launch.actor), profileId: 'cmi5LearnerPreferences' }).catch(() => null);
         const sid = ((launchData.contextTemplate || {}).extensions || {})[data.extensions.sessionId] || launch.registration;
         sessionKey = 'reach.cmi5.session|' + launch.activityId + '|' + sid;
         tracked = true;
