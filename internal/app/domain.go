@@ -2,11 +2,13 @@ package app
 
 import (
 	"context"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/reach-london/reach/internal/db"
 	"github.com/reach-london/reach/lrs"
+	"github.com/reach-london/reach/lrs/forward"
 	"github.com/reach-london/reach/lrs/sqlstore"
 	"github.com/reach-london/reach/server"
 	"github.com/reach-london/reach/server/xapi"
@@ -18,7 +20,7 @@ var Version = "dev"
 
 // domainMigrations lists the migrations of the LRS and content rooms.
 func domainMigrations() []db.MigrationSet {
-	return []db.MigrationSet{sqlstore.Migrations, sqlstore.DocumentMigrations}
+	return []db.MigrationSet{sqlstore.Migrations, sqlstore.DocumentMigrations, sqlstore.ForwardingMigrations}
 }
 
 // onFirstRun runs the rooms' first-run steps (publishing the base course).
@@ -44,5 +46,60 @@ func (a *App) mountDomain(ctx context.Context, deps *server.Deps) error {
 		handler.Register(g)
 		xapidocs.Register(g, documents, about)
 	}
+	deps.MountApp = append(deps.MountApp, server.MountForwarding(a.Forwarding()), server.MountExport(statements))
+	a.StartForwarding(ctx, forward.Options{})
 	return nil
+}
+
+// Forwarding returns the statement-forwarding admin service.
+func (a *App) Forwarding() *forward.Service {
+	return forward.NewService(sqlstore.NewForwardStore(a.DB), a.Auth, nil)
+}
+
+// forwarders holds each App's running forwarding worker. App's fields
+// belong to app.go, so the worker's stop function lives here.
+var forwarders sync.Map // *App → *forwarder
+
+type forwarder struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// StartForwarding runs the statement-forwarding worker until ctx ends or
+// StopForwarding is called; a worker already running is stopped first.
+// The server starts one with default options; tests start their own with
+// shorter waits.
+func (a *App) StartForwarding(ctx context.Context, opts forward.Options) {
+	a.StopForwarding()
+	if opts.Logger == nil {
+		opts.Logger = a.Log
+	}
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	go func() {
+		select {
+		case <-ctx.Done():
+			cancel()
+		case <-wctx.Done():
+		}
+	}()
+	f := &forwarder{cancel: cancel, done: make(chan struct{})}
+	forwarders.Store(a, f)
+	w := forward.NewWorker(sqlstore.NewForwardStore(a.DB), nil, opts)
+	go func() {
+		defer close(f.done)
+		defer cancel()
+		w.Run(wctx)
+	}()
+}
+
+// StopForwarding stops the forwarding worker, if one runs, and waits for
+// it to give up its leases. Call it before Close.
+func (a *App) StopForwarding() {
+	v, ok := forwarders.LoadAndDelete(a)
+	if !ok {
+		return
+	}
+	f := v.(*forwarder)
+	f.cancel()
+	<-f.done
 }

@@ -1,0 +1,105 @@
+package forward
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Sender POSTs statements to a target's statements resource.
+type Sender struct {
+	client *http.Client
+}
+
+// NewSender returns a Sender using client, or one with a 30-second timeout
+// when client is nil.
+func NewSender(client *http.Client) *Sender {
+	if client == nil {
+		client = &http.Client{Timeout: 30 * time.Second}
+	}
+	return &Sender{client: client}
+}
+
+// DeliveryError is a target's refusal or an unreachable target, with a
+// message fit for the status page.
+type DeliveryError struct {
+	Status int
+	Msg    string
+}
+
+func (e *DeliveryError) Error() string { return e.Msg }
+
+// Post sends body, a JSON array of statements, and returns the HTTP status.
+// 200, 204 and 409 count as delivered: the statements carry their ids, so
+// 409 means the target already holds them (xAPI makes a resend of a stored
+// id a conflict on some LRSs, a no-op on others).
+func (s *Sender) Post(ctx context.Context, t Target, body []byte) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.Endpoint+"statements", bytes.NewReader(body))
+	if err != nil {
+		return 0, &DeliveryError{Msg: "build request: " + err.Error()}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Experience-API-Version", t.Version)
+	switch t.AuthType {
+	case AuthBasic:
+		req.SetBasicAuth(t.AuthKey, t.Secret)
+	case AuthBearer:
+		req.Header.Set("Authorization", "Bearer "+t.Secret)
+	}
+	res, err := s.client.Do(req)
+	if err != nil {
+		// The URL error repeats the endpoint, which the status page shows
+		// anyway; keep the cause.
+		msg := err.Error()
+		if i := strings.LastIndex(msg, ": "); i >= 0 {
+			msg = msg[i+2:]
+		}
+		return 0, &DeliveryError{Msg: "target unreachable: " + msg}
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+	switch res.StatusCode {
+	case http.StatusOK, http.StatusNoContent, http.StatusConflict:
+		return res.StatusCode, nil
+	}
+	return res.StatusCode, &DeliveryError{Status: res.StatusCode,
+		Msg: fmt.Sprintf("target answered %d %s%s", res.StatusCode, http.StatusText(res.StatusCode), excerpt(raw))}
+}
+
+// excerpt is a short, single-line piece of a target's error answer.
+func excerpt(raw []byte) string {
+	var eb struct {
+		Error   any    `json:"error"`
+		Message string `json:"message"`
+	}
+	msg := ""
+	if json.Unmarshal(raw, &eb) == nil {
+		switch e := eb.Error.(type) {
+		case map[string]any:
+			if m, ok := e["message"].(string); ok {
+				msg = m
+			}
+		case string:
+			msg = e
+		}
+		if msg == "" {
+			msg = eb.Message
+		}
+	}
+	if msg == "" {
+		msg = strings.TrimSpace(string(raw))
+	}
+	msg = strings.Join(strings.Fields(msg), " ")
+	if len(msg) > 300 {
+		msg = msg[:300] + "…"
+	}
+	if msg == "" {
+		return ""
+	}
+	return ": " + msg
+}

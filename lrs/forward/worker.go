@@ -1,0 +1,288 @@
+package forward
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Options tune a Worker; zero values take the defaults.
+type Options struct {
+	// Poll is how often the worker looks for new statements (1s).
+	Poll time.Duration
+	// Grace is how long a gap in sequence numbers is waited for before
+	// it is taken as a rolled-back or erased statement (30s). It must be
+	// longer than any statement insert transaction.
+	Grace time.Duration
+	// Batch is the most statements sent in one request (100).
+	Batch int
+	// LeaseTTL is how long a replica keeps a target without renewing
+	// its lease (30s).
+	LeaseTTL time.Duration
+	// MinBackoff and MaxBackoff bound the wait after a failure (1s, 10m).
+	MinBackoff, MaxBackoff time.Duration
+	// Parallel is how many targets are served at once (8).
+	Parallel int
+	// Owner names this replica in leases (random).
+	Owner  string
+	Logger *slog.Logger
+	// Wake, when set, makes the worker look at once instead of waiting
+	// for the next poll (a hint that statements were stored).
+	Wake <-chan []byte
+}
+
+func (o *Options) defaults() {
+	if o.Poll <= 0 {
+		o.Poll = time.Second
+	}
+	if o.Grace <= 0 {
+		o.Grace = 30 * time.Second
+	}
+	if o.Batch <= 0 {
+		o.Batch = 100
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = 30 * time.Second
+	}
+	if o.MinBackoff <= 0 {
+		o.MinBackoff = time.Second
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 10 * time.Minute
+	}
+	if o.MaxBackoff < o.MinBackoff {
+		o.MaxBackoff = o.MinBackoff
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = 8
+	}
+	if o.Owner == "" {
+		o.Owner = uuid.NewString()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Worker delivers statements to every enabled target.
+type Worker struct {
+	store  Store
+	sender *Sender
+	opts   Options
+	h      horizon
+	now    func() time.Time
+
+	mu     sync.Mutex
+	leased map[string]bool
+}
+
+// NewWorker returns a worker over store that sends with sender (a default
+// Sender when nil).
+func NewWorker(store Store, sender *Sender, opts Options) *Worker {
+	opts.defaults()
+	if sender == nil {
+		sender = NewSender(nil)
+	}
+	return &Worker{store: store, sender: sender, opts: opts, h: horizon{grace: opts.Grace}, now: time.Now,
+		leased: map[string]bool{}}
+}
+
+// Run delivers until ctx ends, then gives up its leases so another
+// replica takes over at once.
+func (w *Worker) Run(ctx context.Context) {
+	t := time.NewTicker(w.opts.Poll)
+	defer t.Stop()
+	var lastErr string
+	for {
+		err := w.Tick(ctx)
+		if isClosed(err) {
+			return // the process is closing its database
+		}
+		if err != nil && ctx.Err() == nil {
+			// One log line per distinct failure, not one a second.
+			if err.Error() != lastErr {
+				w.opts.Logger.Error("statement forwarding", "err", err)
+			}
+			lastErr = err.Error()
+		} else {
+			lastErr = ""
+		}
+		select {
+		case <-ctx.Done():
+			w.releaseAll()
+			return
+		case <-t.C:
+		case <-w.opts.Wake:
+		}
+	}
+}
+
+func (w *Worker) releaseAll() {
+	w.mu.Lock()
+	ids := make([]string, 0, len(w.leased))
+	for id := range w.leased {
+		ids = append(ids, id)
+	}
+	w.leased = map[string]bool{}
+	w.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, id := range ids {
+		_ = w.store.Release(ctx, id, w.opts.Owner)
+	}
+}
+
+// Tick makes one pass over the targets: it moves the horizon and
+// delivers what each due target has waiting.
+func (w *Worker) Tick(ctx context.Context) error {
+	ts, sts, err := w.store.Targets(ctx, "")
+	if err != nil {
+		return err
+	}
+	var due []int
+	minCursor := int64(-1)
+	now := w.now()
+	for i, t := range ts {
+		if !t.Enabled {
+			continue
+		}
+		if minCursor < 0 || sts[i].Cursor < minCursor {
+			minCursor = sts[i].Cursor
+		}
+		if sts[i].NextRetryAt == nil || !sts[i].NextRetryAt.After(now) {
+			due = append(due, i)
+		}
+	}
+	if minCursor < 0 {
+		return nil
+	}
+	w.h.start(minCursor)
+	settled, err := w.h.advance(ctx, w.store, now)
+	if err != nil {
+		return err
+	}
+	sem := make(chan struct{}, w.opts.Parallel)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errsSeen []error
+	for _, i := range due {
+		if sts[i].Cursor >= settled {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := w.deliver(ctx, ts[i], sts[i], settled); err != nil {
+				mu.Lock()
+				errsSeen = append(errsSeen, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errsSeen...)
+}
+
+// maxBatchesPerTick keeps one busy target from holding a worker slot for
+// long; it continues on the next tick.
+const maxBatchesPerTick = 50
+
+// deliver sends target t what lies between its cursor and settled. Errors
+// returned are the store's; a target's failures are recorded on it.
+func (w *Worker) deliver(ctx context.Context, t Target, st State, settled int64) error {
+	ok, err := w.store.Lease(ctx, t.ID, w.opts.Owner, w.now(), w.now().Add(w.opts.LeaseTTL))
+	if err != nil || !ok {
+		return err
+	}
+	w.mu.Lock()
+	w.leased[t.ID] = true
+	w.mu.Unlock()
+	cursor := st.Cursor
+	for range maxBatchesPerTick {
+		if cursor >= settled {
+			return nil
+		}
+		entries, err := w.store.Feed(ctx, t.BoroughID, t.Filter, cursor, settled, w.opts.Batch)
+		if err != nil {
+			return err
+		}
+		next := settled
+		if len(entries) == w.opts.Batch {
+			next = entries[len(entries)-1].Seq
+		}
+		if len(entries) > 0 {
+			if _, err := w.sender.Post(ctx, t, batchBody(entries)); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				attempts := st.Attempts + 1
+				now := w.now()
+				return w.store.Fail(ctx, t.ID, w.opts.Owner, err.Error(), attempts, now, now.Add(Backoff(attempts, w.opts.MinBackoff, w.opts.MaxBackoff)))
+			}
+		}
+		moved, err := w.store.Advance(ctx, t.ID, w.opts.Owner, cursor, next, len(entries), w.now())
+		if err != nil || !moved {
+			// Another replica took the target over (our lease ran out):
+			// it continues from the cursor it finds.
+			return err
+		}
+		st.Attempts = 0
+		cursor = next
+		// Renew the lease for the next batch.
+		if ok, err := w.store.Lease(ctx, t.ID, w.opts.Owner, w.now(), w.now().Add(w.opts.LeaseTTL)); err != nil || !ok {
+			return err
+		}
+	}
+	return nil
+}
+
+// batchBody is the JSON array of the entries' statements as stored.
+func batchBody(entries []Entry) []byte {
+	var b bytes.Buffer
+	b.WriteByte('[')
+	for i, e := range entries {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(e.Body)
+	}
+	b.WriteByte(']')
+	return b.Bytes()
+}
+
+// Backoff is the wait before attempt attempts+1 after attempts failures in
+// a row: min doubled per failure up to max, with the upper half jittered
+// so targets that failed together do not retry together.
+func Backoff(attempts int, min, max time.Duration) time.Duration {
+	d := min
+	for i := 1; i < attempts && d < max; i++ {
+		d *= 2
+	}
+	if d > max {
+		d = max
+	}
+	half := d / 2
+	if half <= 0 {
+		return d
+	}
+	return half + rand.N(half+1)
+}
+
+// isClosed reports whether err says the database has been closed, so a
+// worker whose process is shutting down stops instead of retrying.
+func isClosed(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "database is closed") || strings.Contains(msg, "closed pool")
+}
