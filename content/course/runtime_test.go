@@ -625,6 +625,12 @@ func TestRuntimeDraftsAndModes(t *testing.T) {
 	}
 	waitFor(t, "the draft in the state", func() bool { return strings.Contains(string(lrs.doc(stateKey)), "holistic provision") })
 	waitFor(t, "an updated statement", func() bool { return verbs()["updated"] == 1 })
+	// Export: the download and print buttons work without errors, and the
+	// print area holds the draft.
+	do(t, ctx, chromedp.Click(chromedp.CSS("[data-draft-download]")), chromedp.Click(chromedp.CSS("[data-draft-print]")))
+	if got := eval[string](t, ctx, `document.querySelector("[data-print-area]").textContent`); !strings.Contains(got, "Who it is for") || !strings.Contains(got, "holistic provision") {
+		t.Errorf("print area %q", got)
+	}
 	eval[bool](t, ctx, fmt.Sprintf(`location.hash = "#page-knowledge-check"; (%s)([], ["fx-q1","fx-q2","fx-q3","fx-q4","fx-q5","fx-q6"])`, answerJS))
 	if got := eval[string](t, ctx, `document.querySelector("[data-check-result]").textContent`); !strings.Contains(got, "0 of 6") || !strings.Contains(got, "not passed") {
 		t.Errorf("result %q", got)
