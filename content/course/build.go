@@ -68,7 +68,7 @@ func Build(w io.Writer, c *Course, opts BuildOptions) error {
 		files[AUPath(m)] = page
 		files[m.ID+"/au.json"] = data
 	}
-	files["cmi5.xml"] = courseStructure(c)
+	files["cmi5.xml"] = courseStructure(c, opts.Slots.borough())
 	return writeZip(w, files)
 }
 
@@ -282,7 +282,7 @@ var verbs = map[string]string{
 
 // courseStructure writes cmi5.xml: one AU per module, straight under the
 // course (a block would add nothing for four modules taken in any order).
-func courseStructure(c *Course) []byte {
+func courseStructure(c *Course, borough string) []byte {
 	var b strings.Builder
 	x := func(s string) string {
 		var buf bytes.Buffer
@@ -295,8 +295,8 @@ func courseStructure(c *Course) []byte {
 	b.WriteString(xml.Header)
 	b.WriteString("<courseStructure xmlns=\"https://w3id.org/xapi/profiles/cmi5/v1/CourseStructure.xsd\">\n")
 	fmt.Fprintf(&b, "  <course id=\"%s\">\n", x(c.ID))
-	text("    ", "title", c.Title)
-	text("    ", "description", c.Description)
+	text("    ", "title", subst(c.Title, borough))
+	text("    ", "description", subst(c.Description, borough))
 	b.WriteString("  </course>\n")
 	for _, m := range c.Modules {
 		fmt.Fprintf(&b, "  <au id=\"%s\" moveOn=\"%s\"", x(c.AUIRI(m)), m.MoveOn)
@@ -304,8 +304,8 @@ func courseStructure(c *Course) []byte {
 			fmt.Fprintf(&b, " masteryScore=\"%s\"", strconv.FormatFloat(*m.MasteryScore, 'f', -1, 64))
 		}
 		b.WriteString(" launchMethod=\"AnyWindow\">\n")
-		text("    ", "title", m.Title)
-		text("    ", "description", m.Description)
+		text("    ", "title", subst(m.Title, borough))
+		text("    ", "description", subst(m.Description, borough))
 		fmt.Fprintf(&b, "    <url>%s</url>\n", x(AUPath(m)))
 		b.WriteString("  </au>\n")
 	}

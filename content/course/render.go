@@ -220,7 +220,9 @@ func (r *renderer) draft(bl *block, name, title string, fields []draftField, hin
 			id, esc(f.Label), esc(f.Hint), f.ID)
 	}
 	if hints {
-		fmt.Fprintf(&b, `<div class="plain-hints" id="draft-%s-hints"><p class="plain-hints-title">Plain-language hints</p><div data-hints aria-live="polite"><p>Start writing and hints about sentence length, jargon and reading age appear here.</p></div></div>`, name)
+		// The list updates as the learner types; a one-line summary is what
+		// screen readers hear, politely and only after a pause in typing.
+		fmt.Fprintf(&b, `<div class="plain-hints" id="draft-%s-hints"><p class="plain-hints-title">Plain-language hints</p><div data-hints><p>Start writing and hints about sentence length, jargon and reading age appear here.</p></div><p class="visually-hidden" data-hints-summary aria-live="polite"></p></div>`, name)
 	}
 	b.WriteString(`<p class="save-status" data-save-status aria-live="polite"></p>`)
 	b.WriteString(`<div class="actions"><button type="button" data-draft-download>Download as a text file</button> <button type="button" data-draft-print>Print</button></div></form>`)

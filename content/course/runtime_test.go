@@ -620,8 +620,8 @@ func TestRuntimeDraftsAndModes(t *testing.T) {
 			t.Errorf("hints %q lack %q", hints, want)
 		}
 	}
-	if got := eval[string](t, ctx, `document.querySelector("[data-hints]").getAttribute("aria-live")`); got != "polite" {
-		t.Errorf("hints aria-live %q", got)
+	if got := eval[string](t, ctx, `document.querySelector("[data-hints-summary]").getAttribute("aria-live") + ": " + document.querySelector("[data-hints-summary]").textContent`); !strings.HasPrefix(got, "polite: Hints updated: reading age about") || !strings.Contains(got, "10 jargon words found") {
+		t.Errorf("hints live region %q", got)
 	}
 	waitFor(t, "the draft in the state", func() bool { return strings.Contains(string(lrs.doc(stateKey)), "holistic provision") })
 	waitFor(t, "an updated statement", func() bool { return verbs()["updated"] == 1 })

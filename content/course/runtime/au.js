@@ -703,8 +703,13 @@
     };
   }
 
-  function renderHints(box, text) {
+  function renderHints(box, text, summary) {
     const a = analyse(text);
+    if (summary) {
+      summary.textContent = a
+        ? `Hints updated: reading age about ${a.readingAge}, longest sentence ${a.longest} words, ${a.jargon.length} jargon ${a.jargon.length === 1 ? 'word' : 'words'} found.`
+        : '';
+    }
     box.textContent = '';
     const ul = document.createElement('ul');
     const li = (t) => { const l = document.createElement('li'); l.textContent = t; ul.append(l); };
@@ -762,7 +767,8 @@
       const status = $('[data-save-status]', form);
       const hintBox = $('[data-hints]', form);
       const allText = () => d.fields.map((f) => state.drafts[name][f.id] || '').join('\n');
-      const hints = debounce(() => hintBox && renderHints(hintBox, allText()), HINT_DELAY);
+      const summary = $('[data-hints-summary]', form);
+      const hints = debounce(() => hintBox && renderHints(hintBox, allText(), summary), HINT_DELAY);
       const saved = debounce(() => { status.textContent = 'Draft saved.'; }, SAVE_DELAY);
       for (const ta of $$('textarea[data-field]', form)) {
         ta.value = state.drafts[name][ta.dataset.field] || '';
