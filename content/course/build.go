@@ -76,7 +76,7 @@ func Build(w io.Writer, c *Course, opts BuildOptions) error {
 // path. It writes to a temporary file first, so a failed build leaves any
 // existing file untouched.
 func BuildFile(path string, opts BuildOptions) error {
-	c, err := Load(Sources())
+	c, err := Embedded()
 	if err != nil {
 		return err
 	}
