@@ -89,7 +89,7 @@ type statementJSON struct {
 		} `json:"definition"`
 	} `json:"object"`
 	Result *struct {
-		Success  *bool `json:"success"`
+		Success  *bool  `json:"success"`
 		Response string `json:"response"`
 		Duration string `json:"duration"`
 		Score    *struct {
