@@ -30,7 +30,10 @@ type fakeLRS struct {
 	docs       map[string][]byte
 	problems   []string
 	returned   int
-	gets       map[string]int // GETs of documents by key
+	gets       map[string]int    // GETs of documents by key
+	tokens     map[string]string // token -> session id
+	ended      map[string]bool   // sessions that sent terminated
+	judged     map[string]int    // passed or failed statements per session
 }
 
 const (
@@ -43,7 +46,8 @@ const (
 var testActor = map[string]any{"objectType": "Agent", "name": "Ada Learner", "account": map[string]any{"homePage": "https://reach.london", "name": "learner-1"}}
 
 func newFakeLRS(t *testing.T) *fakeLRS {
-	return &fakeLRS{t: t, fetches: map[string]int{}, docs: map[string][]byte{}, gets: map[string]int{}}
+	return &fakeLRS{t: t, fetches: map[string]int{}, docs: map[string][]byte{}, gets: map[string]int{},
+		tokens: map[string]string{}, ended: map[string]bool{}, judged: map[string]int{}}
 }
 
 // agentKey identifies an agent by its account name, however the JSON of
@@ -76,7 +80,12 @@ func (l *fakeLRS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			json.NewEncoder(w).Encode(map[string]string{"error-code": "1", "error-text": "already fetched"})
 			return
 		}
-		json.NewEncoder(w).Encode(map[string]string{"auth-token": testToken})
+		// Each launch gets its own token, tied to its session, as the LMS
+		// does.
+		n := strings.TrimPrefix(r.URL.Path, "/fetch/")
+		tok := testToken + n
+		l.tokens[tok] = "session-" + n
+		json.NewEncoder(w).Encode(map[string]string{"auth-token": tok})
 		return
 	}
 	if r.URL.Path == "/favicon.ico" {
@@ -89,9 +98,18 @@ func (l *fakeLRS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `<!doctype html><html lang="en"><title>Course menu</title><h1>Course menu</h1></html>`)
 		return
 	}
-	if r.Header.Get("Authorization") != "Basic "+testToken {
-		l.problem("%s %s without the token: %q", r.Method, r.URL.Path, r.Header.Get("Authorization"))
+	session, known := l.tokens[strings.TrimPrefix(r.Header.Get("Authorization"), "Basic ")]
+	if !known {
+		l.problem("%s %s without a token: %q", r.Method, r.URL.Path, r.Header.Get("Authorization"))
 		http.Error(w, "unauthorised", http.StatusUnauthorized)
+		return
+	}
+	if l.ended[session] {
+		// The LMS revokes a session's token once it has terminated.
+		if r.URL.Path == "/xapi/statements" {
+			l.problem("a statement after terminated in %s", session)
+		}
+		http.Error(w, "the session has ended", http.StatusUnauthorized)
 		return
 	}
 	if r.Header.Get("X-Experience-API-Version") == "" {
@@ -103,15 +121,34 @@ func (l *fakeLRS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			l.problem("statements %s", r.Method)
 		}
-		var s map[string]any
-		if err := json.Unmarshal(body, &s); err != nil {
-			l.problem("statement is not one JSON object: %v", err)
-			http.Error(w, "bad", http.StatusBadRequest)
-			return
+		var batch []map[string]any
+		if err := json.Unmarshal(body, &batch); err != nil {
+			var one map[string]any
+			if err := json.Unmarshal(body, &one); err != nil {
+				l.problem("statements are not JSON: %v", err)
+				http.Error(w, "bad", http.StatusBadRequest)
+				return
+			}
+			batch = []map[string]any{one}
 		}
-		l.statements = append(l.statements, s)
+		var ids []any
+		for _, s := range batch {
+			if sessionOf(s) != session {
+				l.problem("%s statement carries session %q with the token of %s", verbOf(s), sessionOf(s), session)
+			}
+			switch verbOf(s) {
+			case "passed", "failed":
+				if l.judged[session]++; l.judged[session] > 1 {
+					l.problem("a second passed or failed statement in %s", session)
+				}
+			case "terminated":
+				l.ended[session] = true
+			}
+			l.statements = append(l.statements, s)
+			ids = append(ids, s["id"])
+		}
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode([]any{s["id"]})
+		json.NewEncoder(w).Encode(ids)
 		return
 	case "/xapi/activities/state":
 		key = "state|" + q.Get("activityId") + "|" + agentKey(q.Get("agent")) + "|" + q.Get("registration") + "|" + q.Get("stateId")
@@ -440,8 +477,10 @@ func runModule(t *testing.T, c *Course, files map[string][]byte) {
 		t.Errorf("LRS: %s", p)
 	}
 	lrs.mu.Lock()
-	if n := lrs.gets["profile|learner-1|cmi5LearnerPreferences"]; n != 3 {
-		t.Errorf("cmi5LearnerPreferences read %d times, want once per start (3)", n)
+	// Read at the start of each session; the reload into an ended session
+	// does not touch the LRS (the LMS has revoked its token).
+	if n := lrs.gets["profile|learner-1|cmi5LearnerPreferences"]; n != 2 {
+		t.Errorf("cmi5LearnerPreferences read %d times, want once per session (2)", n)
 	}
 	lrs.mu.Unlock()
 	if fetches["/fetch/2"] != 1 {
@@ -659,10 +698,29 @@ func TestRuntimeDraftsAndModes(t *testing.T) {
 	}
 	eval[bool](t, ctx, `location.hash = "#page-knowledge-check"; document.querySelector("[data-check-retry]").click(); true`)
 	eval[bool](t, ctx, fmt.Sprintf(`(%s)([], ["fx-q1","fx-q2","fx-q3","fx-q4"])`, answerJS))
-	waitFor(t, "failed", func() bool { return verbs()["failed"] == 1 })
-	eval[bool](t, ctx, `document.querySelector("[data-check-retry]").click(); true`)
+	// The fail is held back while the learner may still retry.
+	time.Sleep(500 * time.Millisecond)
+	if v := verbs(); v["failed"] != 0 {
+		t.Errorf("failed was sent before the session ended: %v", v)
+	}
+	do(t, ctx, chromedp.Click(chromedp.CSS("[data-exit]")))
+	waitFor(t, "the second return", func() bool { lrs.mu.Lock(); defer lrs.mu.Unlock(); return lrs.returned == 2 })
+	stmts, _, _ := lrs.snapshot()
+	if n := len(stmts); n < 2 || verbOf(stmts[n-2]) != "failed" || verbOf(stmts[n-1]) != "terminated" {
+		t.Errorf("session 2 did not end with failed then terminated")
+	}
+
+	// Session 3: a retry passes.
+	do(t, ctx, chromedp.Navigate(lrs.launch(srv.URL, au, AUPath(m), 3, 0.5, "Normal")))
+	waitReady(t, ctx)
+	eval[bool](t, ctx, `location.hash = "#page-knowledge-check"; document.querySelector("[data-check-retry]").click(); true`)
 	eval[bool](t, ctx, fmt.Sprintf(`(%s)([], ["fx-q1"])`, answerJS))
 	waitFor(t, "passed", func() bool { return verbs()["passed"] == 1 })
+	do(t, ctx, chromedp.Click(chromedp.CSS("[data-exit]")))
+	waitFor(t, "the third return", func() bool { lrs.mu.Lock(); defer lrs.mu.Unlock(); return lrs.returned == 3 })
+	if v := verbs(); v["failed"] != 1 || v["passed"] != 1 || v["terminated"] != 3 || v["initialized"] != 3 {
+		t.Errorf("verbs %v; want 1 failed, 1 passed, 3 initialized and 3 terminated", v)
+	}
 	stmts, _, problems := lrs.snapshot()
 	for _, p := range problems {
 		t.Errorf("LRS: %s", p)

@@ -26,9 +26,11 @@
   let token = null;
   let launchData = { contextTemplate: {}, launchMode: 'Normal' };
   let tracked = false; // whether statements may be sent in this session
-  let sessionKey = '';
+  let online = false; // whether the LRS may be used (token and launch data in hand)
+  let sessionKey = ''; // sessionStorage key of this launch's phase
+  let pendingFail = null; // a failed result held back until the session ends
   const started = Date.now();
-  const sentThisSession = { experienced: new Set(), failed: false, terminated: false };
+  const sentThisSession = { experienced: new Set(), judged: false, terminated: false };
   let state = emptyState();
   let queue = Promise.resolve();
 
@@ -166,7 +168,7 @@
   // send queues a statement so statements reach the LRS in the order they
   // happened; a failed POST is retried a few times before giving up.
   function send(s, keepalive = false) {
-    if (!tracked || !s) return Promise.resolve();
+    if (!tracked || !s || (Array.isArray(s) && s.some((x) => !x))) return Promise.resolve();
     if (keepalive) {
       return xapi('POST', 'statements', null, s, {}, true).catch(() => {});
     }
@@ -208,7 +210,7 @@
   }
 
   async function saveRemote(keepalive = false) {
-    if (!launch || !token) return;
+    if (!online) return;
     try {
       const res = await xapi('PUT', 'activities/state', stateParams(STATE_ID), state, {}, keepalive);
       if (!res.ok) throw new Error(String(res.status));
@@ -229,7 +231,7 @@
     let local = null;
     try { local = JSON.parse(localStorage.getItem(localKey()) || 'null'); } catch (e) { local = null; }
     let remote = null;
-    if (launch) {
+    if (online) {
       try {
         const r = await getJSON('activities/state', stateParams(STATE_ID));
         if (r.found) remote = r.body;
@@ -242,7 +244,7 @@
   // ---- role ----------------------------------------------------------------
 
   async function loadRole() {
-    if (launch) {
+    if (online) {
       try {
         const r = await getJSON('agents/profile', { agent: JSON.stringify(launch.actor), profileId: ROLE_PROFILE });
         if (r.found && data.roles[r.body.role]) return r.body.role;
@@ -255,7 +257,7 @@
     state.role = role;
     try { localStorage.setItem('reach.role', role); } catch (e) { /* ignore */ }
     save();
-    if (!launch) return;
+    if (!online) return;
     try {
       const params = { agent: JSON.stringify(launch.actor), profileId: ROLE_PROFILE };
       const cur = await getJSON('agents/profile', params);
@@ -587,15 +589,21 @@
     for (const r of $$('[data-check-result]')) r.textContent = msg;
     for (const r of $$('[data-check-retry]')) r.hidden = false;
     if (!fresh || !mayJudge() || typeof ms !== 'number' || state.passed) return;
-    const result = { success: pass, score: { scaled, raw: right, min: 0, max: total }, duration: duration() };
-    if (pass) {
-      state.passed = true;
-      save();
-      send(statement('passed', auActivity(), { cmi5: true, moveOn: true, mastery: true, result }));
-    } else if (!sentThisSession.failed) {
-      sentThisSession.failed = true;
-      send(statement('failed', auActivity(), { cmi5: true, moveOn: true, mastery: true, result }));
+    const result = { success: pass, score: { scaled, raw: right, min: 0, max: total } };
+    // A session may carry one passed or failed statement, so a fail is
+    // held back until the session ends: the learner may still retry and
+    // pass in this session.
+    if (!pass) {
+      pendingFail = result;
+      return;
     }
+    pendingFail = null;
+    if (sentThisSession.judged) return;
+    sentThisSession.judged = true;
+    state.passed = true;
+    save();
+    result.duration = duration();
+    send(statement('passed', auActivity(), { cmi5: true, moveOn: true, mastery: true, result }));
   }
 
   // ---- reflections ---------------------------------------------------------
@@ -803,17 +811,25 @@
 
   // ---- session start and end -----------------------------------------------
 
+  // terminate ends the session: a held-back failed result, then
+  // terminated, in one request so they arrive together and in order.
   async function terminate(keepalive) {
     if (!tracked || sentThisSession.terminated) return;
     sentThisSession.terminated = true;
     sessionStorage.setItem(sessionKey, 'terminated');
-    const s = statement('terminated', auActivity(), { cmi5: true, result: { duration: duration() } });
+    const batch = [];
+    if (pendingFail && !state.passed && !sentThisSession.judged && mayJudge()) {
+      sentThisSession.judged = true;
+      batch.push(statement('failed', auActivity(), { cmi5: true, moveOn: true, mastery: true, result: { ...pendingFail, duration: duration() } }));
+    }
+    batch.push(statement('terminated', auActivity(), { cmi5: true, result: { duration: duration() } }));
     if (keepalive) {
-      send(s, true);
+      send(batch, true);
     } else {
-      await send(s);
+      await send(batch);
     }
     tracked = false;
+    online = false;
   }
 
   function wireExit() {
@@ -844,12 +860,13 @@
       terminate(true);
     });
     window.addEventListener('pageshow', (ev) => {
-      if (ev.persisted && launch && sessionStorage.getItem(sessionKey) === 'terminated') endedBanner();
+      if (ev.persisted && sessionKey && sessionStorage.getItem(sessionKey) === 'terminated') endedBanner();
     });
   }
 
   function endedBanner() {
     tracked = false;
+    online = false;
     banner('This session has ended, so new progress is only saved in this browser. To keep recording your progress, go back to the course and launch the module again: you will carry on where you left off.');
   }
 
@@ -865,7 +882,14 @@
     } catch (e) {
       launch = null;
     }
-    if (launch) {
+    // The phase of this launch (keyed by its one-time fetch URL) survives a
+    // reload: a session that has ended cannot send more statements, and
+    // the LMS has revoked its token.
+    sessionKey = launch ? 'reach.cmi5.phase|' + launch.fetch : '';
+    const phase = sessionKey ? sessionStorage.getItem(sessionKey) : null;
+    if (launch && phase === 'terminated') {
+      endedBanner();
+    } else if (launch) {
       try {
         token = await getToken();
         const ld = await getJSON('activities/state', stateParams('LMS.LaunchData'));
@@ -874,8 +898,7 @@
         // cmi5 11.0: read the learner preferences at startup. The course is
         // in English only and has no audio, so there is nothing to apply.
         await getJSON('agents/profile', { agent: JSON.stringify(launch.actor), profileId: 'cmi5LearnerPreferences' }).catch(() => null);
-        const sid = ((launchData.contextTemplate || {}).extensions || {})[data.extensions.sessionId] || launch.registration;
-        sessionKey = 'reach.cmi5.session|' + launch.activityId + '|' + sid;
+        online = true;
         tracked = true;
       } catch (e) {
         banner(`This module could not connect to the course (${e.message}). You can read it, and your answers are kept in this browser.`);
@@ -887,10 +910,7 @@
     await loadState();
     state.role = await loadRole() || state.role;
 
-    const phase = sessionKey ? sessionStorage.getItem(sessionKey) : null;
-    if (tracked && phase === 'terminated') {
-      endedBanner();
-    } else if (tracked && phase !== 'initialized') {
+    if (tracked && phase !== 'initialized') {
       sessionStorage.setItem(sessionKey, 'initialized');
       send(statement('initialized', auActivity(), { cmi5: true }));
     }
