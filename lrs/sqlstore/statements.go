@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -40,7 +41,9 @@ func mustSub(f fs.FS, dir string) fs.FS {
 
 // Store keeps statements in SQLite or PostgreSQL. It implements lrs.Store.
 type Store struct {
-	d *db.DB
+	d            *db.DB
+	startWriters sync.Once
+	reqs         chan *writeReq
 }
 
 var _ lrs.Store = (*Store)(nil)
@@ -48,29 +51,137 @@ var _ lrs.Store = (*Store)(nil)
 // New returns a Store on d, which must have had Migrations applied.
 func New(d *db.DB) *Store { return &Store{d: d} }
 
-// InsertStatements implements lrs.Store.
+// InsertStatements implements lrs.Store. Concurrent calls are committed
+// together (group commit): a writer goroutine takes every request waiting
+// when it becomes free and stores them in one transaction, so one fsync
+// and one round of queries serve many requests. If that transaction fails,
+// each request is retried alone, so one bad batch never fails another.
+// A call returns only after its transaction committed.
 func (s *Store) InsertStatements(ctx context.Context, borough string, recs []*lrs.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		if s.d.Dialect == db.Postgres {
-			err = s.insertPostgres(ctx, borough, recs)
-		} else {
-			err = s.insertSQLite(ctx, borough, recs)
-		}
-		// A concurrent writer may have stored one of these ids between our
-		// check and our insert; the next attempt sees it and decides
-		// between a harmless resend and a conflict.
-		if err == nil || !db.IsUniqueViolation(err) {
-			break
-		}
+	s.startWriters.Do(s.start)
+	req := &writeReq{borough: borough, recs: recs, done: make(chan error, 1)}
+	select {
+	case s.reqs <- req:
+	case <-ctx.Done():
+		return errs.Wrap(errs.Unavailable, ctx.Err(), "statement write abandoned")
 	}
+	// Wait for the outcome even if ctx ends: the client must not be told
+	// "failed" about a write that then commits. The transaction has its
+	// own timeout.
+	err := <-req.done
 	if err != nil && errs.KindOf(err) == errs.Internal {
 		return errs.Wrap(errs.Internal, err, "store statements")
 	}
 	return err
+}
+
+// writeReq is one InsertStatements call waiting for a writer.
+type writeReq struct {
+	borough string
+	recs    []*lrs.Record
+	done    chan error
+}
+
+// maxGroupRecords caps how many records one group transaction writes.
+const maxGroupRecords = 2000
+
+// writeTimeout bounds one write transaction.
+const writeTimeout = 60 * time.Second
+
+func (s *Store) start() {
+	s.reqs = make(chan *writeReq)
+	// SQLite has one writer at a time anyway; PostgreSQL gains from a
+	// few transactions in flight while others wait on fsync.
+	n := 1
+	if s.d.Dialect == db.Postgres {
+		n = 4
+	}
+	for i := 0; i < n; i++ {
+		go s.writer()
+	}
+}
+
+func (s *Store) writer() {
+	for req := range s.reqs {
+		group := []*writeReq{req}
+		n := len(req.recs)
+	gather:
+		for n < maxGroupRecords {
+			select {
+			case r := <-s.reqs:
+				group = append(group, r)
+				n += len(r.recs)
+			default:
+				break gather
+			}
+		}
+		if len(group) > 1 {
+			if err := s.writeGroup(group); err == nil {
+				for _, r := range group {
+					r.done <- nil
+				}
+				continue
+			}
+		}
+		for _, r := range group {
+			r.done <- s.writeOne(r)
+		}
+	}
+}
+
+// writeOne stores one request in its own transaction, retrying when a
+// concurrent writer stored one of its ids between the check and the
+// insert: the next attempt sees it and decides between a harmless resend
+// and a conflict.
+func (s *Store) writeOne(r *writeReq) error {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		err = s.writeGroup([]*writeReq{r})
+		if err == nil || !(db.IsUniqueViolation(err) || isDeadlock(err)) {
+			break
+		}
+	}
+	return err
+}
+
+// isDeadlock reports a PostgreSQL deadlock or serialisation failure, after
+// which the transaction can simply be run again.
+func isDeadlock(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "SQLSTATE 40P01") || strings.Contains(msg, "SQLSTATE 40001")
+}
+
+// writeGroup stores every request of group in one transaction.
+func (s *Store) writeGroup(group []*writeReq) error {
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	if s.d.Dialect != db.Postgres {
+		return s.d.Tx(ctx, func(tx *sql.Tx) error {
+			for _, r := range group {
+				if err := insertSQLiteTx(ctx, tx, r.borough, r.recs); err != nil {
+					return err
+				}
+			}
+			return mergeGroupDefinitions(ctx, sqlExec{tx}, group)
+		})
+	}
+	tx, err := s.d.Pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	for _, r := range group {
+		if err := insertPostgresTx(ctx, tx, r.borough, r.recs); err != nil {
+			return err
+		}
+	}
+	if err := mergeGroupDefinitions(ctx, pgExec{tx}, group); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
 }
 
 // fresh drops records already stored with the same content and fails on
@@ -110,39 +221,37 @@ func placeholders(from, n int) string {
 	return b.String()
 }
 
-func (s *Store) insertSQLite(ctx context.Context, borough string, recs []*lrs.Record) error {
-	return s.d.Tx(ctx, func(tx *sql.Tx) error {
-		existing := map[string]string{}
-		args := []any{borough}
-		for _, id := range ids(recs) {
-			args = append(args, id)
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT id, hash FROM lrs_statements WHERE borough_id = $1 AND id IN (`+placeholders(2, len(recs))+`)`, args...)
-		if err != nil {
+// insertSQLiteTx stores one request's records in tx.
+func insertSQLiteTx(ctx context.Context, tx *sql.Tx, borough string, recs []*lrs.Record) error {
+	existing := map[string]string{}
+	args := []any{borough}
+	for _, id := range ids(recs) {
+		args = append(args, id)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, hash FROM lrs_statements WHERE borough_id = ? AND id IN `+qmarks(len(recs)), args...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id, h string
+		if err := rows.Scan(&id, &h); err != nil {
+			rows.Close()
 			return err
 		}
-		for rows.Next() {
-			var id, h string
-			if err := rows.Scan(&id, &h); err != nil {
-				rows.Close()
-				return err
-			}
-			existing[id] = h
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		recs, err := fresh(recs, existing)
-		if err != nil || len(recs) == 0 {
-			return err
-		}
-		seqs, err := writeSQLite(ctx, tx, borough, recs)
-		if err != nil {
-			return err
-		}
-		return afterInsert(ctx, sqlExec{tx}, borough, recs, seqs)
-	})
+		existing[id] = h
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	recs, err = fresh(recs, existing)
+	if err != nil || len(recs) == 0 {
+		return err
+	}
+	if _, err := writeSQLite(ctx, tx, borough, recs); err != nil {
+		return err
+	}
+	return afterInsert(ctx, sqlExec{tx}, borough, recs)
 }
 
 // writeSQLite inserts statement rows and their terms with sequence
@@ -167,7 +276,7 @@ func writeSQLite(ctx context.Context, tx *sql.Tx, borough string, recs []*lrs.Re
 			if i > start {
 				b.WriteString(", ")
 			}
-			b.WriteString("(" + placeholders(len(vals)+1, stmtCols) + ")")
+			b.WriteString(qmarks(stmtCols))
 			r := recs[i]
 			vals = append(vals, seqs[i], borough, r.ID, r.Stored.UnixMilli(), r.Hash, nullable(r.Voids), string(r.Body))
 		}
@@ -185,7 +294,7 @@ func writeSQLite(ctx context.Context, tx *sql.Tx, borough string, recs []*lrs.Re
 			if i > start {
 				b.WriteString(", ")
 			}
-			b.WriteString("(" + placeholders(len(vals)+1, 4) + ")")
+			b.WriteString(qmarks(4))
 			t := terms[i]
 			vals = append(vals, borough, int(t.kind), t.value, t.seq)
 		}
@@ -263,6 +372,13 @@ func copyPostgres(ctx context.Context, tx pgx.Tx, borough string, recs []*lrs.Re
 	return seqs, nil
 }
 
+// qmarks returns "(?, ?, …)" for n values. SQLite looks numbered
+// parameters ($1) up by name, which grows quadratically in a multi-row
+// insert with thousands of them; anonymous ones cost nothing.
+func qmarks(n int) string {
+	return "(" + strings.Repeat("?, ", n-1) + "?)"
+}
+
 type termRow struct {
 	kind  lrs.TermKind
 	value string
@@ -305,7 +421,36 @@ type rowsLike interface {
 
 type sqlExec struct{ tx *sql.Tx }
 
+// rebind turns $N placeholders into anonymous ones with the arguments in
+// order of appearance: SQLite resolves numbered and named parameters by a
+// linear search per parameter, which is quadratic in long IN lists.
+func rebind(q string, args []any) (string, []any) {
+	if !strings.Contains(q, "$") {
+		return q, args
+	}
+	var b strings.Builder
+	out := make([]any, 0, len(args))
+	for i := 0; i < len(q); i++ {
+		if q[i] != '$' || i+1 >= len(q) || q[i+1] < '0' || q[i+1] > '9' {
+			b.WriteByte(q[i])
+			continue
+		}
+		j := i + 1
+		for j < len(q) && q[j] >= '0' && q[j] <= '9' {
+			j++
+		}
+		n, _ := strconv.Atoi(q[i+1 : j])
+		if n >= 1 && n <= len(args) {
+			out = append(out, args[n-1])
+		}
+		b.WriteByte('?')
+		i = j - 1
+	}
+	return b.String(), out
+}
+
 func (e sqlExec) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	q, args = rebind(q, args)
 	res, err := e.tx.ExecContext(ctx, q, args...)
 	if err != nil {
 		return 0, err
@@ -318,6 +463,7 @@ type sqlRows struct{ *sql.Rows }
 func (r sqlRows) Close() { _ = r.Rows.Close() }
 
 func (e sqlExec) query(ctx context.Context, q string, args ...any) (rowsLike, error) {
+	q, args = rebind(q, args)
 	rows, err := e.tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -345,18 +491,19 @@ func (e pgExec) query(ctx context.Context, q string, args ...any) (rowsLike, err
 const refKinds = "1, 2, 3, 4, 5, 6"
 
 // afterInsert applies what the new rows mean for others: inherited terms
-// from referenced statements, voiding in both directions, and activity
-// definitions.
-func afterInsert(ctx context.Context, e execer, borough string, recs []*lrs.Record, seqs []int64) error {
-	for i, r := range recs {
+// from referenced statements and voiding in both directions. Activity
+// definitions are merged once per transaction (mergeGroupDefinitions).
+func afterInsert(ctx context.Context, e execer, borough string, recs []*lrs.Record) error {
+	for _, r := range recs {
 		if r.RefID == "" {
 			continue
 		}
 		if _, err := e.exec(ctx, `INSERT INTO lrs_statement_terms (borough_id, kind, term, seq)
-			SELECT t.borough_id, t.kind, t.term, $3 FROM lrs_statement_terms t
+			SELECT t.borough_id, t.kind, t.term, (SELECT seq FROM lrs_statements WHERE borough_id = $1 AND id = $3)
+			FROM lrs_statement_terms t
 			WHERE t.borough_id = $1 AND t.kind IN (`+refKinds+`)
 			  AND t.seq = (SELECT seq FROM lrs_statements WHERE borough_id = $1 AND id = $2)
-			ON CONFLICT DO NOTHING`, borough, r.RefID, seqs[i]); err != nil {
+			ON CONFLICT DO NOTHING`, borough, r.RefID, r.ID); err != nil {
 			return err
 		}
 		if r.Voids != "" {
@@ -384,7 +531,28 @@ func afterInsert(ctx context.Context, e execer, borough string, recs []*lrs.Reco
 			return err
 		}
 	}
-	return mergeDefinitions(ctx, e, borough, recs)
+	return nil
+}
+
+// mergeGroupDefinitions merges the activity definitions of a whole group,
+// borough by borough and id by id in sorted order, so concurrent
+// transactions take row locks in the same order and cannot deadlock.
+func mergeGroupDefinitions(ctx context.Context, e execer, group []*writeReq) error {
+	byBorough := map[string][]*lrs.Record{}
+	for _, r := range group {
+		byBorough[r.borough] = append(byBorough[r.borough], r.recs...)
+	}
+	boroughs := make([]string, 0, len(byBorough))
+	for b := range byBorough {
+		boroughs = append(boroughs, b)
+	}
+	sort.Strings(boroughs)
+	for _, b := range boroughs {
+		if err := mergeDefinitions(ctx, e, b, byBorough[b]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func mergeDefinitions(ctx context.Context, e execer, borough string, recs []*lrs.Record) error {
@@ -424,6 +592,7 @@ func mergeDefinitions(ctx context.Context, e execer, borough string, recs []*lrs
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	var upserts []any
 	for _, id := range idList {
 		merged := defs[id]
 		if cur, ok := current[id]; ok {
@@ -441,20 +610,29 @@ func mergeDefinitions(ctx context.Context, e execer, borough string, recs []*lrs
 		if cur, ok := current[id]; ok && cur == string(b) {
 			continue // nothing new: skip the write
 		}
-		if _, err := e.exec(ctx, `INSERT INTO lrs_activities (borough_id, id, definition) VALUES ($1, $2, $3)
-			ON CONFLICT (borough_id, id) DO UPDATE SET definition = excluded.definition`, borough, id, string(b)); err != nil {
-			return err
-		}
+		upserts = append(upserts, id, string(b))
 	}
-	return nil
+	if len(upserts) == 0 {
+		return nil
+	}
+	var q strings.Builder
+	q.WriteString(`INSERT INTO lrs_activities (borough_id, id, definition) VALUES `)
+	uargs := []any{borough}
+	for i := 0; i < len(upserts); i += 2 {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("($1, $" + strconv.Itoa(len(uargs)+1) + ", $" + strconv.Itoa(len(uargs)+2) + ")")
+		uargs = append(uargs, upserts[i], upserts[i+1])
+	}
+	q.WriteString(` ON CONFLICT (borough_id, id) DO UPDATE SET definition = excluded.definition`)
+	_, err = e.exec(ctx, q.String(), uargs...)
+	return err
 }
 
-func (s *Store) insertPostgres(ctx context.Context, borough string, recs []*lrs.Record) error {
-	tx, err := s.d.Pool.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
+// insertPostgresTx stores one request's records in tx: one query checks
+// for stored ids, one inserts the rows and their terms together.
+func insertPostgresTx(ctx context.Context, tx pgx.Tx, borough string, recs []*lrs.Record) error {
 	existing := map[string]string{}
 	rows, err := tx.Query(ctx, `SELECT id, hash FROM lrs_statements WHERE borough_id = $1 AND id = ANY($2)`, borough, ids(recs))
 	if err != nil {
@@ -476,14 +654,36 @@ func (s *Store) insertPostgres(ctx context.Context, borough string, recs []*lrs.
 	if err != nil || len(recs) == 0 {
 		return err
 	}
-	seqs, err := copyPostgres(ctx, tx, borough, recs)
-	if err != nil {
+	n := len(recs)
+	sIDs, sStored, sHash, sVoids, sBody := make([]string, n), make([]int64, n), make([]string, n), make([]*string, n), make([]string, n)
+	var tIDs, tTerms []string
+	var tKinds []int16
+	for i, r := range recs {
+		sIDs[i], sStored[i], sHash[i], sBody[i] = r.ID, r.Stored.UnixMilli(), r.Hash, string(r.Body)
+		if r.Voids != "" {
+			v := r.Voids
+			sVoids[i] = &v
+		}
+		for _, t := range r.Terms {
+			tIDs, tKinds, tTerms = append(tIDs, r.ID), append(tKinds, int16(t.Kind)), append(tTerms, t.Value)
+		}
+	}
+	// The rows take their seq from the identity in array order; the terms
+	// join on the ids the insert returns, all in one round trip.
+	if _, err := tx.Exec(ctx, `WITH ins AS (
+			INSERT INTO lrs_statements (borough_id, id, stored, hash, voids, body)
+			SELECT $1, u.id, u.stored, u.hash, u.voids, u.body
+			FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS u(id, stored, hash, voids, body, ord)
+			ORDER BY u.ord
+			RETURNING seq, id)
+		INSERT INTO lrs_statement_terms (borough_id, kind, term, seq)
+		SELECT $1, t.kind, t.term, ins.seq
+		FROM unnest($7::text[], $8::smallint[], $9::text[]) AS t(id, kind, term) JOIN ins ON ins.id = t.id
+		ON CONFLICT DO NOTHING`,
+		borough, sIDs, sStored, sHash, sVoids, sBody, tIDs, tKinds, tTerms); err != nil {
 		return err
 	}
-	if err := afterInsert(ctx, pgExec{tx}, borough, recs, seqs); err != nil {
-		return err
-	}
-	return tx.Commit(ctx)
+	return afterInsert(ctx, pgExec{tx}, borough, recs)
 }
 
 // GetStatement implements lrs.Store.
