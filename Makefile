@@ -26,3 +26,12 @@ lint:
 # Dockerfile statically instead).
 image:
 	docker build -t reach:dev .
+
+# Check the Dockerfile, the Helm chart and the operator docs: BuildKit's
+# parser on the Dockerfile, the binary built with the image's flags, helm
+# lint, helm template for default and production-like values decoded
+# strictly into the Kubernetes API types. Builds helm once into
+# ~/.cache/reach-tools.
+.PHONY: chart-check
+chart-check:
+	REACH_HELM=$$(. scripts/tools.sh && ensure_helm) go test -count=1 ./internal/deploytest/

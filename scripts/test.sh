@@ -10,6 +10,9 @@ cd "$(dirname "$0")/.."
 . scripts/tools.sh
 
 minio_bin=$(ensure_minio)
+# The chart tests (internal/deploytest) run helm lint and helm template.
+REACH_HELM=$(ensure_helm)
+export REACH_HELM
 minio_dir=$(mktemp -d)
 minio_port=$(free_port)
 export MINIO_ROOT_USER=reachtest MINIO_ROOT_PASSWORD="reachtest-$(date +%s)-secret"
