@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/reach-london/reach/content"
 	"github.com/reach-london/reach/internal/db"
 	"github.com/reach-london/reach/lrs"
 	"github.com/reach-london/reach/lrs/forward"
@@ -20,11 +21,11 @@ var Version = "dev"
 
 // domainMigrations lists the migrations of the LRS and content rooms.
 func domainMigrations() []db.MigrationSet {
-	return []db.MigrationSet{sqlstore.Migrations, sqlstore.DocumentMigrations, sqlstore.ForwardingMigrations}
+	return []db.MigrationSet{sqlstore.Migrations, sqlstore.DocumentMigrations, sqlstore.ForwardingMigrations, content.Migrations}
 }
 
 // onFirstRun runs the rooms' first-run steps (publishing the base course).
-func (a *App) onFirstRun(ctx context.Context) error { return nil }
+func (a *App) onFirstRun(ctx context.Context) error { return a.contentFirstRun(ctx) }
 
 // Statements returns the LRS statement service over this process's backends.
 func (a *App) Statements() *lrs.Service {
@@ -48,6 +49,7 @@ func (a *App) mountDomain(ctx context.Context, deps *server.Deps) error {
 	}
 	deps.MountApp = append(deps.MountApp, server.MountForwarding(a.Forwarding()), server.MountExport(statements))
 	a.StartForwarding(ctx, forward.Options{})
+	a.mountContent(deps)
 	return nil
 }
 

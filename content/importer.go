@@ -1,0 +1,344 @@
+package content
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/google/uuid"
+
+	"github.com/reach-london/reach/content/manifest"
+	"github.com/reach-london/reach/internal/blob"
+	"github.com/reach-london/reach/internal/errs"
+)
+
+// ImportReader imports a package from r (an upload), spooling it to a
+// temporary file first so memory does not grow with the package.
+func (s *Service) ImportReader(ctx context.Context, boroughID, actor string, r io.Reader) (Package, error) {
+	f, size, err := SpoolUpload(r, s.opts.Limits.MaxUpload)
+	if err != nil {
+		return Package{}, err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	return s.audited(s.importZip(ctx, boroughID, actor, f, size))
+}
+
+// audited records a successful import in the audit log.
+func (s *Service) audited(p Package, err error) (Package, error) {
+	if err == nil {
+		s.auth.Audit(context.Background(), p.BoroughID, p.CreatedBy, AuditPackageImport, p.Title,
+			map[string]any{"packageId": p.ID, "type": string(p.Type), "files": p.FileCount, "bytes": p.Size})
+	}
+	return p, err
+}
+
+// ImportFile imports the package zip at path.
+func (s *Service) ImportFile(ctx context.Context, boroughID, actor, path string) (Package, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Package{}, errs.Wrap(errs.Invalid, err, "cannot open %s", path)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return Package{}, errs.Wrap(errs.Invalid, err, "cannot read %s", path)
+	}
+	if st.Size() > s.opts.Limits.MaxUpload {
+		return Package{}, errs.E(errs.TooLarge, "the package is larger than the %s upload limit", humanBytes(s.opts.Limits.MaxUpload))
+	}
+	return s.audited(s.importZip(ctx, boroughID, actor, f, st.Size()))
+}
+
+// hashedEntry is a zip entry with its content address.
+type hashedEntry struct {
+	zipEntry
+	ref FileRef
+}
+
+// importZip is the import pipeline: check every entry, parse the manifest,
+// check the launch files, hash each file, store the blobs that are new,
+// then record the package and its file map in one transaction. On any
+// failure the blobs this import created are deleted unless another
+// package references them.
+func (s *Service) importZip(ctx context.Context, boroughID, actor string, r io.ReaderAt, size int64) (Package, error) {
+	entries, err := openZip(r, size, s.opts.Limits)
+	if err != nil {
+		return Package{}, err
+	}
+	byPath := make(map[string]*zipEntry, len(entries))
+	folded := make(map[string]string, len(entries))
+	for i := range entries {
+		byPath[entries[i].Path] = &entries[i]
+		folded[strings.ToLower(entries[i].Path)] = entries[i].Path
+	}
+	name := manifest.Detect(func(n string) bool { _, ok := byPath[n]; return ok })
+	if name == "" {
+		hint := ""
+		for _, e := range entries {
+			if i := strings.LastIndex(e.Path, "/"); i > 0 && manifest.Detect(func(n string) bool { return e.Path[i+1:] == n }) != "" {
+				hint = fmt.Sprintf(" (found %s: zip the folder's contents, not the folder)", e.Path)
+				break
+			}
+		}
+		return Package{}, errs.E(errs.Invalid, "no manifest: the zip has no cmi5.xml, imsmanifest.xml or tincan.xml at its root%s", hint)
+	}
+	raw, err := readEntry(byPath[name], manifest.MaxManifestBytes)
+	if err != nil {
+		return Package{}, err
+	}
+	man, err := manifest.Parse(name, raw)
+	if err != nil {
+		return Package{}, errs.Wrap(errs.Invalid, err, "invalid manifest: %s", err.Error())
+	}
+	var warnings []string
+	for _, au := range man.Course.AllAUs() {
+		lp, err := manifest.LaunchPath(au)
+		if err != nil {
+			return Package{}, errs.E(errs.Invalid, "invalid manifest: AU %q launch URL %q: %v", au.ID, au.LaunchURL, err)
+		}
+		if au.External {
+			continue
+		}
+		if _, ok := byPath[lp]; !ok {
+			if other, ok := folded[strings.ToLower(lp)]; ok {
+				return Package{}, errs.E(errs.Invalid, "launch file %q of %q is not in the zip; %q differs only in letter case", lp, au.Title, other)
+			}
+			return Package{}, errs.E(errs.Invalid, "launch file %q of %q is not in the zip", lp, au.Title)
+		}
+	}
+	for _, f := range man.Files {
+		if _, ok := byPath[f]; !ok && len(warnings) < 20 {
+			warnings = append(warnings, fmt.Sprintf("%s lists %q, which is not in the zip", name, f))
+		}
+	}
+
+	hashed, err := s.hashEntries(ctx, entries)
+	if err != nil {
+		return Package{}, err
+	}
+	pkg := Package{ID: uuid.NewString(), BoroughID: boroughID, Type: man.Type, Title: man.Course.Title,
+		Course: man.Course, Files: make(map[string]FileRef, len(hashed)), CreatedBy: actor,
+		CreatedAt: s.now().UTC().Truncate(1e6), Warnings: warnings}
+	for _, h := range hashed {
+		pkg.Files[h.Path] = h.ref
+		pkg.Size += h.ref.Size
+	}
+	pkg.FileCount = len(pkg.Files)
+	pkg.ContentHash = contentHash(pkg.Files)
+	if existing, err := s.packageByHash(ctx, boroughID, pkg.ContentHash); err == nil {
+		existing.Warnings = warnings
+		return existing, nil
+	} else if !errs.Is(err, errs.NotFound) {
+		return Package{}, err
+	}
+
+	created, err := s.storeBlobs(ctx, hashed)
+	if err == nil {
+		err = s.insertPackage(ctx, pkg)
+		if db := (uniqueErr{}); errors.As(err, &db) {
+			// A concurrent import of the same zip won the race.
+			if existing, e2 := s.packageByHash(ctx, boroughID, pkg.ContentHash); e2 == nil {
+				return existing, nil
+			}
+		}
+	}
+	if err != nil {
+		s.cleanupBlobs(created)
+		return Package{}, err
+	}
+	return pkg, nil
+}
+
+// readEntry reads a small entry whole, refusing more than limit bytes.
+func readEntry(e *zipEntry, limit int64) ([]byte, error) {
+	rc, err := e.File.Open()
+	if err != nil {
+		return nil, errs.Wrap(errs.Invalid, err, "zip entry %q cannot be read", e.Path)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, limit+1))
+	if err != nil {
+		return nil, errs.Wrap(errs.Invalid, err, "zip entry %q is damaged", e.Path)
+	}
+	if int64(len(b)) > limit {
+		return nil, errs.E(errs.TooLarge, "%s is larger than %s", e.Path, humanBytes(limit))
+	}
+	return b, nil
+}
+
+// hashEntries computes each file's SHA-256 by streaming it out of the zip,
+// a few at a time. A file whose bytes disagree with the zip's size or
+// CRC fails here, before anything is stored.
+func (s *Service) hashEntries(ctx context.Context, entries []zipEntry) ([]hashedEntry, error) {
+	out := make([]hashedEntry, len(entries))
+	err := parallel(ctx, len(entries), s.opts.ImportWorkers, func(i int) error {
+		e := entries[i]
+		rc, err := e.File.Open()
+		if err != nil {
+			return errs.Wrap(errs.Invalid, err, "zip entry %q cannot be read", e.Path)
+		}
+		defer rc.Close()
+		h := sha256.New()
+		// The limit guards against a zip whose header understates the
+		// size; archive/zip also checks the size and CRC at EOF.
+		n, err := io.Copy(h, io.LimitReader(rc, int64(e.File.UncompressedSize64)+1))
+		if err != nil {
+			return errs.Wrap(errs.Invalid, err, "zip entry %q is damaged", e.Path)
+		}
+		if uint64(n) != e.File.UncompressedSize64 {
+			return errs.E(errs.Invalid, "zip entry %q is larger than its header says (a zip bomb?)", e.Path)
+		}
+		out[i] = hashedEntry{zipEntry: e, ref: FileRef{SHA256: hex.EncodeToString(h.Sum(nil)), Size: n, ContentType: ContentTypeOf(e.Path)}}
+		return nil
+	})
+	return out, err
+}
+
+// storeBlobs puts every file whose blob is not stored yet, returning the
+// keys it created (for cleanup on failure). Identical files within the
+// package are put once.
+func (s *Service) storeBlobs(ctx context.Context, hashed []hashedEntry) ([]string, error) {
+	unique := map[string]*hashedEntry{}
+	var order []string
+	for i := range hashed {
+		if _, ok := unique[hashed[i].ref.SHA256]; !ok {
+			unique[hashed[i].ref.SHA256] = &hashed[i]
+			order = append(order, hashed[i].ref.SHA256)
+		}
+	}
+	var mu sync.Mutex
+	var created []string
+	err := parallel(ctx, len(order), s.opts.ImportWorkers, func(i int) error {
+		h := unique[order[i]]
+		key := BlobKey(h.ref.SHA256)
+		if _, err := s.blobs.Stat(ctx, key); err == nil {
+			return nil
+		} else if !errors.Is(err, blob.ErrNotFound) {
+			return err
+		}
+		rc, err := h.File.Open()
+		if err != nil {
+			return errs.Wrap(errs.Invalid, err, "zip entry %q cannot be read", h.Path)
+		}
+		defer rc.Close()
+		hr := &hashingReader{r: rc, h: sha256.New()}
+		if err := s.blobs.Put(ctx, key, hr, h.ref.Size, h.ref.ContentType); err != nil {
+			return err
+		}
+		mu.Lock()
+		created = append(created, key)
+		mu.Unlock()
+		if got := hex.EncodeToString(hr.h.Sum(nil)); got != h.ref.SHA256 {
+			// The zip changed under us between the passes; never keep a
+			// blob under a key that is not its hash.
+			return errs.E(errs.Internal, "zip entry %q changed while importing", h.Path)
+		}
+		return nil
+	})
+	return created, err
+}
+
+type hashingReader struct {
+	r io.Reader
+	h interface {
+		io.Writer
+		Sum([]byte) []byte
+	}
+}
+
+func (h *hashingReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	h.h.Write(p[:n])
+	return n, err
+}
+
+// cleanupBlobs deletes blobs a failed import created, unless a package
+// (a concurrent import of a file with the same bytes) now references them.
+func (s *Service) cleanupBlobs(keys []string) {
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	for _, key := range keys {
+		sum := strings.TrimPrefix(key, BlobPrefix)
+		var one int
+		err := s.db.SQL.QueryRowContext(ctx, `SELECT 1 FROM content_files WHERE sha256 = $1 LIMIT 1`, sum).Scan(&one)
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			s.log.Warn("import cleanup: cannot check blob references; keeping blob", "key", key, "err", err)
+			continue
+		}
+		if err := s.blobs.Delete(ctx, key); err != nil {
+			s.log.Warn("import cleanup: blob not deleted", "key", key, "err", err)
+		}
+	}
+}
+
+// contentHash identifies a package's content by its sorted file map.
+func contentHash(files map[string]FileRef) string {
+	paths := make([]string, 0, len(files))
+	for p := range files {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	h := sha256.New()
+	for _, p := range paths {
+		fmt.Fprintf(h, "%s\x00%s\n", p, files[p].SHA256)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// parallel runs fn(0..n-1) on up to workers goroutines, stopping at the
+// first error.
+func parallel(ctx context.Context, n, workers int, fn func(int) error) error {
+	if n == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	next := make(chan int)
+	var once sync.Once
+	var first error
+	var wg sync.WaitGroup
+	for w := 0; w < workers && w < n; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := fn(i); err != nil {
+					once.Do(func() { first = err; cancel() })
+				}
+			}
+		}()
+	}
+feed:
+	for i := 0; i < n; i++ {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if first == nil && ctx.Err() != nil {
+		return errs.Wrap(errs.Unavailable, ctx.Err(), "the import was cancelled")
+	}
+	return first
+}
+
+// courseJSON encodes the course tree for the packages table.
+func courseJSON(c Course) (string, error) {
+	b, err := json.Marshal(c)
+	return string(b), err
+}
