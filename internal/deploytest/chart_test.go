@@ -781,3 +781,38 @@ func TestChartRejectsBadValues(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeManifestsIsStrict shows the offline schema check rejects what
+// the API server would.
+func TestDecodeManifestsIsStrict(t *testing.T) {
+	const good = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: reach
+data:
+  REACH_LOG_LEVEL: info
+`
+	tests := []struct {
+		name, doc, want string
+	}{
+		{"misspelt field", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: reach\nspec:\n  template:\n    spec:\n      contianers: []\n", `unknown field "contianers"`},
+		{"field at the wrong level", "apiVersion: v1\nkind: Service\nmetadata:\n  name: reach\nports: []\n", `unknown field "ports"`},
+		{"wrong type", "apiVersion: v1\nkind: Service\nmetadata:\n  name: reach\nspec:\n  ports:\n    - port: eighty\n", "port"},
+		{"bad quantity", "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: reach\nspec:\n  resources:\n    requests:\n      storage: ten gigs\n", "quantities must match"},
+		{"unknown kind", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: reach\n", "unexpected v1 Pod"},
+		{"old API version", "apiVersion: autoscaling/v1\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: reach\n", "unexpected autoscaling/v1"},
+		{"duplicate", good + "---\n" + good, "rendered twice: ConfigMap/reach"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := decodeManifests(tt.doc)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+	r, err := decodeManifests("# a comment only\n---\n" + good)
+	if err != nil || len(r.objects) != 1 {
+		t.Errorf("good manifest: %v, %d objects", err, len(r.objects))
+	}
+}
