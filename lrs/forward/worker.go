@@ -199,13 +199,16 @@ const maxBatchesPerTick = 50
 // deliver sends target t what lies between its cursor and settled. Errors
 // returned are the store's; a target's failures are recorded on it.
 func (w *Worker) deliver(ctx context.Context, t Target, st State, settled int64) error {
+	// Remember the target before asking: a lease taken just as ctx
+	// ends may be written while the call reports cancellation, and it
+	// must still be released on the way out.
+	w.mu.Lock()
+	w.leased[t.ID] = true
+	w.mu.Unlock()
 	ok, err := w.store.Lease(ctx, t.ID, w.opts.Owner, w.now(), w.now().Add(w.opts.LeaseTTL))
 	if err != nil || !ok {
 		return err
 	}
-	w.mu.Lock()
-	w.leased[t.ID] = true
-	w.mu.Unlock()
 	cursor := st.Cursor
 	for range maxBatchesPerTick {
 		if cursor >= settled {
