@@ -13,22 +13,23 @@ ARG GO_VERSION=1.26.8
 ARG NODE_VERSION=24.21.0
 
 # Front-end stage: installs web/ exactly as locked and runs its build script
-# when package.json defines one. A build writes its bundle to web/dist, which
-# the Go stage places in the source tree before compiling, so browser code
-# comes from npm at build time and never lives in the repository.
+# (when package.json defines one), which bundles the SCORM player into
+# server/playerdist; the Go stage embeds it. Browser code comes from npm at
+# build time and never lives in the repository. The stage keeps the
+# repository's layout (/src/web) so the script's relative --outdir holds.
 FROM node:${NODE_VERSION}-bookworm-slim AS web
-WORKDIR /web
+WORKDIR /src/web
 COPY web/package.json web/package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY web/ ./
-RUN mkdir -p dist && npm run build --if-present
+RUN mkdir -p ../server/playerdist && npm run build --if-present
 
 FROM golang:${GO_VERSION}-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-COPY --from=web /web/dist ./web/dist
+COPY --from=web /src/server/playerdist ./server/playerdist
 ARG VERSION=dev
 RUN CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags="-s -w -X main.version=${VERSION}" -o /out/reach ./cmd/reach
 # The data directory must exist in the image and belong to the runtime user:

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -381,13 +382,57 @@ func TestDockerfileWebStage(t *testing.T) {
 		t.Error("web stage does not copy web/package-lock.json, so npm ci cannot run")
 	}
 	build := df.stages[len(df.stages)-2]
-	var fromWeb bool
+	var fromWeb []instruction
 	for _, in := range build.find("copy") {
-		fromWeb = fromWeb || slices.Contains(in.flags, "--from="+web.name)
+		if slices.Contains(in.flags, "--from="+web.name) {
+			fromWeb = append(fromWeb, in)
+		}
 	}
-	if !fromWeb {
+	if len(fromWeb) == 0 {
 		t.Errorf("the Go build stage does not copy from the %q stage", web.name)
 	}
+
+	// Where the build script writes (esbuild's --outdir, relative to web/)
+	// is what the Go stage must take, to the same place in its tree, where
+	// go:embed finds it.
+	script, ok := pkg.Scripts["build"]
+	if !ok {
+		return
+	}
+	m := regexp.MustCompile(`--outdir[= ](\S+)`).FindStringSubmatch(script)
+	if m == nil {
+		t.Fatalf("cannot tell where the build script %q writes; teach this test", script)
+	}
+	webDir, buildDir := workdir(*web), workdir(build)
+	if path.Base(webDir) != "web" {
+		t.Fatalf("web stage WORKDIR %s: keep the repository layout (…/web) so relative output paths hold", webDir)
+	}
+	out := path.Join(webDir, m[1])
+	rel, err := filepath.Rel(path.Dir(webDir), out)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		t.Fatalf("build output %s is outside the source tree", out)
+	}
+	if _, err := os.Stat(filepath.Join(root, rel)); err != nil {
+		t.Errorf("build output %s has no directory in the repository: %v", rel, err)
+	}
+	var copied bool
+	for _, in := range fromWeb {
+		if len(in.args) == 2 && path.Clean(in.args[0]) == out && path.Join(buildDir, in.args[1]) == path.Join(buildDir, rel) {
+			copied = true
+		}
+	}
+	if !copied {
+		t.Errorf("the build script writes %s, but the Go stage does not COPY --from=%s %s ./%s", out, web.name, out, rel)
+	}
+}
+
+// workdir is a stage's last WORKDIR.
+func workdir(s stage) string {
+	dir := "/"
+	for _, in := range s.find("workdir") {
+		dir = path.Join(dir, in.args[0])
+	}
+	return dir
 }
 
 // TestDockerignore keeps secrets and bulk out of the build context.
