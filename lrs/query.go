@@ -247,9 +247,18 @@ type Result struct {
 
 // Query answers a GET on the statements resource.
 func (s *Service) Query(ctx context.Context, p auth.Principal, q Query, langs []string) (Result, error) {
-	mine := ""
+	// A principal that may read only its own statements sees those it is
+	// the authority of, or, when it is limited to one learner (a launch
+	// token), those whose actor or object is that learner.
+	mine, mineKind := "", TermAuthority
 	switch {
 	case p.CanReadAll():
+	case p.Has(auth.ScopeStatementsReadMine) && len(p.Actor) > 0:
+		a, err := ParseActor(p.Actor)
+		if err != nil {
+			return Result{}, errs.Wrap(errs.Internal, err, "principal actor")
+		}
+		mine, mineKind = a.Key(), TermAgent
 	case p.Has(auth.ScopeStatementsReadMine):
 		_, key, err := principalAuthority(p)
 		if err != nil {
@@ -268,7 +277,7 @@ func (s *Service) Query(ctx context.Context, p auth.Principal, q Query, langs []
 		if err != nil {
 			return Result{}, err
 		}
-		if mine != "" && !authoredBy(body, mine) {
+		if mine != "" && !readableBy(body, mine, mineKind) {
 			return Result{}, errs.E(errs.NotFound, "no statement %s", id)
 		}
 		out, atts, err := render(body, q.Format, langs, q.Attachments)
@@ -291,7 +300,7 @@ func (s *Service) Query(ctx context.Context, p auth.Principal, q Query, langs []
 		sq.Terms = append(sq.Terms, Term{k, q.Agent.Key()})
 	}
 	if mine != "" {
-		sq.Terms = append(sq.Terms, Term{TermAuthority, mine})
+		sq.Terms = append(sq.Terms, Term{mineKind, mine})
 	}
 	if q.Activity != "" {
 		k := TermActivity
@@ -337,11 +346,23 @@ func (s *Service) Query(ctx context.Context, p auth.Principal, q Query, langs []
 	return res, nil
 }
 
-func authoredBy(body []byte, key string) bool {
+// readableBy reports whether a stored statement is one a read/mine
+// principal may see: by authority, or by actor or object agent.
+func readableBy(body []byte, key string, kind TermKind) bool {
 	var st struct {
 		Authority json.RawMessage `json:"authority"`
+		Actor     json.RawMessage `json:"actor"`
+		Object    json.RawMessage `json:"object"`
 	}
 	if json.Unmarshal(body, &st) != nil {
+		return false
+	}
+	if kind == TermAgent {
+		for _, raw := range []json.RawMessage{st.Actor, st.Object} {
+			if a, err := ParseActor(raw); err == nil && a.Key() == key {
+				return true
+			}
+		}
 		return false
 	}
 	a, err := ParseActor(st.Authority)

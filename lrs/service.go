@@ -53,6 +53,9 @@ func (s *Service) Store(ctx context.Context, p auth.Principal, stmts []*Statemen
 	if p.BoroughID == "" {
 		return nil, errs.E(errs.Forbidden, "these credentials belong to no borough")
 	}
+	if err := checkLaunchLimits(p, stmts); err != nil {
+		return nil, err
+	}
 	if err := checkParts(stmts, parts); err != nil {
 		return nil, err
 	}
@@ -125,6 +128,29 @@ func (s *Service) Put(ctx context.Context, p auth.Principal, id string, st *Stat
 }
 
 func normaliseID(id string) string { return string(bytes.ToLower([]byte(id))) }
+
+// checkLaunchLimits keeps a principal limited to one learner (a launch
+// token given to content) to statements about that learner, and one
+// limited to a registration to that registration.
+func checkLaunchLimits(p auth.Principal, stmts []*Statement) error {
+	actorKey := ""
+	if len(p.Actor) > 0 {
+		a, err := ParseActor(p.Actor)
+		if err != nil {
+			return errs.Wrap(errs.Internal, err, "principal actor")
+		}
+		actorKey = a.Key()
+	}
+	for i, st := range stmts {
+		if actorKey != "" && st.Actor.Key() != actorKey {
+			return errs.E(errs.Forbidden, "statement %d: these credentials may only send statements whose actor is their learner", i)
+		}
+		if p.Registration != "" && st.Registration != "" && st.Registration != normaliseID(p.Registration) {
+			return errs.E(errs.Forbidden, "statement %d: these credentials may only send statements for registration %s", i, p.Registration)
+		}
+	}
+	return nil
+}
 
 // principalAuthority returns the authority recorded on statements the
 // principal writes, as a JSON tree and IFI key.

@@ -364,3 +364,31 @@ func TestScopes(t *testing.T) {
 		}
 	})
 }
+
+func TestLaunchTokenLimits(t *testing.T) {
+	eachDialect(t, func(t *testing.T, e *env) {
+		launch := e.a
+		launch.Kind = auth.KindLaunch
+		launch.Scopes = []auth.Scope{auth.ScopeStatementsWrite, auth.ScopeStatementsReadMine}
+		launch.Actor = []byte(`{"mbox":"mailto:ada@example.org"}`)
+		launch.Registration = "aaaaaaaa-0000-4000-8000-000000000009"
+		if _, err := e.post(t, launch, stmt("", "eve", "did", act("l"), "")); !errs.Is(err, errs.Forbidden) {
+			t.Errorf("statement as another learner: got %v, want forbidden", err)
+		}
+		if _, err := e.post(t, launch, stmt("", "ada", "did", act("l"), `"context":{"registration":"bbbbbbbb-0000-4000-8000-000000000009"}`)); !errs.Is(err, errs.Forbidden) {
+			t.Errorf("statement for another registration: got %v, want forbidden", err)
+		}
+		e.mustPost(t, launch, stmt(uuidN(80), "ada", "did", act("l"), `"context":{"registration":"aaaaaaaa-0000-4000-8000-000000000009"}`))
+		e.mustPost(t, e.a, stmt(uuidN(81), "bob", "did", act("l"), ""))
+		if got := idsOf(t, e.query(t, launch, "")); strings.Join(got, ",") != uuidN(80) {
+			t.Errorf("launch token reads: got %v, want only its learner's statement", got)
+		}
+		q, err := lrs.ParseQuery(url.Values{"statementId": {uuidN(81)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Query(context.Background(), launch, q, nil); !errs.Is(err, errs.NotFound) {
+			t.Errorf("launch token reading another learner's statement by id: got %v, want not found", err)
+		}
+	})
+}
