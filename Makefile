@@ -1,17 +1,22 @@
 # The README's two commands are `make run` and `make test`.
-.PHONY: run test build lint bench fmt image
+.PHONY: run test build lint bench fmt image web
 
 # Run the server with embedded defaults: SQLite, blobs and keys in ./data,
 # in-process cache. No PostgreSQL, Redis or S3 needed.
-run:
+run: web
 	go run ./cmd/reach serve
 
 # Run every test against real PostgreSQL, Redis and MinIO (MinIO is built
 # once and started by the script).
-test:
+test: web
 	scripts/test.sh
 
-build:
+# Build the SCORM player bundle (web/src/player with scorm-again) into
+# server/playerdist, which the binary embeds.
+web:
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build
+
+build: web
 	CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o bin/reach ./cmd/reach
 
 fmt:
