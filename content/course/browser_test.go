@@ -90,12 +90,22 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 	return v
 }
 
-// waitReady waits until the AU runtime has started.
+// waitReady waits until the AU runtime has started. It polls with short
+// evaluations rather than one long one, because a navigation still in
+// progress replaces the page's JavaScript context under a waiting call.
 func waitReady(t *testing.T, ctx context.Context) {
 	t.Helper()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.documentElement.dataset.ready === "true"`, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
-		t.Fatalf("the AU did not start: %v", err)
+	deadline := time.Now().Add(20 * time.Second)
+	var last error
+	for time.Now().Before(deadline) {
+		ready, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.dataset.ready === "true"`))
+		if err == nil && ready {
+			return
+		}
+		last = err
+		time.Sleep(50 * time.Millisecond)
 	}
+	t.Fatalf("the AU did not start (last error: %v)", last)
 }
 
 // unzip reads a built package into memory.
