@@ -1,0 +1,32 @@
+package app
+
+import (
+	"sync"
+
+	"github.com/reach-london/reach/content/scorm"
+	"github.com/reach-london/reach/server"
+)
+
+// scormServices holds each App's SCORM tracker (one per process), as
+// contentServices does for the content room.
+var scormServices sync.Map // *App → *scorm.Service
+
+// SCORM returns the process's SCORM tracker: attempts and their CMI data,
+// recorded as xAPI statements in the LRS. The launch handler calls its
+// StartAttempt for SCORM packages.
+func (a *App) SCORM() *scorm.Service {
+	if v, ok := scormServices.Load(a); ok {
+		return v.(*scorm.Service)
+	}
+	svc := scorm.NewService(scorm.Options{DB: a.DB, Statements: a.Statements(), Auth: a.Auth, Packages: a.Content(),
+		PublicURL: a.Config.PublicURL, ContentURL: a.Config.ContentURL})
+	v, _ := scormServices.LoadOrStore(a, svc)
+	return v.(*scorm.Service)
+}
+
+// mountSCORM adds the SCORM API (app origin) and the player (content origin).
+func (a *App) mountSCORM(deps *server.Deps) {
+	appRoutes, playerRoutes := server.MountSCORM(a.SCORM())
+	deps.MountApp = append(deps.MountApp, appRoutes)
+	deps.MountContent = append(deps.MountContent, playerRoutes)
+}
