@@ -737,3 +737,46 @@ func TestRuntimeDraftsAndModes(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainLanguageHints checks the offer-builder's measures in the browser.
+func TestPlainLanguageHints(t *testing.T) {
+	_, files := buildPackage(t, os.DirFS("testdata/good"), BuildOptions{})
+	srv := httptest.NewServer(packageHandler(files))
+	defer srv.Close()
+	ctx := newBrowser(t)
+	do(t, ctx, chromedp.Navigate(srv.URL+"/pkg/demo/index.html"))
+	waitReady(t, ctx)
+	for _, tc := range []struct {
+		text                        string
+		sentences, average, longest int
+		minAge, maxAge              int
+		jargon                      []string
+	}{
+		{"We meet on Tuesdays. Tea is free. Come along.", 3, 3, 4, 5, 8, nil},
+		{"Who it is for\nAdults who feel lonely", 2, 4, 4, 5, 10, nil},
+		{"We utilise a holistic approach in order to facilitate engagement.", 1, 10, 10, 14, 30, []string{"utilise", "facilitate", "in order to", "engagement", "holistic"}},
+		{"Participants should contact us prior to attending the session.", 1, 9, 9, 10, 30, []string{"participants", "prior to"}},
+		{"", 0, 0, 0, 0, 0, nil},
+	} {
+		got := eval[map[string]any](t, ctx, fmt.Sprintf(`(() => { const a = window.reachPlainLanguage.analyse(%s); return a ? {sentences: a.sentences, average: a.average, longest: a.longest, age: a.readingAge, jargon: a.jargon.map(j => j[0])} : {sentences: 0, average: 0, longest: 0, age: 0, jargon: []} })()`, mustJSON(tc.text)))
+		num := func(k string) int { f, _ := got[k].(float64); return int(f) }
+		if num("sentences") != tc.sentences || num("average") != tc.average || num("longest") != tc.longest {
+			t.Errorf("%q: %v; want %d sentences, average %d, longest %d", tc.text, got, tc.sentences, tc.average, tc.longest)
+		}
+		if age := num("age"); age < tc.minAge || age > tc.maxAge {
+			t.Errorf("%q: reading age %d, want %d to %d", tc.text, age, tc.minAge, tc.maxAge)
+		}
+		var jargon []string
+		for _, j := range got["jargon"].([]any) {
+			jargon = append(jargon, j.(string))
+		}
+		for _, want := range tc.jargon {
+			if !slices.Contains(jargon, want) {
+				t.Errorf("%q: jargon %v lacks %q", tc.text, jargon, want)
+			}
+		}
+		if tc.jargon == nil && len(jargon) > 0 {
+			t.Errorf("%q: jargon %v, want none", tc.text, jargon)
+		}
+	}
+}

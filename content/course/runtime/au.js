@@ -942,5 +942,8 @@
     document.documentElement.dataset.ready = 'true';
   }
 
+  // The plain-language measures, for the offer-builder's tests.
+  window.reachPlainLanguage = { analyse };
+
   start();
 })();
