@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/reach-london/reach/internal/app"
+	"github.com/reach-london/reach/internal/auth"
+)
+
+func init() {
+	register(command{name: "package import", summary: "import a content package zip (cmi5, SCORM, xAPI) into a borough", run: runPackageImport})
+	register(command{name: "course publish", summary: "build the base course and publish it where it changed", run: runCoursePublish})
+}
+
+func runPackageImport(ctx context.Context, env *cliEnv, args []string) error {
+	fs, cfg, err := newFlags(env, "package import", "package import FILE --borough SLUG [--json] [flags]")
+	if err != nil {
+		return err
+	}
+	borough := fs.String("borough", "", "the borough that owns the package (required)")
+	asJSON := fs.Bool("json", false, "print the package as JSON")
+	if err := parseFlags(env, fs, cfg, reorder(args)); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError{"give exactly one package zip, e.g. 'reach package import course.zip --borough hackney'"}
+	}
+	if *borough == "" {
+		return usageError{"--borough is required"}
+	}
+	a, err := app.Open(ctx, *cfg, newLogger(env, "warn"))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	b, err := a.Borough(ctx, *borough)
+	if err != nil {
+		return err
+	}
+	pkg, err := a.Content().ImportFile(ctx, b.ID, "cli", fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		pkg.Files = nil
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(pkg)
+	}
+	fmt.Fprintf(env.stdout, "imported %s package %q into %s: id %s, %d files, %d bytes, %d launchable units\n",
+		pkg.Type, pkg.Title, b.Slug, pkg.ID, pkg.FileCount, pkg.Size, len(pkg.Course.AllAUs()))
+	for _, w := range pkg.Warnings {
+		fmt.Fprintf(env.stderr, "warning: %s\n", w)
+	}
+	return nil
+}
+
+func runCoursePublish(ctx context.Context, env *cliEnv, args []string) error {
+	fs, cfg, err := newFlags(env, "course publish", "course publish [--borough SLUG] [flags]")
+	if err != nil {
+		return err
+	}
+	borough := fs.String("borough", "", "publish in this borough only (default: every borough)")
+	if err := parseFlags(env, fs, cfg, reorder(args)); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{"unexpected arguments: " + strings.Join(fs.Args(), " ")}
+	}
+	a, err := app.Open(ctx, *cfg, newLogger(env, "warn"))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	var boroughs []auth.Borough
+	if *borough != "" {
+		b, err := a.Borough(ctx, *borough)
+		if err != nil {
+			return err
+		}
+		boroughs = []auth.Borough{b}
+	} else if boroughs, err = a.Auth.Store().ListBoroughs(ctx); err != nil {
+		return err
+	}
+	if len(boroughs) == 0 {
+		return fmt.Errorf("no boroughs yet; create one with 'reach borough create SLUG'")
+	}
+	for _, b := range boroughs {
+		v, published, err := a.Content().PublishBaseCourse(ctx, b, "cli")
+		if err != nil {
+			return fmt.Errorf("%s: %w", b.Slug, err)
+		}
+		if published {
+			fmt.Fprintf(env.stdout, "%s: published version %d\n", b.Slug, v.Number)
+		} else {
+			fmt.Fprintf(env.stdout, "%s: version %d is already current\n", b.Slug, v.Number)
+		}
+	}
+	return nil
+}

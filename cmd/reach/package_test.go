@@ -1,0 +1,72 @@
+package main
+
+import (
+	"archive/zip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/reach-london/reach/internal/testenv"
+)
+
+func writeZip(t *testing.T, path string, files map[string]string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(f)
+	for name, body := range files {
+		w, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(body))
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+}
+
+func TestPackageAndCourseCommands(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			env := map[string]string{"REACH_DATA_DIR": dir, "REACH_LOG_LEVEL": "warn"}
+			if backend == "postgres" {
+				env["REACH_DATABASE_URL"] = testenv.PostgresURL(t)
+			}
+			good := filepath.Join(dir, "good.zip")
+			writeZip(t, good, map[string]string{"tincan.xml": `<tincan><activities><activity id="http://example.org/a" type="http://adlnet.gov/expapi/activities/course"><name>CLI test</name><launch>index.html</launch></activity></activities></tincan>`, "index.html": "hi"})
+			bad := filepath.Join(dir, "bad.zip")
+			writeZip(t, bad, map[string]string{"tincan.xml": `<tincan><activities><activity id="http://example.org/a"><launch>missing.html</launch></activity></activities></tincan>`})
+			steps := []struct {
+				args             []string
+				code             int
+				wantOut, wantErr string
+			}{
+				{[]string{"course", "publish"}, 1, "", "no boroughs yet"},
+				{[]string{"borough", "create", "hackney"}, 0, "created borough", ""},
+				{[]string{"course", "publish"}, 0, "hackney: published version 1", ""},
+				{[]string{"course", "publish", "--borough", "hackney"}, 0, "hackney: version 1 is already current", ""},
+				{[]string{"course", "publish", "--borough", "nowhere"}, 1, "", `borough "nowhere" not found`},
+				{[]string{"package", "import", good}, 2, "", "--borough is required"},
+				{[]string{"package", "import", "--borough", "hackney"}, 2, "", "exactly one package zip"},
+				{[]string{"package", "import", good, "--borough", "hackney"}, 0, `imported xapi package "CLI test" into hackney`, ""},
+				{[]string{"package", "import", bad, "--borough", "hackney"}, 1, "", `launch file "missing.html"`},
+				{[]string{"package", "import", filepath.Join(dir, "none.zip"), "--borough", "hackney"}, 1, "", "cannot open"},
+				{[]string{"package", "import", good, "--borough", "hackney", "--json"}, 0, `"type": "xapi"`, ""},
+			}
+			for _, s := range steps {
+				code, out, errOut := cli(t, env, s.args...)
+				if code != s.code || !strings.Contains(out, s.wantOut) || !strings.Contains(errOut, s.wantErr) {
+					t.Errorf("reach %s: exit %d, stdout %q, stderr %q; want exit %d, stdout ~%q, stderr ~%q",
+						strings.Join(s.args, " "), code, out, errOut, s.code, s.wantOut, s.wantErr)
+				}
+			}
+		})
+	}
+}
