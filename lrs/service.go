@@ -154,7 +154,7 @@ func checkLaunchLimits(p auth.Principal, stmts []*Statement) error {
 
 // principalAuthority returns the authority recorded on statements the
 // principal writes, as a JSON tree and IFI key.
-func principalAuthority(p auth.Principal) (any, string, error) {
+func principalAuthority(p auth.Principal) ([]byte, string, error) {
 	if len(p.Authority) == 0 {
 		return nil, "", errs.E(errs.Forbidden, "these credentials have no authority agent")
 	}
@@ -170,48 +170,113 @@ func principalAuthority(p auth.Principal) (any, string, error) {
 	if key == "" && len(a.Member) > 0 {
 		key = a.Member[0].Key()
 	}
-	return tree, key, nil
+	// Compact, so it can be spliced into stored statements as is.
+	compact, err := json.Marshal(tree)
+	if err != nil {
+		return nil, "", errs.Wrap(errs.Internal, err, "principal authority")
+	}
+	return compact, key, nil
+}
+
+// SameStatement reports whether a statement submitted again (submitted,
+// as the client sent it) is the one already stored (stored, as the LRS
+// keeps it): equal once the properties the LRS sets are set aside and both
+// are normalised.
+func SameStatement(submitted, stored []byte) bool {
+	a, err1 := ParseStatement(submitted, V200)
+	b, err2 := decodeJSON(stored)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	sm, ok := b.(map[string]any)
+	if !ok {
+		return false
+	}
+	am := a.Tree
+	for _, k := range []string{"stored", "authority", "id"} {
+		delete(am, k)
+		delete(sm, k)
+	}
+	for _, k := range []string{"version", "timestamp"} {
+		if _, ok := am[k]; !ok {
+			delete(sm, k)
+		}
+	}
+	x, err1 := json.Marshal(am)
+	y, err2 := json.Marshal(sm)
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
 }
 
 // buildRecord completes st with the LRS's properties and derives what the
-// store indexes.
-func buildRecord(st *Statement, authority any, authorityKey string, ver Version, now time.Time) (*Record, error) {
+// store indexes. authority is the authority's JSON.
+func buildRecord(st *Statement, authority []byte, authorityKey string, ver Version, now time.Time) (*Record, error) {
 	tree := st.Tree
-	delete(tree, "stored")
-	delete(tree, "authority")
+	_, hadStored := tree["stored"]
+	_, hadAuthority := tree["authority"]
+	_, hasVersion := tree["version"]
+	_, hasTimestamp := tree["timestamp"]
 	if st.ID == "" {
 		id := uuid.NewString()
 		st.ID = id
 		tree["id"] = id
 	}
-	// The hash covers what the client sent (with the id it will be stored
-	// under), so a resend is recognised whatever the LRS adds.
-	canon, err := json.Marshal(tree)
-	if err != nil {
-		return nil, errs.Wrap(errs.Internal, err, "encode statement")
-	}
-	sum := sha256.Sum256(canon)
-	stored := now.Format(StoredFormat)
-	tree["stored"] = stored
-	tree["authority"] = authority
-	if _, ok := tree["version"]; !ok {
-		if ver.Is2() {
-			tree["version"] = "2.0.0"
-		} else {
-			tree["version"] = "1.0.0"
+	submitted := st.raw
+	if submitted == nil || st.normalised {
+		enc, err := json.Marshal(tree)
+		if err != nil {
+			return nil, errs.Wrap(errs.Internal, err, "encode statement")
 		}
+		submitted = enc
 	}
-	if _, ok := tree["timestamp"]; !ok {
-		tree["timestamp"] = stored
+	stored := now.Format(StoredFormat)
+	version := "1.0.0"
+	if ver.Is2() {
+		version = "2.0.0"
 	}
-	body, err := json.Marshal(tree)
-	if err != nil {
-		return nil, errs.Wrap(errs.Internal, err, "encode statement")
+	var body []byte
+	if st.raw != nil && !st.normalised && !hadStored && !hadAuthority {
+		// The common case: the statement as sent, with the LRS's
+		// properties appended before its closing brace.
+		raw := bytes.TrimRight(st.raw, " \t\r\n")
+		b := make([]byte, 0, len(raw)+len(authority)+160)
+		b = append(b, raw[:len(raw)-1]...)
+		if !st.rawHasID {
+			idJSON, _ := json.Marshal(tree["id"])
+			b = append(b, `,"id":`...)
+			b = append(b, idJSON...)
+		}
+		b = append(b, `,"stored":"`+stored+`","authority":`...)
+		b = append(b, authority...)
+		if !hasVersion {
+			b = append(b, `,"version":"`+version+`"`...)
+		}
+		if !hasTimestamp {
+			b = append(b, `,"timestamp":"`+stored+`"`...)
+		}
+		body = append(b, '}')
+	} else {
+		delete(tree, "stored")
+		delete(tree, "authority")
+		tree["stored"] = stored
+		tree["authority"] = json.RawMessage(authority)
+		if !hasVersion {
+			tree["version"] = version
+		}
+		if !hasTimestamp {
+			tree["timestamp"] = stored
+		}
+		enc, err := json.Marshal(tree)
+		if err != nil {
+			return nil, errs.Wrap(errs.Internal, err, "encode statement")
+		}
+		body = enc
 	}
+	sum := sha256.Sum256(submitted)
 	rec := &Record{
 		ID:     st.ID,
 		Body:   body,
 		Hash:   hex.EncodeToString(sum[:]),
+		Same:   func(storedBody []byte) bool { return SameStatement(submitted, storedBody) },
 		Stored: now,
 		Voids:  st.VoidedID(),
 	}

@@ -1,6 +1,7 @@
 package lrs
 
 import (
+	"bytes"
 	"encoding/json"
 	"regexp"
 	"strconv"
@@ -66,6 +67,13 @@ type Statement struct {
 	RelatedAgentKeys   []string
 	ActivityIDs        []string
 	RelatedActivityIDs []string
+
+	// raw is the statement as the client sent it; normalised says the
+	// tree no longer matches it (a single context activity became an
+	// array); rawHasID says the client gave the id.
+	raw        []byte
+	normalised bool
+	rawHasID   bool
 }
 
 // Object is the object of a statement, summarised.
@@ -94,33 +102,46 @@ func (s *Statement) VoidedID() string {
 // ParseStatements parses a request body holding one statement or an array
 // of statements and validates each under version v.
 func ParseStatements(body []byte, v Version) ([]*Statement, error) {
-	tree, err := decodeJSON(body)
-	if err != nil {
-		return nil, err
-	}
-	var items []any
-	switch t := tree.(type) {
-	case []any:
-		items = t
-		if len(items) == 0 {
+	// Each statement's own bytes are kept: stored as sent (plus what the
+	// LRS adds), they need no re-encoding.
+	trimmed := bytes.TrimSpace(body)
+	var raws []json.RawMessage
+	isArray := len(trimmed) > 0 && trimmed[0] == '['
+	if isArray {
+		if err := json.Unmarshal(trimmed, &raws); err != nil {
+			if _, derr := decodeJSON(body); derr != nil {
+				return nil, derr
+			}
+			return nil, errs.E(errs.Invalid, "body is not valid JSON")
+		}
+		if len(raws) == 0 {
 			return nil, errs.E(errs.Invalid, "body is an empty array; send at least one statement")
 		}
-	case map[string]any:
-		items = []any{t}
-	default:
-		return nil, errs.E(errs.Invalid, "body must be a statement object or an array of statements, got %s", typeName(tree))
+	} else {
+		raws = []json.RawMessage{trimmed}
 	}
-	out := make([]*Statement, 0, len(items))
-	seen := make(map[string]bool, len(items))
-	for i, it := range items {
+	out := make([]*Statement, 0, len(raws))
+	seen := make(map[string]bool, len(raws))
+	for i, raw := range raws {
 		path := "statement"
-		if _, isArr := tree.([]any); isArr {
+		if isArray {
 			path = "statements[" + strconv.Itoa(i) + "]"
+		}
+		it, err := decodeJSON(raw)
+		if err != nil {
+			if isArray {
+				return nil, invalid(path, "%s", errs.MessageOf(err))
+			}
+			return nil, err
+		}
+		if _, ok := it.(map[string]any); !ok && !isArray {
+			return nil, errs.E(errs.Invalid, "body must be a statement object or an array of statements, got %s", typeName(it))
 		}
 		s, err := statementFromJSON(it, path, v)
 		if err != nil {
 			return nil, err
 		}
+		s.raw = raw
 		if s.ID != "" {
 			if seen[s.ID] {
 				return nil, invalid(path+".id", "statement id %s appears twice in the batch", s.ID)
@@ -138,7 +159,12 @@ func ParseStatement(body []byte, v Version) (*Statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	return statementFromJSON(tree, "statement", v)
+	s, err := statementFromJSON(tree, "statement", v)
+	if err != nil {
+		return nil, err
+	}
+	s.raw = bytes.TrimSpace(body)
+	return s, nil
 }
 
 // statementFromJSON validates one statement tree. The tree is modified in
@@ -158,6 +184,7 @@ func statementFromJSON(v any, path string, ver Version) (*Statement, error) {
 		return nil, invalid(path+".objectType", `must be "Statement" if given, got %q`, ot)
 	}
 	s := &Statement{Tree: m}
+	_, s.rawHasID = m["id"]
 	if id, ok, err := optString(m, "id", path); err != nil {
 		return nil, err
 	} else if ok {
@@ -747,6 +774,7 @@ func (c *collector) contextFromJSON(v any, path string, ver Version, objectType 
 				// always returns an array.
 				list = []any{lv}
 				ca[k] = list
+				c.s.normalised = true
 			}
 			for i, item := range list {
 				ip := p + "[" + strconv.Itoa(i) + "]"

@@ -10,9 +10,9 @@ import (
 // lrs/sqlstore implements it on SQLite and PostgreSQL.
 type Store interface {
 	// InsertStatements stores records atomically: all of them or none. A
-	// record whose id is already stored with the same content hash is
-	// skipped; with a different hash the whole call fails with an
-	// errs.Conflict error. Voiding records mark their targets voided,
+	// record whose id is already stored with the same content (see
+	// Record.Hash and Record.Same) is skipped; with different content the
+	// whole call fails with an errs.Conflict error. Voiding records mark their targets voided,
 	// unless the target is itself a voiding statement. It returns once
 	// the write is durable.
 	InsertStatements(ctx context.Context, borough string, recs []*Record) error
@@ -40,9 +40,12 @@ type Record struct {
 	ID string // lower-case UUID
 	// Body is the complete statement JSON as it will be returned.
 	Body []byte
-	// Hash identifies the submitted content, to tell a harmless resend
-	// (same hash) from a conflicting reuse of an id.
+	// Hash identifies the submitted bytes: an id stored with the same hash
+	// is a harmless resend. With a different hash, Same decides by
+	// comparing the statements themselves (a resend may differ in
+	// spacing or property order); if it says no, the id is in conflict.
 	Hash   string
+	Same   func(storedBody []byte) bool
 	Stored time.Time
 	// Voids is the lower-case id of the statement this one voids, or "".
 	Voids string

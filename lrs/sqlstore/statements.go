@@ -184,13 +184,16 @@ func (s *Store) writeGroup(group []*writeReq) error {
 	return tx.Commit(ctx)
 }
 
+// storedRow is what fresh needs to know of an id already stored.
+type storedRow struct{ hash, body string }
+
 // fresh drops records already stored with the same content and fails on
 // an id stored with different content.
-func fresh(recs []*lrs.Record, existing map[string]string) ([]*lrs.Record, error) {
+func fresh(recs []*lrs.Record, existing map[string]storedRow) ([]*lrs.Record, error) {
 	out := recs[:0:0]
 	for _, r := range recs {
-		if h, ok := existing[r.ID]; ok {
-			if h != r.Hash {
+		if had, ok := existing[r.ID]; ok {
+			if had.hash != r.Hash && (r.Same == nil || !r.Same([]byte(had.body))) {
 				return nil, errs.E(errs.Conflict, "statement %s is already stored with different content; statements are immutable", r.ID)
 			}
 			continue
@@ -223,22 +226,23 @@ func placeholders(from, n int) string {
 
 // insertSQLiteTx stores one request's records in tx.
 func insertSQLiteTx(ctx context.Context, tx *sql.Tx, borough string, recs []*lrs.Record) error {
-	existing := map[string]string{}
+	existing := map[string]storedRow{}
 	args := []any{borough}
 	for _, id := range ids(recs) {
 		args = append(args, id)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, hash FROM lrs_statements WHERE borough_id = ? AND id IN `+qmarks(len(recs)), args...)
+	rows, err := tx.QueryContext(ctx, `SELECT id, hash, body FROM lrs_statements WHERE borough_id = ? AND id IN `+qmarks(len(recs)), args...)
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
-		var id, h string
-		if err := rows.Scan(&id, &h); err != nil {
+		var id string
+		var had storedRow
+		if err := rows.Scan(&id, &had.hash, &had.body); err != nil {
 			rows.Close()
 			return err
 		}
-		existing[id] = h
+		existing[id] = had
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -633,18 +637,19 @@ func mergeDefinitions(ctx context.Context, e execer, borough string, recs []*lrs
 // insertPostgresTx stores one request's records in tx: one query checks
 // for stored ids, one inserts the rows and their terms together.
 func insertPostgresTx(ctx context.Context, tx pgx.Tx, borough string, recs []*lrs.Record) error {
-	existing := map[string]string{}
-	rows, err := tx.Query(ctx, `SELECT id, hash FROM lrs_statements WHERE borough_id = $1 AND id = ANY($2)`, borough, ids(recs))
+	existing := map[string]storedRow{}
+	rows, err := tx.Query(ctx, `SELECT id, hash, body FROM lrs_statements WHERE borough_id = $1 AND id = ANY($2)`, borough, ids(recs))
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
-		var id, h string
-		if err := rows.Scan(&id, &h); err != nil {
+		var id string
+		var had storedRow
+		if err := rows.Scan(&id, &had.hash, &had.body); err != nil {
 			rows.Close()
 			return err
 		}
-		existing[id] = h
+		existing[id] = had
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {

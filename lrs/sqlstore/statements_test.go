@@ -148,6 +148,12 @@ func TestImmutability(t *testing.T) {
 		if _, err := e.post(t, e.a, body); err != nil {
 			t.Fatalf("resend: got %v, want nil", err)
 		}
+		// So is the same statement with other spacing and property order.
+		reordered := `{ "object": {"id":"http://example.org/act/x"}, "verb": {"id":"http://example.org/verbs/did"},
+			"id": "` + uuidN(2) + `", "actor": {"mbox":"mailto:ada@example.org"} }`
+		if _, err := e.post(t, e.a, reordered); err != nil {
+			t.Fatalf("reordered resend: got %v, want nil", err)
+		}
 		// Different content under the same id is a conflict.
 		_, err := e.post(t, e.a, stmt(uuidN(2), "ada", "undid", act("x"), ""))
 		if !errs.Is(err, errs.Conflict) {
