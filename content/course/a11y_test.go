@@ -156,4 +156,12 @@ func TestKeyboard(t *testing.T) {
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.activeElement.id === "title-stories"`, chromedp.WithPollingTimeout(5*time.Second))); err != nil {
 		t.Errorf("focus after following a page link: %v", err)
 	}
+	// Answering with the keyboard: the Check button goes away, so focus
+	// must land on the feedback rather than be lost.
+	eval[bool](t, ctx, `location.hash = "#page-knowledge-check"; true`)
+	do(t, ctx, chromedp.Focus(chromedp.CSS("#q-fx-q1-b")), chromedp.KeyEvent(" "),
+		chromedp.Focus(chromedp.CSS("#q-fx-q1 button[type=submit]")), chromedp.KeyEvent("\r"))
+	if got := eval[string](t, ctx, `document.activeElement.id + ": " + document.activeElement.textContent`); got != "q-fx-q1-feedback: Correct.Yes." {
+		t.Errorf("after answering, focus is on %q, want the feedback", got)
+	}
 }

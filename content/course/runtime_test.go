@@ -416,6 +416,9 @@ func runModule(t *testing.T, c *Course, files map[string][]byte) {
 	if n := eval[int](t, ctx, `document.querySelectorAll("form.question .feedback:not(:empty)").length`); n != 3 {
 		t.Errorf("after reload %d answers are shown, want 3", n)
 	}
+	if got := eval[string](t, ctx, `document.querySelector("[data-banner] a") ? document.querySelector("[data-banner] a").getAttribute("href") : ""`); got != srv.URL+"/returned" {
+		t.Errorf("after reload the banner links to %q, want the return URL", got)
+	}
 	waitFor(t, "terminated for session 1", func() bool {
 		stmts, _, _ = lrs.snapshot()
 		return len(stmts) > 0 && verbOf(stmts[len(stmts)-1]) == "terminated"

@@ -69,9 +69,15 @@
     setTimeout(() => { a.textContent = text; }, 50);
   }
 
-  function banner(text) {
+  function banner(text, link) {
     const b = $('[data-banner]');
     b.textContent = text;
+    if (link) {
+      const a = document.createElement('a');
+      a.href = link.href;
+      a.textContent = link.text;
+      b.append(' ', a);
+    }
     b.hidden = !text;
   }
 
@@ -311,6 +317,8 @@
       clearError(form, err);
       await saveRole(chosen.value);
       applyRole();
+      // The form has gone, so focus moves to the page's heading.
+      $('h1', form.closest('section.page')).focus();
       announce(`Saved. Notes for ${data.roles[chosen.value].toLowerCase()} now open on each page.`);
     });
   }
@@ -539,7 +547,10 @@
         state.answers[q.id] = { response: a.response, success: a.success };
         save();
         showAnswered(form, q, a);
-        $('.feedback', form).setAttribute('tabindex', '-1');
+        // The Check button has gone, so focus moves to the feedback.
+        const fb = $('.feedback', form);
+        fb.setAttribute('tabindex', '-1');
+        fb.focus();
         send(statement('answered', { objectType: 'Activity', id: q.iri, definition: q.definition },
           { parent: true, result: { response: a.response, success: a.success } }));
         checkScore(true);
@@ -867,7 +878,9 @@
   function endedBanner() {
     tracked = false;
     online = false;
-    banner('This session has ended, so new progress is only saved in this browser. To keep recording your progress, go back to the course and launch the module again: you will carry on where you left off.');
+    const back = sessionKey && sessionStorage.getItem(sessionKey + '|return');
+    banner('This session has ended, so new progress is only saved in this browser. To keep recording your progress, go back to the course and launch the module again: you will carry on where you left off.',
+      back ? { href: back, text: 'Go back to the course' } : null);
   }
 
   async function start() {
@@ -895,6 +908,7 @@
         const ld = await getJSON('activities/state', stateParams('LMS.LaunchData'));
         if (!ld.found) throw new Error('the launch data is missing');
         launchData = ld.body;
+        if (launchData.returnURL) sessionStorage.setItem(sessionKey + '|return', launchData.returnURL);
         // cmi5 11.0: read the learner preferences at startup. The course is
         // in English only and has no audio, so there is nothing to apply.
         await getJSON('agents/profile', { agent: JSON.stringify(launch.actor), profileId: 'cmi5LearnerPreferences' }).catch(() => null);
