@@ -21,6 +21,7 @@ import (
 
 	"github.com/reach-london/reach/internal/auth"
 	"github.com/reach-london/reach/internal/config"
+	"github.com/reach-london/reach/reports"
 )
 
 // ReadyCheck is one backend /readyz checks.
@@ -41,11 +42,16 @@ type Deps struct {
 	Auth    *auth.Service
 	Limiter Limiter
 	Ready   []ReadyCheck
+	// Reports answers the report pages and API; nil disables them.
+	Reports *reports.Service
 	// MountXAPI adds the LRS routes to the /xapi group.
 	MountXAPI func(g *echo.Group)
 	// MountApp and MountContent let other rooms add routes to each origin.
 	MountApp     []func(e *echo.Echo, s *Server)
 	MountContent []func(e *echo.Echo, s *Server)
+	// Erasers remove one learner's data from each room for GDPR erasure,
+	// in order; the account's own eraser comes last.
+	Erasers []LearnerEraser
 }
 
 // Server runs the app and content listeners.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 
 	"github.com/reach-london/reach/internal/auth"
 	"github.com/reach-london/reach/internal/auth/authsql"
@@ -33,6 +34,12 @@ type App struct {
 	Blobs  blob.Store
 	KV     kv.Store
 	Auth   *auth.Service
+
+	// Background workers (projectors, sweepers) run under workCtx until
+	// Close cancels it and waits for them.
+	workCtx  context.Context
+	stopWork context.CancelFunc
+	workers  sync.WaitGroup
 }
 
 // MigrationSets lists every component's migrations, in dependency order.
@@ -44,6 +51,7 @@ func MigrationSets() []db.MigrationSet {
 // signing keys. Errors name the setting at fault.
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
 	a := &App{Config: cfg, Log: log}
+	a.workCtx, a.stopWork = context.WithCancel(context.Background())
 	var err error
 	a.DB, err = db.Open(ctx, cfg.EffectiveDatabaseURL(), db.Options{})
 	if err != nil {
@@ -86,8 +94,20 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	return a, nil
 }
 
-// Close releases every backend.
+// Go runs fn as a background worker until Close.
+func (a *App) Go(name string, fn func(ctx context.Context)) {
+	a.workers.Add(1)
+	go func() {
+		defer a.workers.Done()
+		fn(a.workCtx)
+		a.Log.Debug("worker stopped", "worker", name)
+	}()
+}
+
+// Close stops the background workers, then releases every backend.
 func (a *App) Close() error {
+	a.stopWork()
+	a.workers.Wait()
 	var err error
 	if a.KV != nil {
 		err = errors.Join(err, a.KV.Close())

@@ -49,7 +49,7 @@ func (h *horizon) start(from int64) {
 }
 
 // advance moves the horizon as far as the two rules allow at now.
-func (h *horizon) advance(ctx context.Context, s Store, now time.Time) (int64, error) {
+func (h *horizon) advance(ctx context.Context, s SeqSource, now time.Time) (int64, error) {
 	max, err := s.MaxSeq(ctx)
 	if err != nil {
 		return h.settled, err
