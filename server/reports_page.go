@@ -117,13 +117,13 @@ func (s *Server) renderReport(c echo.Context, r reports.Report, scope, base, csv
 	}
 	v.Funnel = svgchart.Funnel{ID: "funnel", Title: "From starting a module to satisfying it",
 		Description: "Module starts, completions, passes and satisfied modules, all modules together. The same figures are in the table below.",
-		Steps: []svgchart.Step{{Label: "Started", Value: first}, {Label: "Completed", Value: comp}, {Label: "Passed", Value: passed}, {Label: "Satisfied", Value: satisfied}}}.SVG()
+		Steps:       []svgchart.Step{{Label: "Started", Value: first}, {Label: "Completed", Value: comp}, {Label: "Passed", Value: passed}, {Label: "Satisfied", Value: satisfied}}}.SVG()
 	v.Starts = svgchart.Bar{ID: "starts", Title: "Starts and completions by module",
 		Description: "For each module, the number of learners who started and who completed it. The same figures are in the modules table.",
-		Categories: cats, Series: []svgchart.Series{{Name: "Starts", Values: starts}, {Name: "Completions", Values: completions}}}.SVG()
+		Categories:  cats, Series: []svgchart.Series{{Name: "Starts", Values: starts}, {Name: "Completions", Values: completions}}}.SVG()
 	v.PassRates = svgchart.Bar{ID: "passrates", Title: "Pass rate by module", Percent: true,
 		Description: "The share of learners who passed among those who passed or failed each module.",
-		Categories: cats, Series: []svgchart.Series{{Name: "Pass rate", Values: passRates}}}.SVG()
+		Categories:  cats, Series: []svgchart.Series{{Name: "Pass rate", Values: passRates}}}.SVG()
 
 	weeks := map[string]bool{}
 	for _, w := range r.Weekly {
@@ -145,7 +145,7 @@ func (s *Server) renderReport(c echo.Context, r reports.Report, scope, base, csv
 	}
 	v.Weekly = svgchart.Line{ID: "weekly", Title: "Starts and completions week by week",
 		Description: "All modules together, by the week (beginning Monday) in which a learner started or completed a module.",
-		X: x, Series: []svgchart.Series{{Name: "Starts", Values: wStarts}, {Name: "Completions", Values: wComp}}}.SVG()
+		X:           x, Series: []svgchart.Series{{Name: "Starts", Values: wStarts}, {Name: "Completions", Values: wComp}}}.SVG()
 
 	roleStarts := map[string]float64{}
 	roleComp := map[string]float64{}
@@ -165,7 +165,7 @@ func (s *Server) renderReport(c echo.Context, r reports.Report, scope, base, csv
 	}
 	v.RoleStarts = svgchart.Bar{ID: "roles", Title: "Starts and completions by professional role",
 		Description: "All modules together, by the role learners chose. The same figures are in the roles table.",
-		Categories: roleNames, Series: []svgchart.Series{{Name: "Starts", Values: rs}, {Name: "Completions", Values: rc}}}.SVG()
+		Categories:  roleNames, Series: []svgchart.Series{{Name: "Starts", Values: rs}, {Name: "Completions", Values: rc}}}.SVG()
 
 	byQ := map[string]*questionView{}
 	var order []string
