@@ -313,6 +313,25 @@ func TestChartRenders(t *testing.T) {
 			},
 		},
 		{
+			name: "inline secrets, file mode",
+			sets: []string{"--set", "replicaCount=2",
+				"--set-string", "secrets.mode=file,postgresql.url=postgres://reach:pw@db:5432/reach,redis.url=redis://redis:6379/0,s3.endpoint=minio:9000,s3.bucket=reach,s3.accessKey=ak,s3.secretKey=sk"},
+			kinds: []string{"ConfigMap", "Deployment", "Job", "NetworkPolicy", "PodDisruptionBudget", "Secret", "Secret", "Service", "ServiceAccount"},
+			check: func(t *testing.T, r release) {
+				d := one[*appsv1.Deployment](t, r, "Deployment")
+				for _, src := range volume(d.Spec.Template.Spec, "secrets").Projected.Sources {
+					if src.Secret.Name != "reach" {
+						t.Errorf("server mounts Secret %s, want the release's own reach", src.Secret.Name)
+					}
+				}
+				job := one[*batchv1.Job](t, r, "Job")
+				v := volume(job.Spec.Template.Spec, "secrets")
+				if v == nil || len(v.Projected.Sources) != 1 || v.Projected.Sources[0].Secret.Name != "reach-migrate" {
+					t.Errorf("migration Job mounts %+v, want only the hook Secret reach-migrate", v)
+				}
+			},
+		},
+		{
 			name:  "embedded backends on a persistent volume",
 			sets:  []string{"--set", "persistence.enabled=true,networkPolicy.enabled=false"},
 			kinds: []string{"ConfigMap", "Deployment", "PersistentVolumeClaim", "Service", "ServiceAccount"},
