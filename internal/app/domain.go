@@ -50,6 +50,7 @@ func (a *App) mountDomain(ctx context.Context, deps *server.Deps) error {
 	deps.MountApp = append(deps.MountApp, server.MountForwarding(a.Forwarding()), server.MountExport(statements))
 	a.StartForwarding(ctx, forward.Options{})
 	a.mountContent(deps)
+	a.mountAdmin(deps)
 	return nil
 }
 

@@ -1,0 +1,47 @@
+package app
+
+import (
+	"context"
+
+	"github.com/reach-london/reach/internal/auth"
+	"github.com/reach-london/reach/lrs"
+	"github.com/reach-london/reach/reports/reportsql"
+	"github.com/reach-london/reach/server"
+)
+
+// mountAdmin adds learner management and the admin pages, and the erasers
+// that GDPR erasure runs.
+func (a *App) mountAdmin(deps *server.Deps) {
+	deps.MountApp = append(deps.MountApp, server.MountStatic, server.MountLearners, server.MountAdminUI)
+	deps.Erasers = append(deps.Erasers, a.learnerErasers()...)
+}
+
+// learnerErasers lists every room's part of erasing one learner, the
+// account last: while any earlier step fails the account stays findable,
+// so the admin can run the erasure again.
+func (a *App) learnerErasers() []server.LearnerEraser {
+	statements, documents := a.Statements(), a.Documents()
+	out := []server.LearnerEraser{
+		server.EraserFunc(func(ctx context.Context, borough string, _ auth.User, agent lrs.Actor) error {
+			_, err := statements.EraseAgent(ctx, borough, agent)
+			return err
+		}),
+		server.EraserFunc(func(ctx context.Context, borough string, _ auth.User, agent lrs.Actor) error {
+			_, err := documents.EraseAgent(ctx, borough, agent)
+			return err
+		}),
+	}
+	// The report facts exist only where their tables are migrated.
+	for _, m := range domainMigrations() {
+		if m.Component == reportsql.Migrations.Component {
+			facts := reportsql.New(a.DB)
+			out = append(out, server.EraserFunc(func(ctx context.Context, borough string, _ auth.User, agent lrs.Actor) error {
+				return facts.EraseLearner(ctx, borough, agent.Key())
+			}))
+			break
+		}
+	}
+	return append(out, server.EraserFunc(func(ctx context.Context, borough string, u auth.User, _ lrs.Actor) error {
+		return a.Auth.AnonymiseLearner(ctx, borough, u.ID)
+	}))
+}

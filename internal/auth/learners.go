@@ -1,0 +1,192 @@
+package auth
+
+import (
+	"context"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/reach-london/reach/internal/errs"
+)
+
+// Learner is one row of a borough's learner list: the account and, when
+// known, when the learner last signed in.
+type Learner struct {
+	User
+	LastActiveAt *time.Time `json:"lastActiveAt,omitempty"`
+}
+
+// LearnerQuery selects a page of a borough's learners.
+type LearnerQuery struct {
+	BoroughID string
+	// Search matches part of the name or email, case-insensitively.
+	Search string
+	// Status, if set, keeps learners with that status only.
+	Status string
+	Limit  int
+	Offset int
+}
+
+// LearnerPage is one page of learners and how many match in all.
+type LearnerPage struct {
+	Learners []Learner `json:"learners"`
+	Total    int       `json:"total"`
+	Limit    int       `json:"limit"`
+	Offset   int       `json:"offset"`
+}
+
+// LearnerStore lists learners and erases their accounts; authsql.Store
+// implements it.
+type LearnerStore interface {
+	ListLearners(ctx context.Context, q LearnerQuery) ([]Learner, int, error)
+	// AnonymiseUser replaces a user's personal data with u's (already
+	// anonymised) fields, ends their sessions, drops their invitations
+	// and rewrites audit entries that named them by email, in one
+	// transaction. It returns the ended session ids.
+	AnonymiseUser(ctx context.Context, u User, oldEmail string, at time.Time) ([]string, error)
+}
+
+// Learner list limits.
+const (
+	DefaultLearnerPage = 50
+	MaxLearnerPage     = 500
+)
+
+// ErasedName is the display name an erased learner's account keeps.
+const ErasedName = "Erased learner"
+
+func (s *Service) learners() (LearnerStore, error) {
+	ls, ok := s.store.(LearnerStore)
+	if !ok {
+		return nil, errs.E(errs.Internal, "the account store cannot list learners")
+	}
+	return ls, nil
+}
+
+// ListLearners returns a page of a borough's learners, newest first.
+func (s *Service) ListLearners(ctx context.Context, q LearnerQuery) (LearnerPage, error) {
+	ls, err := s.learners()
+	if err != nil {
+		return LearnerPage{}, err
+	}
+	if q.BoroughID == "" {
+		return LearnerPage{}, errs.E(errs.Invalid, "learners are listed per borough")
+	}
+	q.Search = strings.TrimSpace(q.Search)
+	if utf8.RuneCountInString(q.Search) > 200 {
+		return LearnerPage{}, errs.E(errs.Invalid, "search must be at most 200 characters")
+	}
+	switch q.Status {
+	case "", StatusActive, StatusInvited, StatusDeactivated:
+	default:
+		return LearnerPage{}, errs.E(errs.Invalid, "status %q must be active, invited or deactivated", q.Status)
+	}
+	if q.Limit == 0 {
+		q.Limit = DefaultLearnerPage
+	}
+	if q.Limit < 1 || q.Limit > MaxLearnerPage {
+		return LearnerPage{}, errs.E(errs.Invalid, "limit must be from 1 to %d", MaxLearnerPage)
+	}
+	if q.Offset < 0 {
+		return LearnerPage{}, errs.E(errs.Invalid, "offset must not be negative")
+	}
+	rows, total, err := ls.ListLearners(ctx, q)
+	if err != nil {
+		return LearnerPage{}, err
+	}
+	if rows == nil {
+		rows = []Learner{}
+	}
+	return LearnerPage{Learners: rows, Total: total, Limit: q.Limit, Offset: q.Offset}, nil
+}
+
+// LearnerIn returns a learner account of boroughID. Accounts of other
+// boroughs and admin accounts look absent.
+func (s *Service) LearnerIn(ctx context.Context, boroughID, userID string) (User, error) {
+	u, err := s.store.UserByID(ctx, userID)
+	if errs.Is(err, errs.NotFound) || (err == nil && (u.BoroughID != boroughID || u.Role != RoleLearner)) {
+		return User{}, errs.E(errs.NotFound, "no learner %q in this borough", userID)
+	}
+	return u, err
+}
+
+// SetLearnerActive deactivates or reactivates a learner. Deactivating
+// ends every session of theirs at once on every replica.
+func (s *Service) SetLearnerActive(ctx context.Context, actor, boroughID, userID string, active bool) (User, error) {
+	u, err := s.LearnerIn(ctx, boroughID, userID)
+	if err != nil {
+		return User{}, err
+	}
+	if IsErased(u) {
+		return User{}, errs.E(errs.Conflict, "this learner's account has been erased and cannot be reactivated")
+	}
+	want, action := StatusDeactivated, "learner.deactivate"
+	if active {
+		want, action = StatusActive, "learner.reactivate"
+	}
+	if u.Status != want {
+		u.Status = want
+		if err := s.store.UpdateUser(ctx, u); err != nil {
+			return User{}, err
+		}
+		s.audit(ctx, boroughID, actor, action, u.ID, nil)
+	}
+	if !active {
+		if err := s.EndSessions(ctx, u.ID); err != nil {
+			return User{}, err
+		}
+	}
+	return u, nil
+}
+
+// EndSessions revokes every session of a user in the store and drops them
+// from the session cache, so no replica accepts their tokens any more.
+func (s *Service) EndSessions(ctx context.Context, userID string) error {
+	ids, err := s.store.RevokeUserSessions(ctx, userID, s.now().UTC())
+	if err != nil {
+		return err
+	}
+	return s.forgetSessions(ctx, ids)
+}
+
+func (s *Service) forgetSessions(ctx context.Context, ids []string) error {
+	for _, id := range ids {
+		if err := s.kv.Delete(ctx, "session:"+id); err != nil {
+			return errs.Wrap(errs.Unavailable, err, "could not clear the session cache; try again")
+		}
+	}
+	return nil
+}
+
+// ErasedEmail is the address an erased learner's account is given: unique
+// per account and in a reserved top-level domain that never delivers.
+func ErasedEmail(userID string) string { return "erased-" + userID + "@invalid" }
+
+// IsErased reports whether u is an erased learner's account.
+func IsErased(u User) bool { return u.Email == ErasedEmail(u.ID) }
+
+// AnonymiseLearner removes a learner's personal data from their account
+// (GDPR erasure): the email becomes ErasedEmail, the name ErasedName, the
+// profession is cleared, the password can never match and the account is
+// deactivated; their sessions end and their invitations are deleted. It is
+// safe to call again on an erased account.
+func (s *Service) AnonymiseLearner(ctx context.Context, boroughID, userID string) error {
+	ls, err := s.learners()
+	if err != nil {
+		return err
+	}
+	u, err := s.LearnerIn(ctx, boroughID, userID)
+	if err != nil {
+		return err
+	}
+	old := u.Email
+	u.Email, u.Name, u.Profession = ErasedEmail(u.ID), ErasedName, ""
+	u.Status, u.MustChange = StatusDeactivated, false
+	// A hash in no known format: VerifyPassword rejects every password.
+	u.PasswordHash = "erased"
+	ids, err := ls.AnonymiseUser(ctx, u, old, s.now().UTC())
+	if err != nil {
+		return err
+	}
+	return s.forgetSessions(ctx, ids)
+}
