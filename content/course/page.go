@@ -62,7 +62,7 @@ func parseBody(body, file string, firstLine int, pr *problems) []part {
 	var open *block
 	var inner []string
 	var fence string
-	flushMD := func(startLine int) {
+	flushMD := func() {
 		if len(md) > 0 {
 			parts = append(parts, part{text: strings.Join(md, "\n")})
 			md = nil
@@ -99,7 +99,7 @@ func parseBody(body, file string, firstLine int, pr *problems) []part {
 				pr.add(file, lineNo, "malformed block line %q", trimmed)
 				continue
 			}
-			flushMD(lineNo)
+			flushMD()
 			b := &block{name: m[1], arg: strings.TrimSpace(m[2]), line: lineNo}
 			checkBlock(b, file, pr)
 			open = b
@@ -116,7 +116,7 @@ func parseBody(body, file string, firstLine int, pr *problems) []part {
 		open.body = strings.Join(inner, "\n")
 		parts = append(parts, part{text: open.body, block: open})
 	}
-	flushMD(0)
+	flushMD()
 
 	// Render Markdown and check headings across the whole page: the title is
 	// h1, so body headings start at ## and may not skip a level.
@@ -225,8 +225,6 @@ func renderMarkdown(src, file string, firstLine int, level *int, pr *problems) s
 				n.SetAttributeString("target", []byte("_blank"))
 				n.SetAttributeString("rel", []byte("noopener"))
 			}
-		case *ast.AutoLink:
-			// Rendered by goldmark without attributes; acceptable.
 		}
 		return ast.WalkContinue, nil
 	})

@@ -940,8 +940,6 @@
     applyRole();
     restoreQuestions();
 
-    const menu = $('[data-pages-menu]');
-    if (window.matchMedia('(min-width: 60rem)').matches) menu.open = true;
     $('.skip-link').addEventListener('click', (ev) => {
       ev.preventDefault();
       $('#main').focus();
