@@ -38,12 +38,12 @@ func fullSlots() BuildOptions {
 }
 
 // auditPackage opens every page of every module of a built package at a
-// 360-pixel-wide viewport and runs axe-core on it. It fails on any axe
+// viewport width pixels wide (360 for a phone) and runs axe-core on it. It fails on any axe
 // violation and on any page wider than the viewport.
-func auditPackage(t *testing.T, ctx context.Context, axe string, c *Course, files map[string][]byte) {
+func auditPackage(t *testing.T, ctx context.Context, axe string, c *Course, files map[string][]byte, width int64) {
 	srv := httptest.NewServer(packageHandler(files))
 	defer srv.Close()
-	do(t, ctx, chromedp.EmulateViewport(360, 740))
+	do(t, ctx, chromedp.EmulateViewport(width, 740))
 	for _, m := range c.Modules {
 		do(t, ctx, chromedp.Navigate(srv.URL+"/pkg/"+AUPath(m)))
 		waitReady(t, ctx)
@@ -101,7 +101,8 @@ func TestAccessibilityFixture(t *testing.T) {
 	ctx := newBrowser(t)
 	for _, opts := range []BuildOptions{{}, fullSlots()} {
 		c, files := buildPackage(t, os.DirFS("testdata/good"), opts)
-		auditPackage(t, ctx, axe, c, files)
+		auditPackage(t, ctx, axe, c, files, 360)
+		auditPackage(t, ctx, axe, c, files, 1280)
 	}
 }
 
@@ -122,7 +123,7 @@ func TestAccessibilityCourse(t *testing.T) {
 			}
 			var files map[string][]byte
 			_, files = buildPackage(t, subsetSources(t, Sources(), dir), BuildOptions{})
-			auditPackage(t, ctx, axe, c, files)
+			auditPackage(t, ctx, axe, c, files, 360)
 		})
 	}
 }
