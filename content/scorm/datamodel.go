@@ -534,9 +534,13 @@ func (c CMI) checkIndices(v Version, el, pat string, idx []int) error {
 	return nil
 }
 
-// Readable returns the stored values a SCO may read back: everything but
-// write-only elements. The player loads them at launch so a resumed SCO
-// finds its suspend data, location and interactions.
+// Readable returns the stored values the player loads into the runtime
+// at launch, so a resumed SCO finds its suspend data, location and
+// interactions: everything but the write-only exit and session time,
+// which belong to the session that set them. SCORM 1.2's interactions are
+// write-only too, but they are loaded so that cmi.interactions._count
+// goes on after them instead of the SCO overwriting them; the runtime
+// still refuses to let the SCO read them.
 func (c CMI) Readable(v Version) CMI {
 	model := modelOf(v)
 	out := CMI{}
@@ -545,9 +549,11 @@ func (c CMI) Readable(v Version) CMI {
 		if !ok {
 			continue
 		}
-		if def, ok := model[pat]; ok && def.access != writeOnly {
-			out[k] = val
+		def, ok := model[pat]
+		if !ok || (def.access == writeOnly && !strings.HasPrefix(pat, "cmi.interactions.")) {
+			continue
 		}
+		out[k] = val
 	}
 	return out
 }

@@ -34,7 +34,6 @@ function say(text) {
 
 // What the SCO set since the last successful commit, in call order.
 const pending = [];
-let inflight = 0;
 let initialized = false;
 let terminated = false;
 let navRequest = "";
@@ -74,13 +73,17 @@ function reportFailure(status, body) {
 // sendOnUnload hands what is left to the browser to deliver after the page
 // is gone. sendBeacon cannot set headers, so the token rides in the body
 // (text/plain keeps it a simple request that needs no preflight).
-function sendOnUnload() {
-  if (!initialized || terminated) return;
-  const body = JSON.stringify({ event: "unload", values: pending.splice(0), token });
+function beacon(event, values) {
+  const body = JSON.stringify({ event, values, token });
   const blob = new Blob([body], { type: "text/plain;charset=UTF-8" });
   if (!navigator.sendBeacon(commitURL, blob)) {
     fetch(commitURL, { method: "POST", body, keepalive: true, headers: { "Content-Type": "text/plain" } });
   }
+}
+
+function sendOnUnload() {
+  if (!initialized || terminated) return;
+  beacon("unload", pending.splice(0));
   terminated = true;
 }
 
@@ -90,33 +93,35 @@ function makeAPI(version) {
     dataCommitFormat: "json",
     autocommit: false,
     logLevel: 4,
-    xhrHeaders: { Authorization: `Bearer ${token}` },
-    // Reach's commit body: the event and the SetValue calls, not the
-    // library's rendering of the whole data model, so the server can
-    // check each call exactly as the SCO made it.
-    requestHandler: (_commitObject, meta) => {
-      inflight = pending.length;
-      const terminate = meta && meta.isTerminateCommit;
-      return { event: terminate ? "terminate" : "commit", values: pending.slice(0, inflight) };
-    },
-    xhrResponseHandler: (xhr) => {
-      let body = null;
-      try {
-        body = JSON.parse(xhr.responseText);
-      } catch (e) {
-        body = null;
-      }
-      if (xhr.status >= 200 && xhr.status < 300) {
-        pending.splice(0, inflight);
-        say("Progress saved.");
-        return { result: "true", errorCode: 0 };
-      }
-      if (xhr.status === 400) {
-        // The server refused a value; resending it would fail again.
-        pending.splice(0, inflight);
-      }
-      reportFailure(xhr.status, body);
-      return { result: "false", errorCode: 101 };
+    // Reach's commit: the event and the SetValue calls since the last
+    // commit, not the library's rendering of the whole data model, so the
+    // server checks each call exactly as the SCO made it. Commits are
+    // synchronous, Terminate's too, so the SCO's Commit and Terminate
+    // answer "true" only once the server has stored the data.
+    httpService: {
+      processHttpRequest(_url, _params, immediate) {
+        const values = pending.slice();
+        const event = immediate ? "terminate" : "commit";
+        const r = postSync(event, values);
+        if (r.ok) {
+          pending.splice(0, values.length);
+          say("Progress saved.");
+          return { result: "true", errorCode: 0 };
+        }
+        if (r.status === 0) {
+          // The page is going away (a SCO that terminates in its unload
+          // handler): let the browser deliver it.
+          beacon(immediate ? "terminate" : "unload", pending.splice(0));
+          return { result: "true", errorCode: 0 };
+        }
+        if (r.status === 400) {
+          // The server refused a value; resending it would fail again.
+          pending.splice(0, values.length);
+        }
+        reportFailure(r.status, r.body);
+        return { result: "false", errorCode: 101 };
+      },
+      updateSettings() {},
     },
   };
   const v12 = version === "1.2";

@@ -1,0 +1,282 @@
+package scorm_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/google/uuid"
+
+	"github.com/reach-london/reach/content/scorm"
+	"github.com/reach-london/reach/internal/reachtest"
+)
+
+const chromiumPath = "/usr/bin/chromium"
+
+// requireFile skips when a file the test needs is missing locally, and
+// fails under CI=true, where everything must be in place.
+func requireFile(t *testing.T, path, what string) {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is required in CI: %v", what, err)
+		}
+		t.Skipf("%s is missing (%v)", what, err)
+	}
+}
+
+// browser starts headless Chromium for the test; JavaScript exceptions in
+// the player or the SCO fail the test at its end.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	requireFile(t, chromiumPath, "Chromium")
+	requireFile(t, "../../server/playerdist/player.js", "the player bundle (make web)")
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
+	var mu sync.Mutex
+	var problems []string
+	chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*runtime.EventExceptionThrown); ok {
+			mu.Lock()
+			msg := e.ExceptionDetails.Text
+			if e.ExceptionDetails.Exception != nil {
+				msg += " " + e.ExceptionDetails.Exception.Description
+			}
+			problems = append(problems, msg)
+			mu.Unlock()
+		}
+	})
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range problems {
+			t.Errorf("JavaScript exception: %s", p)
+		}
+		cancelTimeout()
+		cancel()
+		cancelAlloc()
+	})
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return ctx
+}
+
+// inSCO evaluates expr with `doc` bound to the SCO frame's document.
+func inSCO(expr string) string {
+	return `(() => { const f = document.getElementById("player-frame"); const doc = f && f.contentDocument;
+		if (!doc || !doc.getElementById("log")) return null; return (` + expr + `); })()`
+}
+
+// waitFor polls expr until it returns want.
+func waitFor(t *testing.T, ctx context.Context, what, expr, want string) {
+	t.Helper()
+	var got any
+	for i := 0; i < 150; i++ {
+		var err error
+		got, err = chromedp.Run(ctx, chromedp.Evaluate[any](expr))
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if fmt.Sprint(got) == want {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	status, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("player-status") ? document.getElementById("player-status").textContent : ""`))
+	t.Fatalf("%s: got %v, want %q (player status %q)", what, got, want, status)
+}
+
+func click(t *testing.T, ctx context.Context, id string) {
+	t.Helper()
+	ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](inSCO(`(doc.getElementById(`+fmt.Sprintf("%q", id)+`).click(), true)`)))
+	if err != nil || !ok {
+		t.Fatalf("click %s in the SCO: %v", id, err)
+	}
+}
+
+// waitSessionEnded polls the server until the attempt's session has ended
+// (the unload beacon arrives after the page is gone).
+func waitSessionEnded(t *testing.T, f *fixture, id string) scorm.Attempt {
+	t.Helper()
+	for i := 0; i < 100; i++ {
+		a, err := f.svc.AttemptForBorough(context.Background(), f.borough.ID, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.SessionState == "ended" {
+			return a
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("the unload commit of attempt %s never arrived", id)
+	return scorm.Attempt{}
+}
+
+func TestBrowserSCORM12(t *testing.T) {
+	for _, b := range reachtest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			f := newFixture(t, b, "testdata/scorm12")
+			ctx := browser(t)
+			reg := uuid.NewString()
+			a, _ := f.start(t, reg, "quiz")
+			_, playerURL, _ := f.svc.StartAttempt(context.Background(), scorm.AttemptStart{BoroughID: f.borough.ID,
+				Learner: learner("ada"), LearnerID: "ada", LearnerName: "Lovelace, Ada", Registration: reg, PackageID: f.pkg.ID, SCOID: "quiz"})
+
+			// First session: answer question 1, which suspends, then close.
+			if err := chromedp.Do(ctx, chromedp.Navigate(playerURL)); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, ctx, "first entry", inSCO(`doc.getElementById("entry").textContent`), "ab-initio")
+			waitFor(t, ctx, "student id", inSCO(`doc.getElementById("student").textContent`), "ada")
+			waitFor(t, ctx, "menu", `[...document.querySelectorAll("#player-toc button")].map(b => b.textContent + (b.getAttribute("aria-current") ? "*" : "")).join("|")`,
+				"Introduction page|Two-question quiz*")
+			waitFor(t, ctx, "previous enabled", `document.getElementById("player-prev").disabled`, "false")
+			waitFor(t, ctx, "next disabled", `document.getElementById("player-next").disabled`, "true")
+			click(t, ctx, "q1-b")
+			waitFor(t, ctx, "q1 saved", inSCO(`doc.getElementById("log").textContent`), "saved q1")
+			if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+				t.Fatal(err)
+			}
+			stored := waitSessionEnded(t, f, a.ID)
+			if stored.Status != scorm.StatusSuspended || stored.CMI["cmi.suspend_data"] != "q1=b" ||
+				stored.CMI["cmi.interactions.0.student_response"] != "b" || stored.CMI["cmi.core.lesson_location"] != "q2" {
+				t.Fatalf("after closing: status %s, CMI %v", stored.Status, stored.CMI)
+			}
+
+			// Second session: resumes where it stopped, then finishes.
+			_, playerURL, err := f.svc.StartAttempt(context.Background(), scorm.AttemptStart{BoroughID: f.borough.ID,
+				Learner: learner("ada"), LearnerID: "ada", LearnerName: "Lovelace, Ada", Registration: reg, PackageID: f.pkg.ID, SCOID: "quiz"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := chromedp.Do(ctx, chromedp.Navigate(playerURL)); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, ctx, "resume entry", inSCO(`doc.getElementById("entry").textContent`), "resume")
+			waitFor(t, ctx, "resume data", inSCO(`doc.getElementById("suspend").textContent + "@" + doc.getElementById("location").textContent`), "q1=b@q2")
+			click(t, ctx, "q2-true")
+			waitFor(t, ctx, "finished", inSCO(`doc.getElementById("log").textContent`), "finished")
+			stored, err = f.svc.AttemptForBorough(context.Background(), f.borough.ID, a.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stored.Status != scorm.StatusFinished || stored.CMI["cmi.core.lesson_status"] != "passed" ||
+				stored.CMI["cmi.core.score.raw"] != "100" || stored.CMI.Count("cmi.interactions") != 2 || stored.TotalSeconds != 180 {
+				t.Fatalf("finished attempt: status %s total %v CMI %v", stored.Status, stored.TotalSeconds, stored.CMI)
+			}
+
+			// The menu's previous item: the page SCO, a new attempt.
+			// The player's own buttons are real buttons: focus and press Enter.
+			if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("player-prev").focus(), document.activeElement.id === "player-prev"`)); err != nil {
+				t.Fatal(err)
+			}
+			if err := chromedp.Do(ctx, chromedp.KeyEvent("\r")); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, ctx, "page SCO", `document.getElementById("player-title").textContent`, "Reach SCORM 1.2 test course: Introduction page")
+			waitFor(t, ctx, "page entry", inSCO(`doc.getElementById("entry").textContent`), "ab-initio")
+			click(t, ctx, "done")
+			waitFor(t, ctx, "page finished", inSCO(`doc.getElementById("log").textContent`), "finished")
+
+			verbs, stmts := f.statements(t, reg)
+			want := "initialized,answered,suspended,resumed,answered,completed,passed,terminated,initialized,completed,terminated"
+			if got := strings.Join(verbs, ","); got != want {
+				t.Fatalf("statements %s, want %s", got, want)
+			}
+			quiz := f.pkg.Course.ID + "/quiz"
+			for i, st := range stmts[:8] {
+				if id := st["object"].(map[string]any)["id"].(string); !strings.HasPrefix(id, quiz) {
+					t.Errorf("statement %d (%s) object %s, want the quiz SCO %s", i, verbs[i], id, quiz)
+				}
+			}
+			if id := stmts[8]["object"].(map[string]any)["id"]; id != f.pkg.Course.ID+"/page" {
+				t.Errorf("page initialized object %v", id)
+			}
+		})
+	}
+}
+
+func TestBrowserSCORM2004(t *testing.T) {
+	for _, b := range reachtest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			f := newFixture(t, b, "testdata/scorm2004")
+			ctx := browser(t)
+			reg := uuid.NewString()
+			a, _ := f.start(t, reg, "")
+			_, playerURL, _ := f.svc.StartAttempt(context.Background(), scorm.AttemptStart{BoroughID: f.borough.ID,
+				Learner: learner("ada"), LearnerID: "ada", LearnerName: "Lovelace, Ada", Registration: reg, PackageID: f.pkg.ID})
+			if err := chromedp.Do(ctx, chromedp.Navigate(playerURL)); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, ctx, "first entry", inSCO(`doc.getElementById("entry").textContent`), "ab-initio")
+			waitFor(t, ctx, "passing score", inSCO(`doc.getElementById("passing").textContent`), "0.6")
+			waitFor(t, ctx, "single SCO has no menu", `document.getElementById("player-toc").hidden`, "true")
+			click(t, ctx, "q1")
+			waitFor(t, ctx, "q1 saved", inSCO(`doc.getElementById("log").textContent`), "saved q1")
+			if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+				t.Fatal(err)
+			}
+			stored := waitSessionEnded(t, f, a.ID)
+			if stored.Status != scorm.StatusSuspended || stored.CMI["cmi.location"] != "q2" || stored.CMI["cmi.progress_measure"] != "0.5" {
+				t.Fatalf("after closing: status %s, CMI %v", stored.Status, stored.CMI)
+			}
+
+			_, playerURL, err := f.svc.StartAttempt(context.Background(), scorm.AttemptStart{BoroughID: f.borough.ID,
+				Learner: learner("ada"), LearnerID: "ada", LearnerName: "Lovelace, Ada", Registration: reg, PackageID: f.pkg.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := chromedp.Do(ctx, chromedp.Navigate(playerURL)); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, ctx, "resume entry", inSCO(`doc.getElementById("entry").textContent`), "resume")
+			waitFor(t, ctx, "resume data", inSCO(`doc.getElementById("suspend").textContent + "@" + doc.getElementById("location").textContent`), "q1=b@q2")
+			click(t, ctx, "q2")
+			waitFor(t, ctx, "finished", inSCO(`doc.getElementById("log").textContent`), "finished")
+			waitFor(t, ctx, "exitAll followed", `document.getElementById("player-status").textContent.startsWith("This lesson has finished")`, "true")
+
+			stored, err = f.svc.AttemptForBorough(context.Background(), f.borough.ID, a.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := stored.CMI
+			if stored.Status != scorm.StatusFinished || c["cmi.completion_status"] != "completed" || c["cmi.success_status"] != "passed" ||
+				c["cmi.score.scaled"] != "1" || c["adl.nav.request"] != "exitAll" || c.Count("cmi.interactions") != 2 ||
+				c["cmi.interactions.1.learner_response"] != "7" || stored.TotalSeconds != 180 {
+				t.Fatalf("finished attempt: status %s total %v CMI %v", stored.Status, stored.TotalSeconds, c)
+			}
+			verbs, stmts := f.statements(t, reg)
+			want := "initialized,answered,suspended,resumed,answered,completed,passed,terminated"
+			if got := strings.Join(verbs, ","); got != want {
+				t.Fatalf("statements %s, want %s", got, want)
+			}
+			ans := stmts[4]
+			obj := ans["object"].(map[string]any)
+			def := obj["definition"].(map[string]any)
+			if def["interactionType"] != "numeric" || ans["result"].(map[string]any)["response"] != "7" ||
+				!strings.HasSuffix(obj["id"].(string), "/interactions/urn:reach:test:q2") {
+				t.Errorf("answered statement %v", ans)
+			}
+			passed := stmts[6]["result"].(map[string]any)
+			if passed["success"] != true || passed["score"].(map[string]any)["scaled"] != 1.0 {
+				t.Errorf("passed result %v", passed)
+			}
+		})
+	}
+}
