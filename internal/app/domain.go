@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/reach-london/reach/content"
+	"github.com/reach-london/reach/content/launch"
 	"github.com/reach-london/reach/internal/db"
 	"github.com/reach-london/reach/lrs"
 	"github.com/reach-london/reach/lrs/forward"
@@ -21,7 +22,7 @@ var Version = "dev"
 
 // domainMigrations lists the migrations of the LRS and content rooms.
 func domainMigrations() []db.MigrationSet {
-	return []db.MigrationSet{sqlstore.Migrations, sqlstore.DocumentMigrations, sqlstore.ForwardingMigrations, content.Migrations}
+	return []db.MigrationSet{sqlstore.Migrations, sqlstore.DocumentMigrations, sqlstore.ForwardingMigrations, content.Migrations, launch.Migrations}
 }
 
 // onFirstRun runs the rooms' first-run steps (publishing the base course).
@@ -41,9 +42,12 @@ func (a *App) Documents() *lrs.DocumentService {
 func (a *App) mountDomain(ctx context.Context, deps *server.Deps) error {
 	statements := a.Statements()
 	documents := a.Documents()
-	handler := xapi.New(xapi.Deps{Statements: statements, Auth: a.Auth, Logger: a.Log})
+	// Launch tokens reach the LRS Basic-encoded too (cmi5 auth-token).
+	handler := xapi.New(xapi.Deps{Statements: statements, Auth: server.XAPIAuthenticator{Auth: a.Auth}, Logger: a.Log})
 	about := lrs.NewAbout(Version)
 	deps.MountXAPI = func(g *echo.Group) {
+		// The cmi5 rules run first, on statements sent with launch tokens.
+		g.Use(server.CMI5Guard(a.Auth, a.Launch(), a.Config.MaxBodyBytes, a.Log))
 		handler.Register(g)
 		xapidocs.Register(g, documents, about)
 	}
@@ -51,6 +55,7 @@ func (a *App) mountDomain(ctx context.Context, deps *server.Deps) error {
 	a.StartForwarding(ctx, forward.Options{})
 	a.mountContent(deps)
 	a.mountAdmin(deps)
+	a.mountLaunch(deps)
 	return nil
 }
 

@@ -1,0 +1,295 @@
+package launch
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+
+	"github.com/reach-london/reach/internal/auth"
+	"github.com/reach-london/reach/internal/errs"
+	"github.com/reach-london/reach/lrs"
+)
+
+// definedVerbs are the cmi5 verbs an AU may send as cmi5 defined
+// statements; lmsVerbs are the ones only the LMS sends.
+var (
+	auVerbs  = []string{VerbInitialized, VerbCompleted, VerbPassed, VerbFailed, VerbTerminated}
+	lmsVerbs = []string{VerbLaunched, VerbAbandoned, VerbWaived, VerbSatisfied}
+)
+
+// stmtView reads what the rules need from a parsed statement.
+type stmtView struct {
+	st *lrs.Statement
+}
+
+func (v stmtView) context() map[string]any {
+	c, _ := v.st.Tree["context"].(map[string]any)
+	return c
+}
+
+func (v stmtView) categories() []string {
+	ca, _ := v.context()["contextActivities"].(map[string]any)
+	list, _ := ca["category"].([]any)
+	var out []string
+	for _, it := range list {
+		if m, ok := it.(map[string]any); ok {
+			if id, ok := m["id"].(string); ok {
+				out = append(out, id)
+			}
+		}
+	}
+	return out
+}
+
+func (v stmtView) hasCategory(id string) bool { return slices.Contains(v.categories(), id) }
+
+func (v stmtView) sessionID() string {
+	ext, _ := v.context()["extensions"].(map[string]any)
+	s, _ := ext[ExtSessionID].(string)
+	return s
+}
+
+func (v stmtView) result() map[string]any {
+	r, _ := v.st.Tree["result"].(map[string]any)
+	return r
+}
+
+func (v stmtView) scaled() (float64, bool) {
+	sc, _ := v.result()["score"].(map[string]any)
+	switch n := sc["scaled"].(type) {
+	case float64:
+		return n, true
+	case json.Number:
+		f, err := n.Float64()
+		return f, err == nil
+	}
+	return 0, false
+}
+
+func (v stmtView) boolResult(k string) (bool, bool) {
+	b, ok := v.result()[k].(bool)
+	return b, ok
+}
+
+func (v stmtView) duration() string {
+	d, _ := v.result()["duration"].(string)
+	return d
+}
+
+func ruleErr(i int, format string, args ...any) error {
+	return errs.E(errs.Forbidden, "statement %d breaks a cmi5 rule: "+format, append([]any{i}, args...)...)
+}
+
+// Check applies the cmi5 statement rules (cmi5 §9) to a batch sent with a
+// launch token, before the LRS stores it; any broken rule rejects the
+// whole batch. Statements written with other credentials are not part of
+// a Reach session and pass unchecked.
+func (s *Service) Check(ctx context.Context, p auth.Principal, stmts []*lrs.Statement) error {
+	if p.Kind != auth.KindLaunch {
+		return nil
+	}
+	sess, err := s.st.session(ctx, p.SessionID)
+	if errs.Is(err, errs.NotFound) {
+		return errs.E(errs.Forbidden, "this launch token's session is not known; launch the module again")
+	}
+	if err != nil {
+		return err
+	}
+	tokenActor, err := lrs.ParseAgent(p.Actor)
+	if err != nil {
+		return errs.Wrap(errs.Internal, err, "launch token actor")
+	}
+	au, err := s.st.auStatus(ctx, sess.RegistrationID, sess.AUID)
+	if err != nil {
+		return err
+	}
+	// Simulate the batch against the session so rules hold within it too.
+	state := sess.State
+	sessPassed, sessFailed, sessCompleted := sess.Passed, sess.Failed, sess.Completed
+	regPassed, regCompleted := au.PassedAt != nil, au.CompletedAt != nil
+	for i, st := range stmts {
+		v := stmtView{st}
+		if st.Actor.Key() != tokenActor.Key() {
+			return errs.E(errs.Forbidden, "statement %d: a launch token may only send statements about its own learner", i)
+		}
+		if st.VerbID == VerbVoided {
+			return errs.E(errs.Forbidden, "statement %d: content may not void statements", i)
+		}
+		if !strings.EqualFold(st.Registration, p.Registration) {
+			return errs.E(errs.Forbidden, "statement %d: context.registration must be this launch's registration %s", i, p.Registration)
+		}
+		if sess.Kind != "cmi5" {
+			continue
+		}
+		if v.sessionID() != p.SessionID {
+			return ruleErr(i, "context.extensions must carry the session id %s under %s", p.SessionID, ExtSessionID)
+		}
+		if state == StateTerminated || state == StateAbandoned {
+			return ruleErr(i, "the session has ended (%s); launch the module again", state)
+		}
+		defined := v.hasCategory(CategoryCMI5)
+		moveOnCat := v.hasCategory(CategoryMoveOn)
+		if !defined {
+			if moveOnCat {
+				return ruleErr(i, "only cmi5 completed, passed and failed statements may carry the moveon category")
+			}
+			if state != StateInitialized {
+				return ruleErr(i, "the first statement of a session must be initialized")
+			}
+			continue
+		}
+		if slices.Contains(lmsVerbs, st.VerbID) {
+			return ruleErr(i, "only the LMS sends %s statements", lastSegment(st.VerbID))
+		}
+		if !slices.Contains(auVerbs, st.VerbID) {
+			return ruleErr(i, "the cmi5 category is for cmi5 defined statements (initialized, completed, passed, failed, terminated)")
+		}
+		if st.Object.Type != "Activity" || st.Object.ID != sess.AUID {
+			return ruleErr(i, "the object of a cmi5 defined statement must be the AU %s", sess.AUID)
+		}
+		judging := st.VerbID == VerbCompleted || st.VerbID == VerbPassed || st.VerbID == VerbFailed
+		if judging != moveOnCat {
+			if judging {
+				return ruleErr(i, "%s must carry the moveon category %s", lastSegment(st.VerbID), CategoryMoveOn)
+			}
+			return ruleErr(i, "only completed, passed and failed may carry the moveon category")
+		}
+		if judging && sess.LaunchMode != ModeNormal {
+			return ruleErr(i, "in %s mode an AU may not send %s", sess.LaunchMode, lastSegment(st.VerbID))
+		}
+		if st.VerbID != VerbInitialized && state != StateInitialized {
+			return ruleErr(i, "the first statement of a session must be initialized")
+		}
+		switch st.VerbID {
+		case VerbInitialized:
+			if state != StateLaunched {
+				return ruleErr(i, "initialized was already sent in this session")
+			}
+			state = StateInitialized
+		case VerbCompleted:
+			if sessCompleted || regCompleted {
+				return ruleErr(i, "completed was already sent for this AU in this registration")
+			}
+			if c, ok := v.boolResult("completion"); !ok || !c {
+				return ruleErr(i, "completed must have result.completion true")
+			}
+			sessCompleted = true
+		case VerbPassed, VerbFailed:
+			pass := st.VerbID == VerbPassed
+			if sessPassed || sessFailed {
+				return ruleErr(i, "a session may have only one passed or failed statement")
+			}
+			if pass && regPassed {
+				return ruleErr(i, "passed was already sent for this AU in this registration")
+			}
+			if !pass && regPassed {
+				return ruleErr(i, "failed may not follow passed in a registration")
+			}
+			if ok, has := v.boolResult("success"); !has || ok != pass {
+				return ruleErr(i, "%s must have result.success %v", lastSegment(st.VerbID), pass)
+			}
+			if sess.MasteryScore != nil {
+				sc, has := v.scaled()
+				if !has {
+					return ruleErr(i, "%s must give result.score.scaled because the AU has a mastery score", lastSegment(st.VerbID))
+				}
+				if pass && sc < *sess.MasteryScore {
+					return ruleErr(i, "passed needs result.score.scaled at least the mastery score %v", *sess.MasteryScore)
+				}
+				if !pass && sc >= *sess.MasteryScore {
+					return ruleErr(i, "failed needs result.score.scaled below the mastery score %v", *sess.MasteryScore)
+				}
+			}
+			if pass {
+				sessPassed, regPassed = true, true
+			} else {
+				sessFailed = true
+			}
+		case VerbTerminated:
+			state = StateTerminated
+		}
+	}
+	return nil
+}
+
+func lastSegment(iri string) string {
+	if i := strings.LastIndexAny(iri, "/#"); i >= 0 {
+		return iri[i+1:]
+	}
+	return iri
+}
+
+// Stored follows a batch the LRS has stored after Check passed it: it
+// moves the session on, records completion, results and time, and sends
+// satisfied statements when moveOn is met.
+func (s *Service) Stored(ctx context.Context, p auth.Principal, stmts []*lrs.Statement) error {
+	if p.Kind != auth.KindLaunch {
+		return nil
+	}
+	sess, err := s.st.session(ctx, p.SessionID)
+	if err != nil {
+		return err
+	}
+	from := sess.State
+	now := s.now().UTC()
+	sess.LastSeenAt = now
+	judged := false
+	for _, st := range stmts {
+		v := stmtView{st}
+		if sess.Kind != "cmi5" || !v.hasCategory(CategoryCMI5) || st.Object.ID != sess.AUID {
+			continue
+		}
+		switch st.VerbID {
+		case VerbInitialized:
+			sess.State = StateInitialized
+		case VerbCompleted:
+			sess.Completed, judged = true, true
+			if _, err := s.st.markAU(ctx, sess.RegistrationID, sess.AUID, "completed_at", now); err != nil {
+				return err
+			}
+		case VerbPassed, VerbFailed:
+			col := "failed_at"
+			if st.VerbID == VerbPassed {
+				col, sess.Passed = "passed_at", true
+			} else {
+				sess.Failed = true
+			}
+			judged = true
+			if _, err := s.st.markAU(ctx, sess.RegistrationID, sess.AUID, col, now); err != nil {
+				return err
+			}
+			if sc, ok := v.scaled(); ok {
+				if err := s.st.setScore(ctx, sess.RegistrationID, sess.AUID, sc); err != nil {
+					return err
+				}
+			}
+		case VerbTerminated:
+			sess.State = StateTerminated
+			sess.EndedAt = &now
+			secs := now.Sub(sess.LaunchedAt).Seconds()
+			if d, ok := parseDuration(v.duration()); ok {
+				secs = d
+			}
+			sess.Seconds = secs
+		}
+	}
+	ok, err := s.st.updateSession(ctx, sess, from)
+	if err != nil {
+		return err
+	}
+	if ok && sess.State == StateTerminated {
+		if err := s.st.addSeconds(ctx, sess.RegistrationID, sess.AUID, sess.Seconds); err != nil {
+			return err
+		}
+		_ = s.auth.RevokeToken(ctx, sess.TokenID, s.opts.TokenTTL)
+	}
+	if judged {
+		reg, err := s.st.registration(ctx, sess.BoroughID, sess.RegistrationID)
+		if err != nil {
+			return err
+		}
+		return s.evaluate(ctx, reg, sess.AUID, sess.ID)
+	}
+	return nil
+}

@@ -1,0 +1,34 @@
+package app
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/reach-london/reach/content/launch"
+	"github.com/reach-london/reach/server"
+)
+
+// launchServices holds each App's launch service (one per process), as
+// contentServices does for the content room.
+var launchServices sync.Map // *App → *launch.Service
+
+// Launch returns the process's cmi5 LMS: registrations, sessions, launch
+// and the statement rules.
+func (a *App) Launch() *launch.Service {
+	if v, ok := launchServices.Load(a); ok {
+		return v.(*launch.Service)
+	}
+	svc := launch.NewService(a.DB, a.KV, a.Auth, a.Statements(), a.Documents(), launch.ContentCourses(a.Content()),
+		launch.Options{PublicURL: a.Config.PublicURL, Logger: a.Log})
+	v, _ := launchServices.LoadOrStore(a, svc)
+	return v.(*launch.Service)
+}
+
+// mountLaunch adds the static files, the learner portal, the fetch URL,
+// and starts the sweeper that abandons idle sessions.
+func (a *App) mountLaunch(deps *server.Deps) {
+	svc := a.Launch()
+	deps.MountApp = append(deps.MountApp, server.MountStatic, server.MountPortal(svc), server.MountLaunch(svc))
+	a.Go("launch-sweeper", func(ctx context.Context) { svc.RunSweeper(ctx, 5*time.Minute) })
+}

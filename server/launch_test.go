@@ -1,0 +1,371 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/reach-london/reach/client"
+	"github.com/reach-london/reach/internal/reachtest"
+)
+
+// browser is a cookie-keeping HTTP client that does not follow redirects,
+// so tests see each answer of the portal.
+type browser struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+}
+
+func newBrowser(t *testing.T, base string) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, base: base, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}}
+}
+
+func (b *browser) do(method, path string, form url.Values) (*http.Response, string) {
+	b.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, b.base+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	res, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	return res, string(out)
+}
+
+func (b *browser) csrf() string {
+	u, _ := url.Parse(b.base)
+	for _, ck := range b.c.Jar.Cookies(u) {
+		if ck.Name == "reach_csrf" {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+// auXAPI sends an xAPI request with the AU's Basic auth-token.
+func auXAPI(t *testing.T, method, rawURL, token string, body any) (int, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, rawURL, rd)
+	req.Header.Set("Authorization", "Basic "+token)
+	req.Header.Set("X-Experience-API-Version", "1.0.3")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	return res.StatusCode, out
+}
+
+var moduleRE = regexp.MustCompile(`/modules/([^/"]+)/launch`)
+
+var launchURLRE = regexp.MustCompile(`href="([^"]+)" data-launch-url`)
+
+type launchParams struct {
+	endpoint, fetch, registration, activityID string
+	actor                                     json.RawMessage
+}
+
+func launchModule(t *testing.T, b *browser, slug, module string) launchParams {
+	t.Helper()
+	res, body := b.do(http.MethodPost, "/b/"+slug+"/modules/"+module+"/launch", url.Values{"_csrf": {b.csrf()}})
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("launch: %d %s", res.StatusCode, body)
+	}
+	m := launchURLRE.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("launch page has no launch link:\n%s", body)
+	}
+	u, err := url.Parse(html.UnescapeString(m[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	return launchParams{endpoint: q.Get("endpoint"), fetch: q.Get("fetch"), registration: q.Get("registration"),
+		activityID: q.Get("activityId"), actor: json.RawMessage(q.Get("actor"))}
+}
+
+func fetchToken(t *testing.T, fetch string) (int, map[string]string) {
+	t.Helper()
+	res, err := http.Post(fetch, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]string
+	_ = json.NewDecoder(res.Body).Decode(&out)
+	return res.StatusCode, out
+}
+
+func TestPortalAndCMI5Launch(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, r *reachtest.Instance) {
+		ctx := context.Background()
+		b := newBrowser(t, r.URL)
+		const slug = "london"
+
+		// Landing and sign-up with field errors, then a good sign-up.
+		if res, body := b.do(http.MethodGet, "/b/"+slug+"/", nil); res.StatusCode != 200 || !strings.Contains(body, "The 4 modules") {
+			t.Fatalf("landing: %d %s", res.StatusCode, body)
+		}
+		res, body := b.do(http.MethodPost, "/b/"+slug+"/signup", url.Values{"name": {""}, "email": {"nope"}, "password": {"short"}})
+		if res.StatusCode != http.StatusUnprocessableEntity {
+			t.Fatalf("bad sign-up: got %d", res.StatusCode)
+		}
+		for _, want := range []string{`href="#f-name"`, `href="#f-email"`, `href="#f-password"`, `href="#f-profession"`, `aria-invalid="true"`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("bad sign-up page lacks %s", want)
+			}
+		}
+		res, body = b.do(http.MethodPost, "/b/"+slug+"/signup", url.Values{"name": {"Ada Learner"}, "email": {"ada@example.org"},
+			"password": {"correct horse battery"}, "profession": {"linkworker"}})
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/b/"+slug+"/dashboard" {
+			t.Fatalf("sign-up: %d %s %s", res.StatusCode, res.Header.Get("Location"), body)
+		}
+		res, body = b.do(http.MethodGet, "/b/"+slug+"/dashboard", nil)
+		if res.StatusCode != 200 || strings.Count(body, "not started") != 4 {
+			t.Fatalf("dashboard: %d\n%s", res.StatusCode, body)
+		}
+		var modules []string
+		for _, m := range moduleRE.FindAllStringSubmatch(body, -1) {
+			modules = append(modules, m[1])
+		}
+		if len(modules) != 4 {
+			t.Fatalf("dashboard launch buttons: %v", modules)
+		}
+		if res, _ := b.do(http.MethodGet, "/b/"+slug+"/certificate", nil); res.StatusCode != http.StatusForbidden {
+			t.Errorf("certificate before finishing: got %d, want 403", res.StatusCode)
+		}
+		// A POST without the CSRF token is refused.
+		if res, _ := b.do(http.MethodPost, "/b/"+slug+"/modules/"+modules[0]+"/launch", url.Values{}); res.StatusCode != http.StatusForbidden {
+			t.Errorf("launch without CSRF: got %d, want 403", res.StatusCode)
+		}
+
+		lp := launchModule(t, b, slug, modules[0])
+		if lp.endpoint != r.URL+"/xapi/" || lp.registration == "" || lp.activityID == "" || lp.fetch == "" {
+			t.Fatalf("launch parameters: %+v", lp)
+		}
+		status, tok := fetchToken(t, lp.fetch)
+		if status != 200 || tok["auth-token"] == "" {
+			t.Fatalf("fetch: %d %v", status, tok)
+		}
+		status, again := fetchToken(t, lp.fetch)
+		if status != http.StatusBadRequest || again["error-code"] != "1" {
+			t.Errorf("second fetch: got %d %v, want 400 with error-code 1", status, again)
+		}
+		token := tok["auth-token"]
+
+		// LMS.LaunchData and the role profile.
+		stateURL := lp.endpoint + "activities/state?" + url.Values{"activityId": {lp.activityID}, "agent": {string(lp.actor)},
+			"registration": {lp.registration}, "stateId": {"LMS.LaunchData"}}.Encode()
+		code, raw := auXAPI(t, http.MethodGet, stateURL, token, nil)
+		var ld struct {
+			ContextTemplate struct {
+				Extensions map[string]string `json:"extensions"`
+			} `json:"contextTemplate"`
+			LaunchMode, MoveOn, ReturnURL string
+			MasteryScore                  *float64 `json:"masteryScore"`
+		}
+		if err := json.Unmarshal(raw, &ld); code != 200 || err != nil {
+			t.Fatalf("LMS.LaunchData: %d %s", code, raw)
+		}
+		sid := ld.ContextTemplate.Extensions["https://w3id.org/xapi/cmi5/context/extensions/sessionid"]
+		if sid == "" || ld.LaunchMode != "Normal" || ld.MoveOn == "" || !strings.HasPrefix(ld.ReturnURL, r.URL+"/b/"+slug+"/dashboard") {
+			t.Fatalf("LMS.LaunchData: %s", raw)
+		}
+		code, raw = auXAPI(t, http.MethodGet, lp.endpoint+"agents/profile?"+url.Values{"agent": {string(lp.actor)},
+			"profileId": {"https://reach.london/xapi/profiles/role"}}.Encode(), token, nil)
+		if code != 200 || !strings.Contains(string(raw), `"linkworker"`) {
+			t.Errorf("role profile: %d %s", code, raw)
+		}
+
+		stmt := func(verb string, cats []string, result map[string]any) map[string]any {
+			ca := []any{}
+			for _, c := range cats {
+				ca = append(ca, map[string]any{"id": c})
+			}
+			s := map[string]any{"id": uuid.NewString(), "actor": lp.actor, "verb": map[string]any{"id": verb},
+				"object": map[string]any{"id": lp.activityID},
+				"context": map[string]any{"registration": lp.registration, "contextActivities": map[string]any{"category": ca},
+					"extensions": map[string]any{"https://w3id.org/xapi/cmi5/context/extensions/sessionid": sid}}}
+			if result != nil {
+				s["result"] = result
+			}
+			return s
+		}
+		const (
+			cmi5   = "https://w3id.org/xapi/cmi5/context/categories/cmi5"
+			moveOn = "https://w3id.org/xapi/cmi5/context/categories/moveon"
+			vInit  = "http://adlnet.gov/expapi/verbs/initialized"
+			vComp  = "http://adlnet.gov/expapi/verbs/completed"
+			vPass  = "http://adlnet.gov/expapi/verbs/passed"
+			vFail  = "http://adlnet.gov/expapi/verbs/failed"
+			vTerm  = "http://adlnet.gov/expapi/verbs/terminated"
+			vExp   = "http://adlnet.gov/expapi/verbs/experienced"
+			vSat   = "https://w3id.org/xapi/adl/verbs/satisfied"
+			vVoid  = "http://adlnet.gov/expapi/verbs/voided"
+		)
+		mastery := 0.0
+		if ld.MasteryScore != nil {
+			mastery = *ld.MasteryScore
+		}
+		noSession := stmt(vExp, nil, nil)
+		noSession["context"].(map[string]any)["extensions"] = map[string]any{}
+		other := stmt(vExp, nil, nil)
+		other["actor"] = map[string]any{"mbox": "mailto:someone@example.org"}
+		steps := []struct {
+			name string
+			body any
+			want int
+		}{
+			{"allowed before initialized", stmt(vExp, nil, nil), 403},
+			{"terminated before initialized", stmt(vTerm, []string{cmi5}, nil), 403},
+			{"initialized", stmt(vInit, []string{cmi5}, nil), 200},
+			{"initialized twice", stmt(vInit, []string{cmi5}, nil), 403},
+			{"no session id", noSession, 403},
+			{"another learner", other, 403},
+			{"voiding", map[string]any{"actor": lp.actor, "verb": map[string]any{"id": vVoid},
+				"object": map[string]any{"objectType": "StatementRef", "id": uuid.NewString()}}, 403},
+			{"LMS verb from the AU", stmt(vSat, []string{cmi5}, nil), 403},
+			{"experienced", stmt(vExp, nil, nil), 200},
+			{"completed without moveon", stmt(vComp, []string{cmi5}, map[string]any{"completion": true}), 403},
+			{"moveon on allowed statement", stmt(vExp, []string{moveOn}, nil), 403},
+			{"completed", stmt(vComp, []string{cmi5, moveOn}, map[string]any{"completion": true}), 200},
+			{"completed twice", stmt(vComp, []string{cmi5, moveOn}, map[string]any{"completion": true}), 403},
+			{"passed below mastery", stmt(vPass, []string{cmi5, moveOn}, map[string]any{"success": true,
+				"score": map[string]any{"scaled": mastery - 0.1}}), 403},
+			{"passed", stmt(vPass, []string{cmi5, moveOn}, map[string]any{"success": true, "score": map[string]any{"scaled": 0.9}}), 200},
+			{"failed after passed", stmt(vFail, []string{cmi5, moveOn}, map[string]any{"success": false,
+				"score": map[string]any{"scaled": 0.1}}), 403},
+			{"terminated", stmt(vTerm, []string{cmi5}, map[string]any{"duration": "PT10M"}), 200},
+			{"after terminated (token revoked)", stmt(vExp, nil, nil), 401},
+		}
+		for _, st := range steps {
+			if code, raw := auXAPI(t, http.MethodPost, lp.endpoint+"statements", token, st.body); code != st.want {
+				t.Errorf("%s: got %d %s, want %d", st.name, code, raw, st.want)
+			}
+		}
+
+		// The LMS's own statements are in the LRS.
+		admin := adminClient(t, r)
+		cred, err := admin.CreateCredential(ctx, slug, "test reader", "all/read")
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodGet, r.URL+"/xapi/statements?registration="+lp.registration+"&ascending=true&limit=100", nil)
+		req.SetBasicAuth(cred.Key, cred.Secret)
+		req.Header.Set("X-Experience-API-Version", "1.0.3")
+		sres, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var result struct {
+			Statements []struct {
+				Verb      struct{ ID string } `json:"verb"`
+				Object    struct{ ID string } `json:"object"`
+				Authority json.RawMessage     `json:"authority"`
+			} `json:"statements"`
+		}
+		_ = json.NewDecoder(sres.Body).Decode(&result)
+		sres.Body.Close()
+		var verbs []string
+		for _, s := range result.Statements {
+			verbs = append(verbs, s.Verb.ID[strings.LastIndex(s.Verb.ID, "/")+1:])
+		}
+		if got := strings.Join(verbs, ","); got != "launched,initialized,experienced,completed,passed,satisfied,terminated" {
+			t.Errorf("statements in the registration: %s", got)
+		}
+
+		res, body = b.do(http.MethodGet, "/b/"+slug+"/dashboard", nil)
+		if !strings.Contains(body, "satisfied") || !strings.Contains(body, "10 min") {
+			t.Errorf("dashboard after module 1 lacks satisfied / 10 min:\n%s", body)
+		}
+
+		// A second launch of module 2, then a relaunch: the first session is abandoned.
+		lp2 := launchModule(t, b, slug, modules[1])
+		_, tok2 := fetchToken(t, lp2.fetch)
+		if lp2.registration != lp.registration {
+			t.Errorf("module 2 got registration %s, want the course registration %s", lp2.registration, lp.registration)
+		}
+		launchModule(t, b, slug, modules[1])
+		code, raw = auXAPI(t, http.MethodGet, lp2.endpoint+"statements?limit=1", tok2["auth-token"], nil)
+		if code != http.StatusUnauthorized {
+			t.Errorf("token of an abandoned session still works: %d %s", code, raw)
+		}
+
+		// Waive modules 2 to 4; then the course is satisfied and the certificate is ready.
+		me, _ := b.do(http.MethodGet, "/api/v1/me/progress", nil)
+		_ = me
+		var learnerID string
+		if err := json.Unmarshal(lp.actor, &struct {
+			Account *struct{ Name *string } `json:"account"`
+		}{Account: &struct{ Name *string }{Name: &learnerID}}); err != nil || learnerID == "" {
+			t.Fatalf("actor %s: %v", lp.actor, err)
+		}
+		regs, err := admin.Registrations(ctx, slug, learnerID)
+		if err != nil || len(regs) != 1 {
+			t.Fatalf("registrations: %v %v", regs, err)
+		}
+		if _, err := admin.Waive(ctx, slug, learnerID, lp.registration, lp.activityID, "Because"); err == nil {
+			t.Error("waive with an unknown reason was accepted")
+		}
+		prog := func() client.Progress {
+			c := client.New(r.URL)
+			u, _ := url.Parse(r.URL)
+			for _, ck := range b.c.Jar.Cookies(u) {
+				if ck.Name == "reach_session" {
+					c.Token = ck.Value
+				}
+			}
+			p, err := c.MyProgress(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+		for _, m := range prog().Modules[1:] {
+			if _, err := admin.Waive(ctx, slug, learnerID, lp.registration, m.Module, "Administrative"); err != nil {
+				t.Fatalf("waive %s: %v", m.Module, err)
+			}
+		}
+		if p := prog(); !p.AllSatisfied || p.Done != 4 {
+			t.Errorf("progress after waiving: %+v", p)
+		}
+		res, body = b.do(http.MethodGet, "/b/"+slug+"/certificate", nil)
+		if res.StatusCode != 200 || !strings.Contains(body, "Ada Learner") {
+			t.Errorf("certificate: %d %s", res.StatusCode, body)
+		}
+		regs, _ = admin.Registrations(ctx, slug, learnerID)
+		if regs[0].SatisfiedAt == nil {
+			t.Errorf("registration not satisfied after every module: %+v", regs[0])
+		}
+	})
+}
