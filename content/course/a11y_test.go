@@ -37,9 +37,9 @@ func fullSlots() BuildOptions {
 	}}
 }
 
-// auditPackage opens every page of every module of a built package at a
-// viewport width pixels wide (360 for a phone) and runs axe-core on it. It fails on any axe
-// violation and on any page wider than the viewport.
+// auditPackage opens every page of every module of a built package in a
+// viewport width pixels wide (360 for a phone) and runs axe-core on it. It
+// fails on any axe violation and on any page wider than the viewport.
 func auditPackage(t *testing.T, ctx context.Context, axe string, c *Course, files map[string][]byte, width int64) {
 	srv := httptest.NewServer(packageHandler(files))
 	defer srv.Close()

@@ -18,56 +18,57 @@ type BuildOptions struct {
 }
 
 // Slots is what a borough fills without editing the course. Empty fields
-// fall back to the London-wide defaults written in the sources.
+// fall back to the London-wide defaults written in the sources. The JSON
+// form (a logo as base64) lets a CLI or API take slots from a file.
 type Slots struct {
-	BoroughName string // replaces {{borough}}; "London" when empty
-	Branding    Branding
-	Offers      []Offer
-	Contacts    []Contact
-	CaseStudies []CaseStudy
+	BoroughName string      `json:"boroughName,omitempty"` // replaces {{borough}}; "London" when empty
+	Branding    Branding    `json:"branding,omitempty"`
+	Offers      []Offer     `json:"offers,omitempty"`
+	Contacts    []Contact   `json:"contacts,omitempty"`
+	CaseStudies []CaseStudy `json:"caseStudies,omitempty"`
 }
 
 // Branding is the borough's look. The colour is used for links, buttons
 // and the header, so it must keep text readable (contrast at least 4.5:1
 // against white).
 type Branding struct {
-	PrimaryColour string // "#rrggbb"
-	LogoURL       string // an https URL of the logo; or give Logo bytes
-	Logo          []byte // the logo file, packaged with the course
-	LogoType      string // Logo's media type: image/png, image/jpeg, image/svg+xml or image/webp
-	LogoAlt       string // the logo's text alternative; defaults to "<borough> logo"
+	PrimaryColour string `json:"primaryColour,omitempty"` // "#rrggbb"
+	LogoURL       string `json:"logoUrl,omitempty"`       // an https URL of the logo; or give Logo bytes
+	Logo          []byte `json:"logo,omitempty"`          // the logo file, packaged with the course
+	LogoType      string `json:"logoType,omitempty"`      // Logo's media type: image/png, image/jpeg, image/svg+xml or image/webp
+	LogoAlt       string `json:"logoAlt,omitempty"`       // the logo's text alternative; defaults to "<borough> logo"
 }
 
 // Offer is one entry of the local offers directory.
 type Offer struct {
-	Name         string
-	Organisation string
-	Description  string // what happens
-	WhoFor       string
-	WhereWhen    string
-	Cost         string
-	Access       string // access needs met
-	HowToRefer   string
-	Contact      string
-	URL          string
+	Name         string `json:"name,omitempty"`
+	Organisation string `json:"organisation,omitempty"`
+	Description  string `json:"description,omitempty"` // what happens
+	WhoFor       string `json:"whoFor,omitempty"`
+	WhereWhen    string `json:"whereWhen,omitempty"`
+	Cost         string `json:"cost,omitempty"`
+	Access       string `json:"access,omitempty"` // access needs met
+	HowToRefer   string `json:"howToRefer,omitempty"`
+	Contact      string `json:"contact,omitempty"`
+	URL          string `json:"url,omitempty"`
 }
 
 // Contact is a local contact or referral route.
 type Contact struct {
-	Name         string
-	Role         string
-	Organisation string
-	Email        string
-	Phone        string
-	URL          string
-	Notes        string
+	Name         string `json:"name,omitempty"`
+	Role         string `json:"role,omitempty"`
+	Organisation string `json:"organisation,omitempty"`
+	Email        string `json:"email,omitempty"`
+	Phone        string `json:"phone,omitempty"`
+	URL          string `json:"url,omitempty"`
+	Notes        string `json:"notes,omitempty"`
 }
 
 // CaseStudy is a local case study. Body is plain text; blank lines
 // separate paragraphs.
 type CaseStudy struct {
-	Title string
-	Body  string
+	Title string `json:"title,omitempty"`
+	Body  string `json:"body,omitempty"`
 }
 
 const (

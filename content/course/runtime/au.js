@@ -629,6 +629,7 @@
         state.reflections[id] = ta.value;
         save();
         saved();
+        if (state.page === summaryPageId()) refreshReflections();
       });
       ta.addEventListener('change', () => {
         if (!ta.value.trim()) return;
@@ -641,6 +642,8 @@
       });
     }
   }
+
+  const refreshReflections = debounce(() => renderReflections(), SAVE_DELAY);
 
   function renderReflections() {
     const box = $('[data-my-reflections]');
