@@ -412,7 +412,7 @@ func checkCommon(t *testing.T, r release) {
 	if c.Lifecycle == nil || c.Lifecycle.PreStop == nil || c.Lifecycle.PreStop.Sleep == nil {
 		t.Error("no preStop sleep: pods would stop before load balancers notice")
 	}
-	if slices.Contains(c.Args, "serve") == false {
+	if !slices.Contains(c.Args, "serve") {
 		t.Errorf("args %v, want serve", c.Args)
 	}
 
