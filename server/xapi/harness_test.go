@@ -68,6 +68,8 @@ type harness struct {
 	URL   string
 	Store *sqlstore.Store
 	DB    *db.DB
+	svc   *lrs.Service
+	auth  Authenticator
 }
 
 // newHarness starts the xAPI handler on a real database at dbURL with a
@@ -113,7 +115,7 @@ func newHarnessWith(t testing.TB, dbURL string, adjust func(*Deps)) *harness {
 	h.Register(e.Group("/xapi"))
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	return &harness{URL: srv.URL, Store: store, DB: d}
+	return &harness{URL: srv.URL, Store: store, DB: d, svc: deps.Statements, auth: deps.Auth}
 }
 
 func basic(user string) string {

@@ -112,13 +112,18 @@ func (h *Handler) alternateSyntax(next echo.HandlerFunc) echo.HandlerFunc {
 		if ct != "application/x-www-form-urlencoded" {
 			return errs.E(errs.Invalid, "the alternate request syntax needs a Content-Type of application/x-www-form-urlencoded")
 		}
-		raw, err := io.ReadAll(r.Body)
-		if err != nil {
-			return readErr(err)
-		}
-		form, err := url.ParseQuery(string(raw))
-		if err != nil {
-			return errs.E(errs.Invalid, "the alternate request syntax form is not valid URL encoding")
+		var form url.Values
+		if r.PostForm != nil {
+			// An earlier middleware parsed the form and so consumed the body.
+			form = r.PostForm
+		} else {
+			raw, err := io.ReadAll(r.Body)
+			if err != nil {
+				return readErr(err)
+			}
+			if form, err = url.ParseQuery(string(raw)); err != nil {
+				return errs.E(errs.Invalid, "the alternate request syntax form is not valid URL encoding")
+			}
 		}
 		params := url.Values{}
 		var content []byte

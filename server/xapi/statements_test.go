@@ -16,10 +16,13 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/reach-london/reach/internal/testenv"
 	"github.com/reach-london/reach/lrs"
@@ -241,5 +244,29 @@ func TestSignedStatements(t *testing.T) {
 		if got := readAll(t, resp); resp.StatusCode != tt.want {
 			t.Errorf("%s: got %d %s, want %d", tt.name, resp.StatusCode, got, tt.want)
 		}
+	}
+}
+
+// TestAlternateSyntaxAfterParsedForm covers a middleware before ours
+// having parsed (and so consumed) the form body.
+func TestAlternateSyntaxAfterParsedForm(t *testing.T) {
+	h := newHarness(t, testenv.SQLiteURL(t))
+	e := echo.New()
+	e.HTTPErrorHandler = testErrorHandler
+	g := e.Group("/xapi", func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			_ = c.Request().ParseForm()
+			return next(c)
+		}
+	})
+	New(Deps{Statements: h.svc, Auth: h.auth}).Register(g)
+	form := url.Values{"statementId": {sid1}, "content": {statementJSON("ada", "http://example.org/alt")},
+		"X-Experience-API-Version": {"1.0.3"}, "Authorization": {basic("a")}}
+	req := httptest.NewRequest("POST", "/xapi/statements?method=PUT", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	if rec.Code != http.StatusNoContent {
+		t.Fatalf("got %d %s, want 204", rec.Code, rec.Body.String())
 	}
 }
