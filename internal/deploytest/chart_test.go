@@ -489,6 +489,11 @@ func checkPod(t *testing.T, what string, spec corev1.PodSpec) {
 	if spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken {
 		t.Errorf("%s: mounts a service-account token Reach never uses", what)
 	}
+	// Service links would put REACH_PORT and friends (for a Service named
+	// reach) into the environment Reach reads its settings from.
+	if spec.EnableServiceLinks == nil || *spec.EnableServiceLinks {
+		t.Errorf("%s: service links on: Kubernetes would inject REACH_* variables", what)
+	}
 	for _, c := range spec.Containers {
 		sc := c.SecurityContext
 		switch {
