@@ -1,0 +1,70 @@
+package forward_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/reach-london/reach/client"
+	"github.com/reach-london/reach/internal/reachtest"
+)
+
+// TestForwardingReplicasShareTargets runs two replicas on one database:
+// the lease lets only one deliver for a target at a time, so no batch is
+// sent twice, and when that replica stops the other carries on.
+func TestForwardingReplicasShareTargets(t *testing.T) {
+	for _, b := range reachtest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			one := reachtest.Start(t, b)
+			cfg := one.Config
+			cfg.Addr, cfg.ContentAddr = closedAddr(t), closedAddr(t)
+			cfg.PublicURL, cfg.ContentURL = "http://"+cfg.Addr, "http://"+cfg.ContentAddr
+			two := reachtest.StartWith(t, cfg)
+			for _, r := range []*reachtest.Instance{one, two} {
+				r.App.StartForwarding(ctx, testOptions())
+				t.Cleanup(r.App.StopForwarding)
+			}
+			ac := adminClient(t, one)
+			user := credential(t, ac, one, "london")
+			rec := newRecorder(t)
+			tg, err := ac.CreateForwarding(ctx, "london", client.ForwardingInput{Name: ptr("recorder"),
+				Endpoint: ptr(rec.srv.URL + "/xapi/"), AuthType: ptr("bearer"), Secret: ptr("t")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sent []map[string]any
+			for i := range 60 {
+				s := statement(verbExperienced, act1)
+				sent = append(sent, s)
+				if i%10 == 9 {
+					user.post(t, sent[i-9:]...)
+				}
+			}
+			want := ids(sent...)
+			eventually(t, 20*time.Second, "delivery by two replicas", func() (bool, string) {
+				got, _ := rec.snapshot()
+				return len(got) >= len(want), fmt.Sprintf("%d of %d", len(got), len(want))
+			})
+			got, _ := rec.snapshot()
+			for _, id := range want {
+				if got[id] != 1 {
+					t.Errorf("statement %s delivered %d times, want once", id, got[id])
+				}
+			}
+
+			// The replica holding the lease stops; the other takes over.
+			one.App.StopForwarding()
+			more := []map[string]any{statement(verbCompleted, act2), statement(verbCompleted, act3)}
+			user.post(t, more...)
+			eventually(t, 10*time.Second, "delivery by the remaining replica", func() (bool, string) {
+				got, _ := rec.snapshot()
+				return got[ids(more...)[0]] == 1 && got[ids(more...)[1]] == 1, fmt.Sprint(len(got))
+			})
+			if st, err := ac.Forwarding(ctx, "london", tg.ID); err != nil || st.Delivered != 62 || st.Lag != 0 {
+				t.Errorf("status: got %+v, %v; want 62 delivered, no lag", st, err)
+			}
+		})
+	}
+}
