@@ -305,6 +305,15 @@ func TestChartRenders(t *testing.T) {
 						t.Errorf("%s: got %+v, want valueFrom.secretKeyRef", name, e)
 					}
 				}
+				tsc := d.Spec.Template.Spec.TopologySpreadConstraints
+				if len(tsc) != 2 {
+					t.Fatalf("topology spread %+v, want the default over nodes and zones", tsc)
+				}
+				for _, c := range tsc {
+					if s, _ := metav1.LabelSelectorAsSelector(c.LabelSelector); s == nil || !s.Matches(labels.Set(d.Spec.Template.Labels)) {
+						t.Errorf("spread over %s selects %v, not the pods", c.TopologyKey, c.LabelSelector)
+					}
+				}
 				job := one[*batchv1.Job](t, r, "Job")
 				ref := envVar(job.Spec.Template.Spec.Containers[0], "REACH_DATABASE_URL")
 				if ref == nil || ref.ValueFrom == nil || ref.ValueFrom.SecretKeyRef.Name != "reach-migrate" {
