@@ -65,6 +65,7 @@ var playerPage = template.Must(template.New("player").Parse(`<!doctype html>
 <div class="player">
   <header class="player-bar">
     <h1 id="player-title">Loading…</h1>
+    <a id="player-return" class="player-return" hidden>Back to my modules</a>
     <nav class="player-steps" aria-label="Lesson navigation">
       <button type="button" id="player-prev" disabled>Previous</button>
       <button type="button" id="player-next" disabled>Next</button>

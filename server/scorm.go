@@ -112,10 +112,11 @@ func launchBody(l scorm.Launch) map[string]any {
 	return map[string]any{
 		"attempt": map[string]any{"id": a.ID, "version": a.Version, "number": a.Number, "status": a.Status,
 			"entry": a.Entry, "scoId": a.SCOID},
-		"runtime": l.Runtime,
-		"scoUrl":  l.SCOURL,
-		"title":   l.Title,
-		"items":   l.Items,
+		"runtime":   l.Runtime,
+		"scoUrl":    l.SCOURL,
+		"title":     l.Title,
+		"items":     l.Items,
+		"returnUrl": l.ReturnURL,
 	}
 }
 

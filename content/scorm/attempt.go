@@ -81,6 +81,8 @@ type Meta struct {
 	CompletionThreshold *float64 `json:"completionThreshold,omitempty"`
 	MaxTimeAllowed      string   `json:"maxTimeAllowed,omitempty"`
 	TimeLimitAction     string   `json:"timeLimitAction,omitempty"`
+	// ReturnURL is where the player's "back" link goes (the portal).
+	ReturnURL string `json:"returnUrl,omitempty"`
 }
 
 // Attempt is one learner's attempt on one SCO within a registration.
@@ -164,6 +166,8 @@ type AttemptStart struct {
 	// SCOID is the item identifier of the SCO to launch; empty launches
 	// the first SCO of the organisation.
 	SCOID string
+	// ReturnURL, if set, is an absolute http(s) URL the player links back to.
+	ReturnURL string
 }
 
 // VersionOf maps a package type to its run-time version.
@@ -191,6 +195,11 @@ func (s *Service) StartAttempt(ctx context.Context, in AttemptStart) (Attempt, s
 	}
 	if in.LearnerID == "" || len(in.Learner) == 0 {
 		return Attempt{}, "", errs.E(errs.Invalid, "a SCORM attempt needs the learner's id and xAPI agent")
+	}
+	if in.ReturnURL != "" {
+		if u, err := url.Parse(in.ReturnURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return Attempt{}, "", errs.E(errs.Invalid, "returnURL must be an absolute http(s) URL")
+		}
 	}
 	pkg, err := s.opts.Packages.Package(ctx, in.BoroughID, in.PackageID)
 	if err != nil {
@@ -264,6 +273,7 @@ func (s *Service) openSession(ctx context.Context, in AttemptStart, pkg content.
 			delete(a.CMI, k)
 		}
 		a.SessionID, a.SessionState, a.Status = uuid.NewString(), sessionLaunched, StatusActive
+		a.Meta.ReturnURL = in.ReturnURL
 		a.UpdatedAt = now
 		return a, s.update(ctx, a)
 	}
@@ -275,6 +285,7 @@ func (s *Service) openSession(ctx context.Context, in AttemptStart, pkg content.
 		Learner: in.Learner, LearnerID: in.LearnerID, LearnerName: in.LearnerName, PackageID: pkg.ID, SCOID: sco.ID,
 		Version: ver, Number: number, Status: StatusActive, Entry: "ab-initio", SessionID: uuid.NewString(),
 		SessionState: sessionLaunched, CMI: CMI{}, Meta: s.meta(pkg, sco), CreatedAt: now, UpdatedAt: now}
+	a.Meta.ReturnURL = in.ReturnURL
 	return a, s.insert(ctx, a)
 }
 

@@ -2,6 +2,7 @@ package scorm
 
 import (
 	"context"
+	"encoding/json"
 	"sort"
 
 	"github.com/reach-london/reach/content"
@@ -28,6 +29,8 @@ type Launch struct {
 	SCOURL  string  `json:"scoUrl"`
 	Title   string  `json:"title"`
 	Items   []Item  `json:"items"`
+	// ReturnURL is where the player's "back" link goes, if anywhere.
+	ReturnURL string `json:"returnUrl,omitempty"`
 }
 
 // Launch returns the current session of an attempt for its player.
@@ -56,7 +59,7 @@ func (s *Service) Launch(ctx context.Context, p auth.Principal, attemptID string
 		title = pkg.Title
 	}
 	return Launch{Attempt: a, Runtime: a.Runtime(), SCOURL: s.opts.Packages.FileURL(pkg.ID, token, sco.LaunchURL),
-		Title: title, Items: organisation(pkg.Course, a.SCOID)}, nil
+		Title: title, Items: organisation(pkg.Course, a.SCOID), ReturnURL: a.Meta.ReturnURL}, nil
 }
 
 // organisation flattens the course tree into the player's menu, in the
@@ -104,6 +107,21 @@ func (s *Service) Navigate(ctx context.Context, p auth.Principal, fromAttemptID,
 		return "", errs.E(errs.Invalid, "say which item to go to")
 	}
 	_, url, err := s.StartAttempt(ctx, AttemptStart{BoroughID: a.BoroughID, Learner: a.Learner, LearnerID: a.LearnerID,
-		LearnerName: a.LearnerName, Registration: a.Registration, PackageID: a.PackageID, SCOID: scoID})
+		LearnerName: a.LearnerName, Registration: a.Registration, PackageID: a.PackageID, SCOID: scoID,
+		ReturnURL: a.Meta.ReturnURL})
 	return url, err
+}
+
+// StartSCORM starts or resumes the learner's attempt on the launch's SCO
+// and returns the player URL; the learner portal's launch (content/launch)
+// calls it for SCORM packages. The learner's name for cmi.core.student_name
+// / cmi.learner_name is the agent's name, when it has one.
+func (s *Service) StartSCORM(ctx context.Context, l content.Launchable, registration, learnerID string, learner json.RawMessage, returnURL string) (string, error) {
+	var agent struct {
+		Name string `json:"name"`
+	}
+	_ = json.Unmarshal(learner, &agent)
+	_, u, err := s.StartAttempt(ctx, AttemptStart{BoroughID: l.Version.BoroughID, Learner: learner, LearnerID: learnerID,
+		LearnerName: agent.Name, Registration: registration, PackageID: l.Package.ID, SCOID: l.AU.ID, ReturnURL: returnURL})
+	return u, err
 }

@@ -20,7 +20,7 @@ func (a *App) Launch() *launch.Service {
 		return v.(*launch.Service)
 	}
 	svc := launch.NewService(a.DB, a.KV, a.Auth, a.Statements(), a.Documents(), launch.ContentCourses(a.Content()),
-		launch.Options{PublicURL: a.Config.PublicURL, Logger: a.Log})
+		launch.Options{PublicURL: a.Config.PublicURL, Logger: a.Log, SCORM: a.SCORM()})
 	v, _ := launchServices.LoadOrStore(a, svc)
 	return v.(*launch.Service)
 }

@@ -258,6 +258,11 @@ async function start() {
     return;
   }
   items = body.items || [];
+  if (body.returnUrl) {
+    const back = document.getElementById("player-return");
+    back.href = body.returnUrl;
+    back.hidden = false;
+  }
   current = body.attempt.scoId;
   const item = items.find((i) => i.id === current);
   titleEl.textContent = item && item.title ? `${body.title}: ${item.title}` : body.title;
