@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
 
+	"github.com/reach-london/reach/content/launch"
 	"github.com/reach-london/reach/content/scorm"
 	"github.com/reach-london/reach/internal/reachtest"
 )
@@ -212,18 +213,60 @@ func TestBrowserSCORM12(t *testing.T) {
 	}
 }
 
+// portalModule makes the test package the borough's first module (a
+// replaced module, published), as a borough admin would.
+func portalModule(t *testing.T, f *fixture) string {
+	t.Helper()
+	ctx := context.Background()
+	c := f.inst.App.Content()
+	v, err := c.PublishedVersion(ctx, f.borough.ID)
+	if err != nil || len(v.Modules) == 0 {
+		t.Fatalf("published base course: %v (%d modules)", err, len(v.Modules))
+	}
+	module := v.Modules[0].Module
+	draft, err := c.ReplaceModule(ctx, f.borough.ID, "test", module, f.pkg.ID, f.pkg.Course.AllAUs()[0].ID)
+	if err != nil {
+		t.Fatalf("replace module %s with the SCORM package: %v", module, err)
+	}
+	if _, err := c.Publish(ctx, f.borough.ID, "test", draft.Number); err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	return module
+}
+
+// portalLaunch launches the module as the learner portal does and returns
+// the URL the learner's browser goes to.
+func portalLaunch(t *testing.T, f *fixture, module, learnerID string) (string, string) {
+	t.Helper()
+	l, err := f.inst.App.Launch().Launch(context.Background(), launch.Request{Module: module,
+		Learner: launch.Learner{ID: learnerID, BoroughID: f.borough.ID}, ReturnURL: f.inst.URL + "/"})
+	if err != nil {
+		t.Fatalf("portal launch: %v", err)
+	}
+	if !strings.HasPrefix(l.URL, f.inst.ContentURL+"/player/") {
+		t.Fatalf("portal launch URL %q is not the SCORM player", l.URL)
+	}
+	return l.URL, l.Registration
+}
+
 func TestBrowserSCORM2004(t *testing.T) {
 	for _, b := range reachtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			f := newFixture(t, b, "testdata/scorm2004")
 			ctx := browser(t)
-			reg := uuid.NewString()
-			a, _ := f.start(t, reg, "")
-			_, playerURL, _ := f.svc.StartAttempt(context.Background(), scorm.AttemptStart{BoroughID: f.borough.ID,
-				Learner: learner("ada"), LearnerID: "ada", LearnerName: "Lovelace, Ada", Registration: reg, PackageID: f.pkg.ID})
+			module := portalModule(t, f)
+			learnerID := uuid.NewString()
+			playerURL, reg := portalLaunch(t, f, module, learnerID)
+			attempts, err := f.svc.Attempts(context.Background(), f.borough.ID, reg)
+			if err != nil || len(attempts) != 1 {
+				t.Fatalf("attempts of the registration: %v, %v", attempts, err)
+			}
+			a := attempts[0]
 			if err := chromedp.Do(ctx, chromedp.Navigate(playerURL)); err != nil {
 				t.Fatal(err)
 			}
+			waitFor(t, ctx, "learner id", inSCO(`doc.getElementById("learner").textContent`), learnerID)
+			waitFor(t, ctx, "return link", `document.getElementById("player-return").href`, f.inst.URL+"/")
 			waitFor(t, ctx, "first entry", inSCO(`doc.getElementById("entry").textContent`), "ab-initio")
 			waitFor(t, ctx, "passing score", inSCO(`doc.getElementById("passing").textContent`), "0.6")
 			waitFor(t, ctx, "single SCO has no menu", `document.getElementById("player-toc").hidden`, "true")
@@ -237,10 +280,9 @@ func TestBrowserSCORM2004(t *testing.T) {
 				t.Fatalf("after closing: status %s, CMI %v", stored.Status, stored.CMI)
 			}
 
-			_, playerURL, err := f.svc.StartAttempt(context.Background(), scorm.AttemptStart{BoroughID: f.borough.ID,
-				Learner: learner("ada"), LearnerID: "ada", LearnerName: "Lovelace, Ada", Registration: reg, PackageID: f.pkg.ID})
-			if err != nil {
-				t.Fatal(err)
+			playerURL, reg2 := portalLaunch(t, f, module, learnerID)
+			if reg2 != reg {
+				t.Fatalf("relaunch registration %s, want %s", reg2, reg)
 			}
 			if err := chromedp.Do(ctx, chromedp.Navigate(playerURL)); err != nil {
 				t.Fatal(err)
