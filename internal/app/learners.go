@@ -12,7 +12,8 @@ import (
 // mountAdmin adds learner management and the admin pages, and the erasers
 // that GDPR erasure runs.
 func (a *App) mountAdmin(deps *server.Deps) {
-	deps.MountApp = append(deps.MountApp, server.MountStatic, server.MountLearners, server.MountAdminUI)
+	deps.MountApp = append(deps.MountApp, server.MountStatic, server.MountLearners,
+		server.MountAdminUI(server.AdminServices{Content: a.Content(), Forwarding: a.Forwarding()}))
 	deps.Erasers = append(deps.Erasers, a.learnerErasers()...)
 }
 

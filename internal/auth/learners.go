@@ -44,6 +44,8 @@ type LearnerStore interface {
 	// and rewrites audit entries that named them by email, in one
 	// transaction. It returns the ended session ids.
 	AnonymiseUser(ctx context.Context, u User, oldEmail string, at time.Time) ([]string, error)
+	// ListBoroughAdmins lists a borough's admin accounts by email.
+	ListBoroughAdmins(ctx context.Context, boroughID string) ([]User, error)
 }
 
 // Learner list limits.
@@ -189,4 +191,13 @@ func (s *Service) AnonymiseLearner(ctx context.Context, boroughID, userID string
 		return err
 	}
 	return s.forgetSessions(ctx, ids)
+}
+
+// ListBoroughAdmins lists the admin accounts of a borough.
+func (s *Service) ListBoroughAdmins(ctx context.Context, boroughID string) ([]User, error) {
+	ls, err := s.learners()
+	if err != nil {
+		return nil, err
+	}
+	return ls.ListBoroughAdmins(ctx, boroughID)
 }

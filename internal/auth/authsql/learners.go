@@ -134,3 +134,22 @@ func (s *Store) AnonymiseUser(ctx context.Context, u auth.User, oldEmail string,
 	})
 	return ids, err
 }
+
+// ListBoroughAdmins implements auth.LearnerStore.
+func (s *Store) ListBoroughAdmins(ctx context.Context, boroughID string) ([]auth.User, error) {
+	rows, err := s.db.SQL.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE borough_id = $1 AND role = $2 ORDER BY email`,
+		boroughID, auth.RoleBoroughAdmin)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []auth.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,237 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"path"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/reach-london/reach/internal/auth"
+	"github.com/reach-london/reach/internal/reachtest"
+)
+
+// adminBrowser is a cookie-keeping HTTP client that does not follow
+// redirects, so tests see each answer.
+type adminBrowser struct {
+	t    *testing.T
+	base string
+	hc   *http.Client
+}
+
+func newAdminBrowser(t *testing.T, base string) *adminBrowser {
+	jar, _ := cookiejar.New(nil)
+	return &adminBrowser{t: t, base: base, hc: &http.Client{Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (b *adminBrowser) csrf() string {
+	u, _ := url.Parse(b.base)
+	for _, ck := range b.hc.Jar.Cookies(u) {
+		if ck.Name == "reach_csrf" {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+func (b *adminBrowser) get(p string) (int, string, string) {
+	b.t.Helper()
+	res, err := b.hc.Get(b.base + p)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header.Get("Location"), string(body)
+}
+
+// post submits a form with the CSRF cookie's value unless the form sets
+// _csrf itself.
+func (b *adminBrowser) post(p string, form url.Values) (int, string, string) {
+	b.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	if _, ok := form["_csrf"]; !ok {
+		form.Set("_csrf", b.csrf())
+	}
+	res, err := b.hc.PostForm(b.base+p, form)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header.Get("Location"), string(body)
+}
+
+func (b *adminBrowser) signin(email, password, borough string) {
+	b.t.Helper()
+	b.get("/admin/signin")
+	code, loc, body := b.post("/admin/signin", url.Values{"email": {email}, "password": {password}, "borough": {borough}})
+	if code != http.StatusSeeOther {
+		b.t.Fatalf("sign in as %s: %d %s\n%s", email, code, loc, body)
+	}
+}
+
+func want(t *testing.T, what string, code int, body string, wantCode int, wantText ...string) {
+	t.Helper()
+	if code != wantCode {
+		t.Errorf("%s: status %d, want %d\n%.2000s", what, code, wantCode, body)
+	}
+	for _, w := range wantText {
+		if !strings.Contains(body, w) {
+			t.Errorf("%s: page lacks %q\n%.3000s", what, w, body)
+		}
+	}
+}
+
+var inviteLink = regexp.MustCompile(`value="(http[^"]+/invite/[^"]+)"`)
+
+func TestAdminPages(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, r *reachtest.Instance) {
+		ctx := context.Background()
+		root := newAdminBrowser(t, r.URL)
+		code, loc, _ := root.get("/admin/")
+		if code != http.StatusSeeOther || loc != "/admin/signin?next=%2Fadmin%2F" {
+			t.Fatalf("signed-out /admin/: %d %q, want a redirect to sign in", code, loc)
+		}
+		root.get("/admin/signin")
+		code, _, body := root.post("/admin/signin", url.Values{"_csrf": {"forged"}, "email": {r.AdminEmail}, "password": {r.AdminPassword}})
+		want(t, "sign-in with a forged CSRF token", code, body, http.StatusForbidden)
+		code, _, body = root.post("/admin/signin", url.Values{"email": {r.AdminEmail}, "password": {"wrong password!"}})
+		want(t, "wrong password", code, body, http.StatusUnauthorized, "Email, password or borough is wrong", `href="#f-email"`)
+		root.signin(r.AdminEmail, r.AdminPassword, "")
+		code, _, body = root.get("/admin/")
+		want(t, "platform home", code, body, http.StatusOK, "London-wide admin", `href="/admin/london/"`)
+
+		// Boroughs and their admins.
+		code, _, body = root.post("/admin/boroughs", url.Values{"slug": {"Not A Slug"}})
+		want(t, "bad borough slug", code, body, http.StatusBadRequest, "There is a problem", "lowercase letters")
+		code, loc, _ = root.post("/admin/boroughs", url.Values{"slug": {"camden"}})
+		if code != http.StatusSeeOther || loc != "/admin/camden/admins?notice=boroughcreated" {
+			t.Fatalf("create borough: %d %q", code, loc)
+		}
+		code, _, body = root.get(loc)
+		want(t, "new borough's admins", code, body, http.StatusOK, "The borough Camden was created")
+		code, _, body = root.post("/admin/camden/admins", url.Values{"email": {"boss@camden.test"}, "name": {"Cam Boss"}})
+		want(t, "create borough admin", code, body, http.StatusOK, "One-time password", "boss@camden.test")
+		pw := regexp.MustCompile(`id="admin-password" type="text" readonly value="([^"]+)"`).FindStringSubmatch(body)
+		if pw == nil {
+			t.Fatalf("no one-time password on the page:\n%s", body)
+		}
+		code, _, body = root.post("/admin/camden/admins", url.Values{"email": {"boss@camden.test"}})
+		want(t, "duplicate borough admin", code, body, http.StatusBadRequest, "already exists")
+
+		// The borough admin sees only their borough.
+		admin := newAdminBrowser(t, r.URL)
+		admin.signin("boss@camden.test", pw[1], "camden")
+		code, loc, _ = admin.get("/admin/")
+		if code != http.StatusSeeOther || loc != "/admin/camden/" {
+			t.Errorf("borough admin's /admin/: %d %q, want their dashboard", code, loc)
+		}
+		code, _, body = admin.get("/admin/camden/")
+		want(t, "dashboard", code, body, http.StatusOK, "Camden: dashboard", `href="/admin/camden/reports"`, `aria-current="page"`)
+		code, _, body = admin.get("/admin/london/learners")
+		want(t, "another borough", code, body, http.StatusNotFound, "Page not found")
+		code, _, body = admin.get("/admin/boroughs")
+		want(t, "platform page", code, body, http.StatusForbidden)
+
+		// Invite, list, deactivate, reactivate, erase.
+		code, _, body = admin.post("/admin/camden/learners/invite", url.Values{"email": {"nope"}})
+		want(t, "bad invitation", code, body, http.StatusBadRequest, "not a valid email address", `aria-invalid="true"`)
+		code, _, body = admin.post("/admin/camden/learners/invite", url.Values{"email": {"ada@example.org"}})
+		want(t, "invite", code, body, http.StatusOK, "Invitation for ada@example.org", "not shown again")
+		link := inviteLink.FindStringSubmatch(body)
+		if link == nil {
+			t.Fatalf("no invitation link on the page:\n%s", body)
+		}
+		b, _ := r.App.Auth.BoroughBySlug(ctx, "camden")
+		ada, err := r.App.Auth.AcceptInvitation(ctx, b.ID, path.Base(link[1]), "Ada Lovelace", "a long learner password 1", "gp")
+		if err != nil {
+			t.Fatalf("accept invitation: %v", err)
+		}
+		code, _, body = admin.get("/admin/camden/learners?q=lovelace")
+		want(t, "search", code, body, http.StatusOK, "Ada Lovelace", "ada@example.org", "Showing 1 to 1 of 1 learners")
+		code, _, body = admin.get("/admin/camden/learners?q=nobody")
+		want(t, "empty search", code, body, http.StatusOK, "No learners match")
+		code, _, body = admin.post("/admin/camden/learners/"+ada.ID+"/deactivate", url.Values{"_csrf": {"forged"}})
+		want(t, "deactivate without CSRF token", code, body, http.StatusForbidden, "expired")
+		code, loc, _ = admin.post("/admin/camden/learners/"+ada.ID+"/deactivate", nil)
+		if code != http.StatusSeeOther {
+			t.Fatalf("deactivate: %d", code)
+		}
+		code, _, body = admin.get(loc)
+		want(t, "after deactivating", code, body, http.StatusOK, "signed out everywhere", "Reactivate<span")
+		if u, _ := r.App.Auth.Store().UserByID(ctx, ada.ID); u.Status != "deactivated" {
+			t.Errorf("status after deactivating: %s", u.Status)
+		}
+		code, _, _ = admin.post("/admin/camden/learners/"+ada.ID+"/reactivate", nil)
+		if u, _ := r.App.Auth.Store().UserByID(ctx, ada.ID); code != http.StatusSeeOther || u.Status != "active" {
+			t.Errorf("reactivate: %d, status %s", code, u.Status)
+		}
+		code, _, body = admin.get("/admin/camden/learners/" + ada.ID + "/erase")
+		want(t, "erase confirmation", code, body, http.StatusOK, "Erase Ada Lovelace?", "cannot be undone")
+		code, _, body = admin.post("/admin/camden/learners/"+ada.ID+"/erase", nil)
+		want(t, "erase unconfirmed", code, body, http.StatusBadRequest, "Tick the box")
+		if u, _ := r.App.Auth.Store().UserByID(ctx, ada.ID); u.Email != "ada@example.org" {
+			t.Errorf("an unconfirmed erasure changed the account: %+v", u)
+		}
+		code, loc, _ = admin.post("/admin/camden/learners/"+ada.ID+"/erase", url.Values{"confirm": {"yes"}})
+		if code != http.StatusSeeOther {
+			t.Fatalf("erase: %d", code)
+		}
+		code, _, body = admin.get(loc)
+		want(t, "after erasing", code, body, http.StatusOK, "Erased learner", "erasure recorded")
+		if strings.Contains(body, "ada@example.org") {
+			t.Error("the learner list still shows the erased email")
+		}
+
+		// Credentials: the secret is shown once.
+		code, _, body = admin.post("/admin/camden/credentials", url.Values{"name": {""}, "scope": {"all"}})
+		want(t, "credential without a name", code, body, http.StatusBadRequest, "Enter a name")
+		code, _, body = admin.post("/admin/camden/credentials", url.Values{"name": {"Council LMS"}, "scope": {"all/read"}})
+		want(t, "create credential", code, body, http.StatusOK, "Credential “Council LMS” created", `id="cred-secret"`)
+		creds, _ := r.App.Auth.Store().ListCredentials(ctx, b.ID)
+		if len(creds) != 1 {
+			t.Fatalf("%d credentials, want 1", len(creds))
+		}
+		code, _, body = admin.get("/admin/camden/credentials")
+		want(t, "credentials list", code, body, http.StatusOK, creds[0].Key, "In use")
+		if strings.Contains(body, `id="cred-secret"`) {
+			t.Error("the secret is shown again")
+		}
+		code, loc, _ = admin.post("/admin/camden/credentials/"+creds[0].ID+"/revoke", nil)
+		code2, _, body := admin.get(loc)
+		want(t, "revoke", code2, body, http.StatusOK, "The credential was revoked", "Revoked")
+		if code != http.StatusSeeOther {
+			t.Errorf("revoke: %d", code)
+		}
+
+		code, _, body = admin.get("/admin/camden/audit")
+		want(t, "audit", code, body, http.StatusOK, "learner.erase", "credential.revoke", "learner.deactivate")
+		code, _, body = root.get("/admin/audit")
+		want(t, "London-wide audit", code, body, http.StatusOK, "borough.create", "Camden")
+
+		code, loc, _ = admin.post("/admin/signout", nil)
+		if code != http.StatusSeeOther || loc != "/admin/signin?notice=signedout" {
+			t.Errorf("sign out: %d %q", code, loc)
+		}
+		if code, _, _ := admin.get("/admin/camden/"); code != http.StatusSeeOther {
+			t.Errorf("after signing out the dashboard answers %d, want a redirect to sign in", code)
+		}
+		// A learner cannot use the admin sign-in.
+		learner := newAdminBrowser(t, r.URL)
+		learner.get("/admin/signin")
+		if _, _, err := r.App.Auth.CreateUser(ctx, "test", auth.NewUser{BoroughID: b.ID, Email: "bob@example.org", Name: "Bob",
+			Role: auth.RoleLearner, Password: "a long learner password 1"}); err != nil {
+			t.Fatal(err)
+		}
+		code, _, body = learner.post("/admin/signin", url.Values{"email": {"bob@example.org"}, "password": {"a long learner password 1"}, "borough": {"camden"}})
+		want(t, "learner at the admin sign-in", code, body, http.StatusForbidden, "This sign-in is for admins")
+	})
+}
