@@ -75,7 +75,9 @@ func (s *Server) readyz(c echo.Context) error {
 			err := chk.Ping(ctx)
 			r := checkResult{Status: "ok", MS: time.Since(start).Milliseconds()}
 			if err != nil {
-				r.Status, r.Error = "down", err.Error()
+				// The answer is public; the cause goes to the log only.
+				r.Status, r.Error = "down", "unreachable"
+				s.log.Warn("readiness check failed", "check", chk.Name, "err", err)
 			}
 			mu.Lock()
 			results[chk.Name] = r

@@ -67,10 +67,14 @@ func openPostgres(ctx context.Context, rawURL string, opts Options) (*DB, error)
 	if err != nil {
 		return nil, fmt.Errorf("database URL %q is not a valid PostgreSQL URL: %w", redactURL(rawURL), err)
 	}
-	if opts.MaxConns > 0 {
-		cfg.MaxConns = int32(opts.MaxConns)
-	} else if cfg.MaxConns < 16 {
-		cfg.MaxConns = 16
+	// An explicit pool_max_conns in the URL wins; otherwise take the
+	// option, or a default sized for the LRS's concurrent batches.
+	if !strings.Contains(rawURL, "pool_max_conns") {
+		if opts.MaxConns > 0 {
+			cfg.MaxConns = int32(opts.MaxConns)
+		} else {
+			cfg.MaxConns = 16
+		}
 	}
 	cfg.MaxConnIdleTime = 5 * time.Minute
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
