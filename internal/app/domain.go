@@ -84,6 +84,9 @@ func (a *App) StartForwarding(ctx context.Context, opts forward.Options) {
 	if opts.Logger == nil {
 		opts.Logger = a.Log
 	}
+	if opts.Attachments == nil {
+		opts.Attachments = forward.LRSAttachments(a.Statements())
+	}
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	go func() {
 		select {

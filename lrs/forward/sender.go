@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"strings"
 	"time"
@@ -39,11 +40,34 @@ func (e *DeliveryError) Error() string { return e.Msg }
 // 409 means the target already holds them (xAPI makes a resend of a stored
 // id a conflict on some LRSs, a no-op on others).
 func (s *Sender) Post(ctx context.Context, t Target, body []byte) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.Endpoint+"statements", bytes.NewReader(body))
+	return s.post(ctx, t, bytes.NewReader(body), "application/json")
+}
+
+// PostWithAttachments sends statements with the bytes of their
+// attachments as a multipart/mixed request, streamed from src.
+func (s *Sender) PostWithAttachments(ctx context.Context, t Target, statements []byte, src AttachmentSource, parts []part) (int, error) {
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	werr := make(chan error, 1)
+	go func() {
+		err := writeMultipart(ctx, mw, src, t.BoroughID, statements, parts)
+		werr <- err
+		pw.CloseWithError(err)
+	}()
+	code, err := s.post(ctx, t, pr, "multipart/mixed; boundary="+mw.Boundary())
+	pr.Close() // ends the writer if the target stopped reading
+	if e := <-werr; e != nil && err != nil && code == 0 {
+		return 0, &DeliveryError{Msg: "read attachment: " + e.Error()}
+	}
+	return code, err
+}
+
+func (s *Sender) post(ctx context.Context, t Target, body io.Reader, contentType string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.Endpoint+"statements", body)
 	if err != nil {
 		return 0, &DeliveryError{Msg: "build request: " + err.Error()}
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("X-Experience-API-Version", t.Version)
 	switch t.AuthType {
 	case AuthBasic:

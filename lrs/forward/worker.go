@@ -36,6 +36,10 @@ type Options struct {
 	// Wake, when set, makes the worker look at once instead of waiting
 	// for the next poll (a hint that statements were stored).
 	Wake <-chan []byte
+	// Attachments, when set, supplies the bytes of attachments sent
+	// without a fileUrl, so they travel with their statements; without
+	// it such statements go as JSON alone, which a target may refuse.
+	Attachments AttachmentSource
 }
 
 func (o *Options) defaults() {
@@ -223,7 +227,13 @@ func (w *Worker) deliver(ctx context.Context, t Target, st State, settled int64)
 			next = entries[len(entries)-1].Seq
 		}
 		if len(entries) > 0 {
-			if _, err := w.sender.Post(ctx, t, batchBody(entries)); err != nil {
+			var err error
+			if parts := partsOf(entries); len(parts) > 0 && w.opts.Attachments != nil {
+				_, err = w.sender.PostWithAttachments(ctx, t, batchBody(entries), w.opts.Attachments, parts)
+			} else {
+				_, err = w.sender.Post(ctx, t, batchBody(entries))
+			}
+			if err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
