@@ -1,0 +1,94 @@
+package server_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/reach-london/reach/internal/auth"
+	"github.com/reach-london/reach/internal/reachtest"
+)
+
+// TestAdminPagesAccessible opens every admin page in headless Chromium at
+// phone and desktop widths and fails on any axe-core violation or any
+// page wider than the viewport; pages showing errors, secrets and
+// confirmations are audited too. It also walks the sign-in with the
+// keyboard alone.
+func TestAdminPagesAccessible(t *testing.T) {
+	r := reachtest.Start(t, reachtest.Backends()[0])
+	axe := axeSource(t)
+	ctx := startChromium(t)
+	bg := context.Background()
+	b, _ := r.App.Auth.BoroughBySlug(bg, "london")
+	for _, n := range []auth.NewUser{
+		{BoroughID: b.ID, Email: "ada@example.org", Name: "Ada Lovelace", Role: auth.RoleLearner, Profession: "gp", Password: "a long learner password 1"},
+		{BoroughID: b.ID, Email: "bob@example.org", Name: "Bob Builder", Role: auth.RoleLearner, Password: "a long learner password 1"},
+	} {
+		if _, _, err := r.App.Auth.CreateUser(bg, "test", n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	learners, _ := r.App.Auth.ListLearners(bg, auth.LearnerQuery{BoroughID: b.ID})
+	if _, err := r.App.Auth.SetLearnerActive(bg, "test", b.ID, learners.Learners[0].ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.App.Auth.CreateCredential(bg, "test", b.ID, "Old LMS", []auth.Scope{auth.ScopeAll}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Sign in with the keyboard: the skip link comes first, then the form.
+	run(t, ctx, chromedp.EmulateViewport(360, 800))
+	run(t, ctx, chromedp.Navigate(r.URL+"/admin/"))
+	until(t, ctx, "the sign-in page", `location.pathname === "/admin/signin"`)
+	audit(t, ctx, axe, "sign-in")
+	run(t, ctx, chromedp.KeyEvent("\t"))
+	if got := js[string](t, ctx, `document.activeElement.className`); got != "skip-link" {
+		t.Errorf("first Tab focuses %q, want the skip link", got)
+	}
+	run(t, ctx, chromedp.KeyEvent("\r"))
+	if got := js[string](t, ctx, `document.activeElement.id`); got != "main" {
+		t.Errorf("the skip link moved focus to %q, want main", got)
+	}
+	run(t, ctx, chromedp.Click(chromedp.CSS(`button[type=submit]`)))
+	until(t, ctx, "the error summary", `!!document.querySelector(".error-summary")`)
+	audit(t, ctx, axe, "sign-in with errors")
+	run(t, ctx, chromedp.Focus(chromedp.CSS("#f-email")))
+	run(t, ctx, chromedp.KeyEvent(r.AdminEmail), chromedp.KeyEvent("\t"), chromedp.KeyEvent(r.AdminPassword), chromedp.KeyEvent("\r"))
+	until(t, ctx, "the admin home", `location.pathname === "/admin/" && !!document.querySelector("h1")`)
+
+	pages := []string{"/admin/", "/admin/boroughs", "/admin/audit", "/admin/london/", "/admin/london/learners",
+		"/admin/london/learners?q=zzz", "/admin/london/learners/" + learners.Learners[1].ID + "/erase",
+		"/admin/london/credentials", "/admin/london/audit", "/admin/london/admins"}
+	for _, width := range []int64{360, 1280} {
+		run(t, ctx, chromedp.EmulateViewport(width, 800))
+		for _, p := range pages {
+			run(t, ctx, chromedp.Navigate(r.URL+p))
+			audit(t, ctx, axe, p)
+		}
+	}
+
+	// Pages answering a form: errors, a secret shown once, a notice.
+	run(t, ctx, chromedp.EmulateViewport(360, 800))
+	forms := []struct {
+		page, fill, wait, name string
+	}{
+		{"/admin/london/learners", `document.querySelector("#f-email").value = "x"`, ".error-summary", "invite with an error"},
+		{"/admin/london/learners", `document.querySelector("#f-email").value = "new@example.org"`, "#invite-link", "invitation link"},
+		{"/admin/london/credentials", `document.querySelector("#f-name").value = "Council LMS"`, "#cred-secret", "new credential"},
+		{"/admin/london/credentials", `document.querySelector("#f-name").value = ""`, ".error-summary", "credential with an error"},
+		{"/admin/london/learners/" + learners.Learners[1].ID + "/erase", `true`, ".error-summary", "erase unconfirmed"},
+		{"/admin/london/admins", `document.querySelector("#f-email").value = "boss@example.org"`, "#admin-password", "new admin"},
+		{"/admin/boroughs", `document.querySelector("#f-slug").value = "Bad Slug"`, ".error-summary", "borough with an error"},
+	}
+	for _, f := range forms {
+		run(t, ctx, chromedp.Navigate(r.URL+f.page))
+		js[bool](t, ctx, f.fill+`; document.querySelector("main form[method=post] button[type=submit]").click(); true`)
+		until(t, ctx, f.name, `!!document.querySelector("`+f.wait+`")`)
+		audit(t, ctx, axe, f.name)
+	}
+	run(t, ctx, chromedp.Navigate(r.URL+"/admin/london/learners"))
+	js[bool](t, ctx, `document.querySelector(".actions form button").click(); true`)
+	until(t, ctx, "the notice", `!!document.querySelector(".notice")`)
+	audit(t, ctx, axe, "learners with a notice")
+}
