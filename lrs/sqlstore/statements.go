@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,6 +45,7 @@ type Store struct {
 	d            *db.DB
 	startWriters sync.Once
 	reqs         chan *writeReq
+	defs         defCache
 }
 
 var _ lrs.Store = (*Store)(nil)
@@ -158,15 +160,22 @@ func isDeadlock(err error) bool {
 func (s *Store) writeGroup(group []*writeReq) error {
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
+	var settled map[string]map[string]any
 	if s.d.Dialect != db.Postgres {
-		return s.d.Tx(ctx, func(tx *sql.Tx) error {
+		err := s.d.Tx(ctx, func(tx *sql.Tx) error {
 			for _, r := range group {
 				if err := insertSQLiteTx(ctx, tx, r.borough, r.recs); err != nil {
 					return err
 				}
 			}
-			return mergeGroupDefinitions(ctx, sqlExec{tx}, group)
+			var err error
+			settled, err = s.mergeGroupDefinitions(ctx, sqlExec{tx}, group)
+			return err
 		})
+		if err == nil {
+			s.defs.put(settled)
+		}
+		return err
 	}
 	tx, err := s.d.Pool.Begin(ctx)
 	if err != nil {
@@ -178,10 +187,14 @@ func (s *Store) writeGroup(group []*writeReq) error {
 			return err
 		}
 	}
-	if err := mergeGroupDefinitions(ctx, pgExec{tx}, group); err != nil {
+	if settled, err = s.mergeGroupDefinitions(ctx, pgExec{tx}, group); err != nil {
 		return err
 	}
-	return tx.Commit(ctx)
+	if err := tx.Commit(ctx); err != nil {
+		return err
+	}
+	s.defs.put(settled)
+	return nil
 }
 
 // storedRow is what fresh needs to know of an id already stored.
@@ -226,21 +239,30 @@ func placeholders(from, n int) string {
 
 // insertSQLiteTx stores one request's records in tx.
 func insertSQLiteTx(ctx context.Context, tx *sql.Tx, borough string, recs []*lrs.Record) error {
-	existing := map[string]storedRow{}
+	existing, targeted := map[string]storedRow{}, map[string]bool{}
 	args := []any{borough}
 	for _, id := range ids(recs) {
 		args = append(args, id)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, hash, body FROM lrs_statements WHERE borough_id = ? AND id IN `+qmarks(len(recs)), args...)
+	// One query finds the ids already stored and the new ids that a
+	// stored voiding statement already targets.
+	args = append(args, args...)
+	rows, err := tx.QueryContext(ctx, `SELECT id, hash, body, 0 FROM lrs_statements WHERE borough_id = ? AND id IN `+qmarks(len(recs))+`
+		UNION ALL SELECT voids, '', '', 1 FROM lrs_statements WHERE borough_id = ? AND voids IN `+qmarks(len(recs)), args...)
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
 		var id string
 		var had storedRow
-		if err := rows.Scan(&id, &had.hash, &had.body); err != nil {
+		var isTarget int
+		if err := rows.Scan(&id, &had.hash, &had.body, &isTarget); err != nil {
 			rows.Close()
 			return err
+		}
+		if isTarget == 1 {
+			targeted[id] = true
+			continue
 		}
 		existing[id] = had
 	}
@@ -255,7 +277,7 @@ func insertSQLiteTx(ctx context.Context, tx *sql.Tx, borough string, recs []*lrs
 	if _, err := writeSQLite(ctx, tx, borough, recs); err != nil {
 		return err
 	}
-	return afterInsert(ctx, sqlExec{tx}, borough, recs)
+	return afterInsert(ctx, sqlExec{tx}, borough, recs, targeted)
 }
 
 // writeSQLite inserts statement rows and their terms with sequence
@@ -497,7 +519,7 @@ const refKinds = "1, 2, 3, 4, 5, 6"
 // afterInsert applies what the new rows mean for others: inherited terms
 // from referenced statements and voiding in both directions. Activity
 // definitions are merged once per transaction (mergeGroupDefinitions).
-func afterInsert(ctx context.Context, e execer, borough string, recs []*lrs.Record) error {
+func afterInsert(ctx context.Context, e execer, borough string, recs []*lrs.Record, targeted map[string]bool) error {
 	for _, r := range recs {
 		if r.RefID == "" {
 			continue
@@ -518,21 +540,14 @@ func afterInsert(ctx context.Context, e execer, borough string, recs []*lrs.Reco
 			}
 		}
 	}
-	// A voiding statement may have arrived before its target.
-	args := []any{borough}
-	var plain []string
+	// A voiding statement may have arrived before its target: the
+	// existence check found which new ids are already targeted.
 	for _, r := range recs {
-		if r.Voids == "" {
-			plain = append(plain, r.ID)
-			args = append(args, r.ID)
-		}
-	}
-	if len(plain) > 0 {
-		ph := placeholders(2, len(plain))
-		if _, err := e.exec(ctx, `UPDATE lrs_statements SET voided = TRUE
-			WHERE borough_id = $1 AND id IN (`+ph+`)
-			  AND id IN (SELECT voids FROM lrs_statements WHERE borough_id = $1 AND voids IN (`+ph+`))`, args...); err != nil {
-			return err
+		if r.Voids == "" && targeted[r.ID] {
+			if _, err := e.exec(ctx, `UPDATE lrs_statements SET voided = TRUE
+				WHERE borough_id = $1 AND id = $2`, borough, r.ID); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -540,8 +555,10 @@ func afterInsert(ctx context.Context, e execer, borough string, recs []*lrs.Reco
 
 // mergeGroupDefinitions merges the activity definitions of a whole group,
 // borough by borough and id by id in sorted order, so concurrent
-// transactions take row locks in the same order and cannot deadlock.
-func mergeGroupDefinitions(ctx context.Context, e execer, group []*writeReq) error {
+// transactions take row locks in the same order and cannot deadlock. It
+// returns the definitions as they now stand, for the cache once the
+// transaction has committed.
+func (s *Store) mergeGroupDefinitions(ctx context.Context, e execer, group []*writeReq) (map[string]map[string]any, error) {
 	byBorough := map[string][]*lrs.Record{}
 	for _, r := range group {
 		byBorough[r.borough] = append(byBorough[r.borough], r.recs...)
@@ -551,19 +568,27 @@ func mergeGroupDefinitions(ctx context.Context, e execer, group []*writeReq) err
 		boroughs = append(boroughs, b)
 	}
 	sort.Strings(boroughs)
+	settled := map[string]map[string]any{}
 	for _, b := range boroughs {
-		if err := mergeDefinitions(ctx, e, b, byBorough[b]); err != nil {
-			return err
+		if err := s.mergeDefinitions(ctx, e, b, byBorough[b], settled); err != nil {
+			return nil, err
 		}
 	}
-	return nil
+	return settled, nil
 }
 
-func mergeDefinitions(ctx context.Context, e execer, borough string, recs []*lrs.Record) error {
+func (s *Store) mergeDefinitions(ctx context.Context, e execer, borough string, recs []*lrs.Record, settled map[string]map[string]any) error {
 	defs := map[string]map[string]any{}
 	for _, r := range recs {
 		for id, d := range r.Definitions {
 			defs[id] = lrs.MergeDefinition(defs[id], d)
+		}
+	}
+	// Most statements repeat a definition already stored: the cache of
+	// what this process last stored answers those without a query.
+	for id, d := range defs {
+		if s.defs.covers(borough, id, d) {
+			delete(defs, id)
 		}
 	}
 	if len(defs) == 0 {
@@ -607,6 +632,7 @@ func mergeDefinitions(ctx context.Context, e execer, borough string, recs []*lrs
 				merged = lrs.MergeDefinition(old, merged)
 			}
 		}
+		settled[defKey(borough, id)] = merged
 		b, err := json.Marshal(merged)
 		if err != nil {
 			return err
@@ -634,20 +660,60 @@ func mergeDefinitions(ctx context.Context, e execer, borough string, recs []*lrs
 	return err
 }
 
+func defKey(borough, id string) string { return borough + "\x00" + id }
+
+// defCache remembers the activity definitions this process last stored.
+// It only ever saves a write of a definition that adds nothing; another
+// replica's newer definition is merged with, not lost, when something new
+// arrives.
+type defCache struct {
+	mu sync.Mutex
+	m  map[string]map[string]any
+}
+
+// maxCachedDefinitions bounds the cache; past it, it starts again empty.
+const maxCachedDefinitions = 20000
+
+func (c *defCache) covers(borough, id string, d map[string]any) bool {
+	c.mu.Lock()
+	have, ok := c.m[defKey(borough, id)]
+	c.mu.Unlock()
+	return ok && reflect.DeepEqual(lrs.MergeDefinition(have, d), have)
+}
+
+func (c *defCache) put(settled map[string]map[string]any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m)+len(settled) > maxCachedDefinitions {
+		c.m = make(map[string]map[string]any, len(settled))
+	}
+	for k, v := range settled {
+		c.m[k] = v
+	}
+}
+
 // insertPostgresTx stores one request's records in tx: one query checks
 // for stored ids, one inserts the rows and their terms together.
 func insertPostgresTx(ctx context.Context, tx pgx.Tx, borough string, recs []*lrs.Record) error {
-	existing := map[string]storedRow{}
-	rows, err := tx.Query(ctx, `SELECT id, hash, body FROM lrs_statements WHERE borough_id = $1 AND id = ANY($2)`, borough, ids(recs))
+	existing, targeted := map[string]storedRow{}, map[string]bool{}
+	// One query finds the ids already stored and the new ids that a
+	// stored voiding statement already targets.
+	rows, err := tx.Query(ctx, `SELECT id, hash, body, 0 FROM lrs_statements WHERE borough_id = $1 AND id = ANY($2)
+		UNION ALL SELECT voids, '', '', 1 FROM lrs_statements WHERE borough_id = $1 AND voids = ANY($2)`, borough, ids(recs))
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
 		var id string
 		var had storedRow
-		if err := rows.Scan(&id, &had.hash, &had.body); err != nil {
+		var isTarget int
+		if err := rows.Scan(&id, &had.hash, &had.body, &isTarget); err != nil {
 			rows.Close()
 			return err
+		}
+		if isTarget == 1 {
+			targeted[id] = true
+			continue
 		}
 		existing[id] = had
 	}
@@ -688,7 +754,7 @@ func insertPostgresTx(ctx context.Context, tx pgx.Tx, borough string, recs []*lr
 		borough, sIDs, sStored, sHash, sVoids, sBody, tIDs, tKinds, tTerms); err != nil {
 		return err
 	}
-	return afterInsert(ctx, pgExec{tx}, borough, recs)
+	return afterInsert(ctx, pgExec{tx}, borough, recs, targeted)
 }
 
 // GetStatement implements lrs.Store.
