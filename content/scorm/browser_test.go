@@ -81,7 +81,8 @@ func browser(t *testing.T) context.Context {
 // inSCO evaluates expr with `doc` bound to the SCO frame's document.
 func inSCO(expr string) string {
 	return `(() => { const f = document.getElementById("player-frame"); const doc = f && f.contentDocument;
-		if (!doc || !doc.getElementById("log")) return null; return (` + expr + `); })()`
+		if (!doc || doc.readyState !== "complete" || !doc.getElementById("log")) return null;
+		try { return (` + expr + `); } catch (e) { return null; } })()`
 }
 
 // waitFor polls expr until it returns want.
