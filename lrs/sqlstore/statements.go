@@ -46,6 +46,9 @@ type Store struct {
 	startWriters sync.Once
 	reqs         chan *writeReq
 	defs         defCache
+	// wconn is the SQLite writer's own connection; only the single SQLite
+	// writer goroutine touches it.
+	wconn *sql.Conn
 }
 
 var _ lrs.Store = (*Store)(nil)
@@ -162,20 +165,24 @@ func (s *Store) writeGroup(group []*writeReq) error {
 	defer cancel()
 	var settled map[string]map[string]any
 	if s.d.Dialect != db.Postgres {
-		err := s.d.Tx(ctx, func(tx *sql.Tx) error {
-			for _, r := range group {
-				if err := insertSQLiteTx(ctx, tx, r.borough, r.recs); err != nil {
-					return err
-				}
-			}
-			var err error
-			settled, err = s.mergeGroupDefinitions(ctx, sqlExec{tx}, group)
+		tx, err := s.sqliteWriteTx(ctx)
+		if err != nil {
 			return err
-		})
-		if err == nil {
-			s.defs.put(settled)
 		}
-		return err
+		defer tx.Rollback()
+		for _, r := range group {
+			if err := insertSQLiteTx(ctx, tx, r.borough, r.recs); err != nil {
+				return err
+			}
+		}
+		if settled, err = s.mergeGroupDefinitions(ctx, sqlExec{tx}, group); err != nil {
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+		s.defs.put(settled)
+		return nil
 	}
 	tx, err := s.d.Pool.Begin(ctx)
 	if err != nil {
@@ -195,6 +202,30 @@ func (s *Store) writeGroup(group []*writeReq) error {
 	}
 	s.defs.put(settled)
 	return nil
+}
+
+// sqliteWriteTx begins a write transaction on the connection the SQLite
+// writer keeps for itself. Statement journals (multi-row inserts with
+// ON CONFLICT) go to memory on it rather than to a temporary file.
+func (s *Store) sqliteWriteTx(ctx context.Context) (*sql.Tx, error) {
+	if s.wconn == nil {
+		conn, err := s.d.SQL.Conn(context.Background())
+		if err != nil {
+			return nil, err
+		}
+		if _, err := conn.ExecContext(ctx, `PRAGMA temp_store = MEMORY`); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		s.wconn = conn
+	}
+	tx, err := s.wconn.BeginTx(ctx, nil)
+	if err != nil {
+		// The connection may be broken: take a new one next time.
+		s.wconn.Close()
+		s.wconn = nil
+	}
+	return tx, err
 }
 
 // storedRow is what fresh needs to know of an id already stored.
