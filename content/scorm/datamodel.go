@@ -234,6 +234,72 @@ func navRequest(v string) string {
 	return `is not a navigation request ("continue", "previous", "{target=ID}choice", "{target=ID}jump", "exit", "exitAll", "abandon", "abandonAll", "suspendAll" or "_none_")`
 }
 
+// checkResponse checks a learner response or correct-response pattern
+// against its interaction's type, once the type is known (SCORM 2004 RTE
+// 4.2.9.1, SCORM 1.2 RTE 3.4.2 cmi.interactions.n.student_response). Types
+// whose formats are free text are left to the length check.
+func (c CMI) checkResponse(v Version, pat, el, value string) string {
+	var typeKey string
+	switch pat {
+	case "cmi.interactions.n.learner_response", "cmi.interactions.n.student_response", "cmi.interactions.n.correct_responses.n.pattern":
+		parts := strings.SplitN(el, ".", 4)
+		typeKey = strings.Join(parts[:3], ".") + ".type"
+	default:
+		return ""
+	}
+	isPattern := strings.HasSuffix(pat, ".pattern")
+	switch c[typeKey] {
+	case "true-false":
+		if v == V12 {
+			switch value {
+			case "0", "1", "t", "f", "true", "false":
+				return ""
+			}
+			return `is not a true-false response ("t", "f", "0" or "1")`
+		}
+		if value != "true" && value != "false" {
+			return `is not a true-false response ("true" or "false")`
+		}
+	case "numeric":
+		if isPattern && v == V2004 {
+			lo, hi, found := strings.Cut(value, "[:]")
+			if !found {
+				hi = lo
+			}
+			for _, n := range []string{lo, hi} {
+				if n == "" {
+					continue
+				}
+				if _, err := parseReal(n); err != nil {
+					return "is not a numeric range (min[:]max)"
+				}
+			}
+			return ""
+		}
+		if value == "" && v == V12 {
+			return ""
+		}
+		if _, err := parseReal(value); err != nil {
+			return "is not a number, which a numeric interaction's response must be"
+		}
+	case "choice", "sequencing":
+		if value == "" {
+			return ""
+		}
+		sep := "[,]"
+		if v == V12 {
+			value = strings.TrimSuffix(strings.TrimPrefix(value, "{"), "}")
+			sep = ","
+		}
+		for _, id := range strings.Split(value, sep) {
+			if id == "" || strings.ContainsAny(id, " \t\r\n") {
+				return "is not a list of choice identifiers separated by " + strconv.Quote(sep)
+			}
+		}
+	}
+	return ""
+}
+
 // ---- the two data models -----------------------------------------------
 
 var ro = element{access: readOnly}
@@ -491,6 +557,9 @@ func (c CMI) set(v Version, el, value string) error {
 			shown = string([]rune(shown)[:60]) + "…"
 		}
 		return errs.E(errs.Invalid, "%s: %q %s", el, shown, problem)
+	}
+	if problem := c.checkResponse(v, pat, el, value); problem != "" {
+		return errs.E(errs.Invalid, "%s: %q %s", el, value, problem)
 	}
 	// Arrays grow one member at a time: index n may be set only when
 	// members 0..n-1 exist.

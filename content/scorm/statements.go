@@ -68,8 +68,8 @@ func (s *Service) statements(old, a Attempt, event Event, prev CMI) ([]map[strin
 	for _, i := range changedInteractions(a.Version, prev, a.CMI) {
 		add(VerbAnswered, s.interactionActivity(a, i), interactionResult(a.Version, a.CMI, i), true)
 	}
-	completion, success := statusOf(a.Version, a.CMI)
-	oldCompletion, oldSuccess := statusOf(a.Version, prev)
+	completion, success := statusOf(a.Version, a.Meta, a.CMI)
+	oldCompletion, oldSuccess := statusOf(a.Version, a.Meta, prev)
 	if completion == "completed" && oldCompletion != "completed" {
 		r := scoreResult(a.Version, a.CMI)
 		r["completion"] = true
@@ -88,7 +88,7 @@ func (s *Service) statements(old, a Attempt, event Event, prev CMI) ([]map[strin
 		add(verb, sco, r, false)
 	}
 	if (event == EventTerminate || event == EventUnload) && old.SessionState != sessionEnded {
-		r := overallResult(a.Version, a.CMI)
+		r := overallResult(a.Version, a.Meta, a.CMI)
 		switch {
 		case a.Status == StatusSuspended:
 			add(VerbSuspended, sco, r, false)
@@ -134,8 +134,11 @@ func (s *Service) context(a Attempt, withParent bool) map[string]any {
 	return map[string]any{"registration": a.Registration, "contextActivities": ca}
 }
 
-// statusOf returns the completion and success status the data model holds.
-func statusOf(v Version, c CMI) (completion, success string) {
+// statusOf returns the completion and success status the data model
+// holds. In SCORM 2004 the LMS, not the SCO, decides them when the package
+// gives a completion threshold or passing score and the SCO reported a
+// progress measure or scaled score (SCORM 2004 RTE 4.2.4.1 and 4.2.22.1).
+func statusOf(v Version, m Meta, c CMI) (completion, success string) {
 	if v == V12 {
 		switch st := c["cmi.core.lesson_status"]; st {
 		case "passed", "failed":
@@ -145,7 +148,24 @@ func statusOf(v Version, c CMI) (completion, success string) {
 		}
 		return "", ""
 	}
-	return c["cmi.completion_status"], c["cmi.success_status"]
+	completion, success = c["cmi.completion_status"], c["cmi.success_status"]
+	if m.CompletionThreshold != nil {
+		if pm, err := parseReal(c["cmi.progress_measure"]); err == nil {
+			completion = "incomplete"
+			if pm >= *m.CompletionThreshold {
+				completion = "completed"
+			}
+		}
+	}
+	if m.MasteryScore != nil {
+		if sc, err := parseReal(c["cmi.score.scaled"]); err == nil {
+			success = "failed"
+			if sc >= *m.MasteryScore {
+				success = "passed"
+			}
+		}
+	}
+	return completion, success
 }
 
 // scoreResult is result.score from the SCO's score: scaled from
@@ -201,9 +221,9 @@ func roundTo(f float64, places int) float64 {
 
 // overallResult is the result of a terminated or suspended statement: the
 // SCO's success, completion, score and the session's duration.
-func overallResult(v Version, c CMI) map[string]any {
+func overallResult(v Version, m Meta, c CMI) map[string]any {
 	r := scoreResult(v, c)
-	completion, success := statusOf(v, c)
+	completion, success := statusOf(v, m, c)
 	switch completion {
 	case "completed":
 		r["completion"] = true

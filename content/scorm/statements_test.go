@@ -112,6 +112,30 @@ func TestStatements(t *testing.T) {
 	}
 }
 
+func TestLMSDecidesStatusFromThresholds(t *testing.T) {
+	pass, threshold := 0.6, 0.8
+	m := Meta{MasteryScore: &pass, CompletionThreshold: &threshold}
+	tests := []struct {
+		cmi                 CMI
+		completion, success string
+	}{
+		{CMI{"cmi.score.scaled": "0.7", "cmi.success_status": "failed"}, "", "passed"},
+		{CMI{"cmi.score.scaled": "0.5", "cmi.success_status": "passed"}, "", "failed"},
+		{CMI{"cmi.progress_measure": "0.9", "cmi.completion_status": "incomplete"}, "completed", ""},
+		{CMI{"cmi.progress_measure": "0.2", "cmi.completion_status": "completed"}, "incomplete", ""},
+		{CMI{"cmi.completion_status": "completed", "cmi.success_status": "passed"}, "completed", "passed"},
+	}
+	for _, tt := range tests {
+		c, s := statusOf(V2004, m, tt.cmi)
+		if c != tt.completion || s != tt.success {
+			t.Errorf("statusOf(%v) = %q, %q; want %q, %q", tt.cmi, c, s, tt.completion, tt.success)
+		}
+	}
+	if c, s := statusOf(V2004, Meta{}, CMI{"cmi.score.scaled": "0.1", "cmi.success_status": "passed"}); c != "" || s != "passed" {
+		t.Errorf("without a passing score the SCO's status stands; got %q, %q", c, s)
+	}
+}
+
 func TestStatementShape(t *testing.T) {
 	s := &Service{}
 	old := testAttempt(V12)
