@@ -40,3 +40,10 @@ image:
 .PHONY: chart-check
 chart-check:
 	REACH_HELM=$$(. scripts/tools.sh && ensure_helm) go test -count=1 ./internal/deploytest/
+
+# Content benchmark on MinIO: 20 KB file with 32 clients (requests/s),
+# Range requests on a 500 MB file (server RSS), 100 MB and 500 MB package
+# imports (time, peak memory). Starts its own MinIO; prints the figures.
+.PHONY: bench-content
+bench-content:
+	content/bench/run.sh
