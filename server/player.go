@@ -32,13 +32,13 @@ type playerAsset struct {
 	contentType string
 }
 
-func loadPlayerAssets() map[string]playerAsset {
+func loadPlayerAssets(fsys fs.FS) map[string]playerAsset {
 	out := map[string]playerAsset{}
-	_ = fs.WalkDir(playerDist, "playerdist", func(p string, d fs.DirEntry, err error) error {
+	_ = fs.WalkDir(fsys, "playerdist", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return nil
 		}
-		b, err := playerDist.ReadFile(p)
+		b, err := fs.ReadFile(fsys, p)
 		if err != nil {
 			return nil
 		}
@@ -90,10 +90,15 @@ var playerPage = template.Must(template.New("player").Parse(`<!doctype html>
 // browser never sends, and the player reads everything else from the
 // app origin's SCORM API with it.
 func (h *scormHandler) routesPlayer(e *echo.Echo, s *Server) {
-	assets := loadPlayerAssets()
-	apiBase := strings.TrimRight(s.cfg.PublicURL, "/") + "/api/v1/scorm"
+	bindPlayer(e, s.cfg.PublicURL, loadPlayerAssets(playerDist))
+}
+
+// bindPlayer binds the player page and its assets; without a built bundle
+// both answer 503 saying how to build it.
+func bindPlayer(e *echo.Echo, publicURL string, assets map[string]playerAsset) {
+	apiBase := strings.TrimRight(publicURL, "/") + "/api/v1/scorm"
 	csp := "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; " +
-		"connect-src 'self' " + originOf(s.cfg.PublicURL) + "; frame-ancestors 'self' " + originOf(s.cfg.PublicURL) +
+		"connect-src 'self' " + originOf(publicURL) + "; frame-ancestors 'self' " + originOf(publicURL) +
 		"; base-uri 'none'; form-action 'none'"
 	e.GET("/player/:attempt", func(c echo.Context) error {
 		js, okJS := assets["player.js"]
@@ -114,7 +119,7 @@ func (h *scormHandler) routesPlayer(e *echo.Echo, s *Server) {
 	e.GET("/player/assets/:name", func(c echo.Context) error {
 		a, ok := assets[c.Param("name")]
 		if !ok {
-			if len(assets) <= 1 {
+			if _, built := assets["player.js"]; !built {
 				return errs.E(errs.Unavailable, "player bundle not built; run make web")
 			}
 			return errs.E(errs.NotFound, "no player asset %q", c.Param("name"))
