@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -366,6 +368,111 @@ func TestPortalAndCMI5Launch(t *testing.T) {
 		regs, _ = admin.Registrations(ctx, slug, learnerID)
 		if regs[0].SatisfiedAt == nil {
 			t.Errorf("registration not satisfied after every module: %+v", regs[0])
+		}
+	})
+}
+
+// tincanZip is a one-activity xAPI package.
+func tincanZip(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	files := map[string]string{
+		"tincan.xml": `<?xml version="1.0" encoding="utf-8"?>
+<tincan xmlns="http://projecttincan.com/tincan.xsd"><activities>
+<activity id="https://example.org/tincan/course" type="http://adlnet.gov/expapi/activities/course"><name>Tin Can course</name></activity>
+<activity id="https://example.org/tincan/lesson" type="http://adlnet.gov/expapi/activities/lesson"><name>Tin Can lesson</name><launch lang="en-GB">index.html?lang=en</launch></activity>
+</activities></tincan>`,
+		"index.html": `<!doctype html><html lang="en"><title>Lesson</title><p>Lesson</p></html>`,
+	}
+	for name, body := range files {
+		w, _ := zw.Create(name)
+		w.Write([]byte(body))
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestTinCanLaunchAndSweep: a module replaced by an xAPI (tincan.xml)
+// package launches with endpoint, auth, actor, registration and
+// activity_id; its completed statement satisfies the module; an idle
+// session is abandoned by the sweeper, which revokes its token.
+func TestTinCanLaunchAndSweep(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, r *reachtest.Instance) {
+		ctx := context.Background()
+		const slug = "london"
+		admin := adminClient(t, r)
+		b := newBrowser(t, r.URL)
+		res, body := b.do(http.MethodPost, "/b/"+slug+"/signup", url.Values{"name": {"Tin Learner"}, "email": {"tin@example.org"},
+			"password": {"correct horse battery"}, "profession": {"artist"}})
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sign-up: %d %s", res.StatusCode, body)
+		}
+		_, body = b.do(http.MethodGet, "/b/"+slug+"/dashboard", nil)
+		var modules []string
+		for _, m := range moduleRE.FindAllStringSubmatch(body, -1) {
+			modules = append(modules, m[1])
+		}
+		_, v, err := admin.UploadModule(ctx, slug, modules[2], bytes.NewReader(tincanZip(t)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := admin.Publish(ctx, slug, v.Number); err != nil {
+			t.Fatal(err)
+		}
+
+		res, body = b.do(http.MethodPost, "/b/"+slug+"/modules/"+modules[2]+"/launch", url.Values{"_csrf": {b.csrf()}})
+		m := launchURLRE.FindStringSubmatch(body)
+		if res.StatusCode != 200 || m == nil {
+			t.Fatalf("launch: %d %s", res.StatusCode, body)
+		}
+		u, _ := url.Parse(html.UnescapeString(m[1]))
+		q := u.Query()
+		if q.Get("lang") != "en" || q.Get("endpoint") != r.URL+"/xapi/" || q.Get("activity_id") != "https://example.org/tincan/lesson" ||
+			q.Get("registration") == "" || q.Get("actor") == "" || !strings.HasPrefix(q.Get("auth"), "Basic ") || q.Get("fetch") != "" {
+			t.Fatalf("tincan launch URL %s", u)
+		}
+		stmt := map[string]any{"actor": json.RawMessage(q.Get("actor")), "verb": map[string]any{"id": "http://adlnet.gov/expapi/verbs/completed"},
+			"object": map[string]any{"id": q.Get("activity_id")}, "context": map[string]any{"registration": q.Get("registration")}}
+		auth := strings.TrimPrefix(q.Get("auth"), "Basic ")
+		if code, raw := auXAPI(t, http.MethodPost, r.URL+"/xapi/statements", auth, stmt); code != 200 {
+			t.Fatalf("tincan statement: %d %s", code, raw)
+		}
+		c := client.New(r.URL)
+		c.HTTP.Jar = b.c.Jar
+		p, err := c.MyProgress(ctx)
+		if err != nil || p.Modules[2].Status != "satisfied" {
+			t.Errorf("progress after the tincan module: %+v %v", p, err)
+		}
+
+		// Launch module 1 and leave it idle: the sweeper abandons it.
+		lp := launchModule(t, b, slug, modules[0])
+		_, tok := fetchToken(t, lp.fetch)
+		n, err := r.App.Launch().SweepIdleBefore(ctx, time.Now().Add(time.Minute))
+		if err != nil || n < 1 {
+			t.Fatalf("sweep: %d %v", n, err)
+		}
+		if code, _ := auXAPI(t, http.MethodGet, lp.endpoint+"statements?limit=1", tok["auth-token"], nil); code != http.StatusUnauthorized {
+			t.Errorf("token of a swept session answers %d, want 401", code)
+		}
+		cred, err := admin.CreateCredential(ctx, slug, "reader", "all/read")
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodGet, r.URL+"/xapi/statements?verb="+url.QueryEscape("https://w3id.org/xapi/adl/verbs/abandoned")+
+			"&registration="+lp.registration, nil)
+		req.SetBasicAuth(cred.Key, cred.Secret)
+		req.Header.Set("X-Experience-API-Version", "1.0.3")
+		sres, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(sres.Body)
+		sres.Body.Close()
+		if !strings.Contains(string(raw), "adl/verbs/abandoned") || !strings.Contains(string(raw), `"duration"`) {
+			t.Errorf("no abandoned statement with a duration: %s", raw)
 		}
 	})
 }

@@ -248,7 +248,9 @@ func (s *Service) Stored(ctx context.Context, p auth.Principal, stmts []*lrs.Sta
 	judged := false
 	for _, st := range stmts {
 		v := stmtView{st}
-		if sess.Kind != "cmi5" || !v.hasCategory(CategoryCMI5) || st.Object.ID != sess.AUID {
+		// cmi5 AUs mark their defined statements; tincan content has no
+		// such category, so its verbs about the AU itself count.
+		if st.Object.ID != sess.AUID || (sess.Kind == "cmi5" && !v.hasCategory(CategoryCMI5)) {
 			continue
 		}
 		switch st.VerbID {

@@ -522,7 +522,11 @@ func (s *Service) abandon(ctx context.Context, x Session) error {
 // timeout and returns how many it ended. Run it periodically on any
 // replica; the conditional update keeps replicas from ending one twice.
 func (s *Service) SweepIdle(ctx context.Context) (int, error) {
-	cutoff := s.now().UTC().Add(-s.opts.IdleTimeout)
+	return s.SweepIdleBefore(ctx, s.now().UTC().Add(-s.opts.IdleTimeout))
+}
+
+// SweepIdleBefore abandons open sessions last heard from before cutoff.
+func (s *Service) SweepIdleBefore(ctx context.Context, cutoff time.Time) (int, error) {
 	open, err := s.st.sessions(ctx, `state IN ('launched', 'initialized') AND last_seen_at < $1`, cutoff)
 	if err != nil {
 		return 0, err
