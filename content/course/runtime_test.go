@@ -446,7 +446,9 @@ func runModule(t *testing.T, c *Course, files map[string][]byte) {
 		}
 	}
 	for i, id := range path[1:] {
-		do(t, ctx, chromedp.Click(chromedp.CSS("[data-next]")))
+		// Follow the link from script: a synthetic mouse click can land while
+		// the page is still settling after the previous move.
+		eval[bool](t, ctx, `document.querySelector("[data-next]").click(); true`)
 		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](fmt.Sprintf(`location.hash === "#page-%s" && !document.getElementById("page-%s").hidden`, id, id), chromedp.WithPollingTimeout(5*time.Second))); err != nil {
 			dbg := eval[string](t, ctx, `location.hash + " next=" + document.querySelector("[data-next]").getAttribute("href") + " role=" + document.querySelector("[data-role-status]").textContent`)
 			t.Fatalf("step %d: Next did not lead to %s: %v (%s)", i+1, id, err, dbg)

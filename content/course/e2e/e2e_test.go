@@ -1,0 +1,317 @@
+// Package e2e runs the course against the whole Reach server. It is a
+// package of its own so that the course's unit tests do not depend on the
+// server building.
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/reach-london/reach/client"
+	"github.com/reach-london/reach/content/course"
+	"github.com/reach-london/reach/internal/reachtest"
+)
+
+var (
+	launchLinkRE = regexp.MustCompile(`href="([^"]+)" data-launch-url`)
+	moduleLinkRE = regexp.MustCompile(`/modules/([^/"]+)/launch`)
+)
+
+// portalSession is a learner's cookie-keeping HTTP client for the portal.
+type portalSession struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+}
+
+func (p *portalSession) do(method, path string, form url.Values) (int, string) {
+	p.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, p.base+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	res, err := p.c.Do(req)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(out)
+}
+
+func (p *portalSession) csrf() string {
+	u, _ := url.Parse(p.base)
+	for _, ck := range p.c.Jar.Cookies(u) {
+		if ck.Name == "reach_csrf" {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+// TestModule1EndToEnd signs a learner up on the real server, launches
+// module 1 from the portal, completes it in headless Chromium and checks
+// the statements that land in the LRS.
+func TestModule1EndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole server")
+	}
+	ctx := newBrowser(t)
+	r := reachtest.Start(t, reachtest.Backend{Name: "embedded"})
+	const slug = "london"
+	jar, _ := cookiejar.New(nil)
+	p := &portalSession{t: t, base: r.URL, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}}
+	if code, body := p.do(http.MethodGet, "/b/"+slug+"/", nil); code != http.StatusOK {
+		t.Fatalf("landing: %d %s", code, body)
+	}
+	if code, body := p.do(http.MethodPost, "/b/"+slug+"/signup", url.Values{"name": {"Ada Learner"}, "email": {"ada@example.org"},
+		"password": {"correct horse battery"}, "profession": {"gp"}, "_csrf": {p.csrf()}}); code != http.StatusSeeOther {
+		t.Fatalf("sign-up: %d %s", code, body)
+	}
+	_, dash := p.do(http.MethodGet, "/b/"+slug+"/dashboard", nil)
+	m := moduleLinkRE.FindStringSubmatch(dash)
+	if m == nil {
+		t.Fatalf("the dashboard has no launch button:\n%s", dash)
+	}
+	code, body := p.do(http.MethodPost, "/b/"+slug+"/modules/"+m[1]+"/launch", url.Values{"_csrf": {p.csrf()}})
+	link := launchLinkRE.FindStringSubmatch(body)
+	if code != http.StatusOK || link == nil {
+		t.Fatalf("launch: %d %s", code, body)
+	}
+	launchURL := html.UnescapeString(link[1])
+	lu, _ := url.Parse(launchURL)
+	registration := lu.Query().Get("registration")
+
+	c, err := course.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod := c.Modules[0]
+
+	if err := chromedp.Do(ctx, chromedp.Navigate(launchURL)); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, ctx)
+	if banner := evalString(t, ctx, `document.querySelector("[data-banner]").hidden ? "" : document.querySelector("[data-banner]").textContent`); banner != "" {
+		t.Fatalf("the AU shows a problem: %s", banner)
+	}
+	if evalBool(t, ctx, `!document.querySelector("[data-role-form]").hidden`) {
+		t.Error("the role question shows although the learner chose gp at sign-up")
+	}
+	evalBool(t, ctx, fmt.Sprintf(`(%s)()`, answerAllJS))
+	evalBool(t, ctx, fmt.Sprintf(`location.hash = "#page-%s"; true`, mod.Pages[0].ID))
+	var path []string
+	for _, pg := range mod.Pages {
+		if pg.ForAll() || slices.Contains(pg.Roles, "gp") {
+			path = append(path, pg.ID)
+		}
+	}
+	for _, id := range path[1:] {
+		evalBool(t, ctx, `document.querySelector("[data-next]").click(); true`)
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](fmt.Sprintf(`location.hash === "#page-%s"`, id), chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+			t.Fatalf("Next did not lead to %s: %v", id, err)
+		}
+	}
+
+	admin := client.New(r.URL)
+	if _, err := admin.Login(context.Background(), "", r.AdminEmail, r.AdminPassword); err != nil {
+		t.Fatal(err)
+	}
+	cred, err := admin.CreateCredential(context.Background(), slug, "e2e reader", "all/read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	verbsOf := func() ([]string, []map[string]any) {
+		req, _ := http.NewRequest(http.MethodGet, r.URL+"/xapi/statements?registration="+registration+"&ascending=true&limit=500", nil)
+		req.SetBasicAuth(cred.Key, cred.Secret)
+		req.Header.Set("X-Experience-API-Version", "1.0.3")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var result struct {
+			Statements []map[string]any `json:"statements"`
+		}
+		if err := json.NewDecoder(res.Body).Decode(&result); err != nil {
+			t.Fatal(err)
+		}
+		var verbs []string
+		for _, s := range result.Statements {
+			id, _ := s["verb"].(map[string]any)["id"].(string)
+			verbs = append(verbs, id[strings.LastIndexAny(id, "/")+1:])
+		}
+		return verbs, result.Statements
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		verbs, _ := verbsOf()
+		if slices.Contains(verbs, "completed") && slices.Contains(verbs, "passed") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no completed and passed in the LRS; statements: %v", verbs)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("[data-exit]"))); err != nil {
+		t.Fatal(err)
+	}
+	// The page navigates away, so poll with short evaluations that survive
+	// the change of document.
+	// The browser has no portal session, so the dashboard may send it on
+	// to sign in; either way it has left the content origin for the app.
+	returned := false
+	var loc string
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end) && !returned; time.Sleep(100 * time.Millisecond) {
+		loc, err = chromedp.Run(ctx, chromedp.Evaluate[string](`location.href`))
+		returned = err == nil && strings.HasPrefix(loc, r.URL+"/b/")
+	}
+	if !returned {
+		t.Errorf("Exit did not go to the return URL; the browser is at %s", loc)
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	var verbs []string
+	var stmts []map[string]any
+	for {
+		verbs, stmts = verbsOf()
+		if slices.Contains(verbs, "terminated") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("statements in the registration: %s", strings.Join(verbs, " "))
+	count := map[string]int{}
+	for _, v := range verbs {
+		count[v]++
+	}
+	if count["launched"] != 1 || count["initialized"] != 1 || count["completed"] != 1 || count["passed"] != 1 || count["terminated"] != 1 {
+		t.Errorf("verb counts %v: want one each of launched, initialized, completed, passed and terminated", count)
+	}
+	if count["answered"] != len(mod.Questions) {
+		t.Errorf("%d answered statements, want %d", count["answered"], len(mod.Questions))
+	}
+	if count["experienced"] != len(path) {
+		t.Errorf("%d experienced statements, want %d (the learner's path)", count["experienced"], len(path))
+	}
+	if count["satisfied"] == 0 {
+		t.Error("the LMS recorded no satisfied statement for the AU")
+	}
+	// Order: launched, then initialized before any other AU statement, and
+	// terminated after all of them.
+	first, last := slices.Index(verbs, "initialized"), slices.Index(verbs, "terminated")
+	for i, v := range verbs {
+		switch v {
+		case "experienced", "answered", "completed", "passed":
+			if i < first || i > last {
+				t.Errorf("%s at %d falls outside initialized (%d) and terminated (%d)", v, i, first, last)
+			}
+		}
+	}
+	for _, s := range stmts {
+		obj, _ := s["object"].(map[string]any)
+		def, _ := obj["definition"].(map[string]any)
+		if v := s["verb"].(map[string]any)["id"]; v == "http://adlnet.gov/expapi/verbs/answered" {
+			if def["interactionType"] == nil || def["correctResponsesPattern"] == nil {
+				t.Errorf("answered %v has no interaction definition", obj["id"])
+			}
+		}
+	}
+}
+
+const chromiumPath = "/usr/bin/chromium"
+
+// newBrowser starts headless Chromium, or skips the test locally when it is
+// missing (under CI=true it fails).
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("Chromium is required in CI: %v", err)
+		}
+		t.Skipf("Chromium is not installed: %v", err)
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()))
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*runtime.EventExceptionThrown); ok {
+			t.Errorf("JavaScript exception: %s", e.ExceptionDetails.Text)
+		}
+	})
+	return ctx
+}
+
+func waitReady(t *testing.T, ctx context.Context) {
+	t.Helper()
+	for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if ready, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.dataset.ready === "true"`)); err == nil && ready {
+			return
+		}
+	}
+	t.Fatal("the AU did not start")
+}
+
+func evalString(t *testing.T, ctx context.Context, js string) string {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func evalBool(t *testing.T, ctx context.Context, js string) bool {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// answerAllJS answers every question right through the page's forms.
+const answerAllJS = `(async () => {
+  const data = await (await fetch("au.json")).json();
+  for (const q of data.questions) {
+    const form = document.getElementById("q-" + q.id);
+    const inputs = [...form.querySelectorAll("input")];
+    switch (q.type) {
+      case "choice": case "true-false": inputs.find(i => i.value === q.correct[0]).checked = true; break;
+      case "multiple-choice": inputs.forEach(i => { i.checked = q.correct.includes(i.value); }); break;
+      case "fill-in": inputs[0].value = q.correct[0]; break;
+      case "matching": for (const [s, t] of q.pairs) form.querySelector('select[data-source="' + s + '"]').value = t; break;
+      case "sequencing": q.correct.forEach((id, i) => { form.querySelector('select[data-item="' + id + '"]').value = String(i + 1); }); break;
+    }
+    form.requestSubmit();
+  }
+  return true;
+})`
