@@ -112,6 +112,41 @@ func click(t *testing.T, ctx context.Context, id string) {
 	}
 }
 
+// checkAccessible runs axe-core (WCAG 2.x A and AA rules) on the player
+// around the SCO, at desktop and phone widths. The SCO is the package's
+// content, so the frame itself is left out.
+func checkAccessible(t *testing.T, ctx context.Context) {
+	t.Helper()
+	axePath := "../../web/node_modules/axe-core/axe.min.js"
+	requireFile(t, axePath, "axe-core (npm ci in web/)")
+	src, err := os.ReadFile(axePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](string(src)+";true")); err != nil {
+		t.Fatalf("inject axe-core: %v", err)
+	}
+	for _, width := range []int64{1280, 360} {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 800)); err != nil {
+			t.Fatal(err)
+		}
+		found, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`axe.run({exclude: [["#player-frame"]]},
+			{runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"], resultTypes: ["violations"]})
+			.then(r => r.violations.map(v => v.id + ": " + v.help + " at " + v.nodes.map(n => n.target.join(" ")).join(", ")))`,
+			chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("axe: %v", err)
+		}
+		for _, v := range found {
+			t.Errorf("player at %dpx: %s", width, v)
+		}
+		wide, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
+		if wide {
+			t.Errorf("player at %dpx is wider than the screen", width)
+		}
+	}
+}
+
 // waitSessionEnded polls the server until the attempt's session has ended
 // (the unload beacon arrives after the page is gone).
 func waitSessionEnded(t *testing.T, f *fixture, id string) scorm.Attempt {
@@ -150,6 +185,7 @@ func TestBrowserSCORM12(t *testing.T) {
 				"Introduction page|Two-question quiz*")
 			waitFor(t, ctx, "previous enabled", `document.getElementById("player-prev").disabled`, "false")
 			waitFor(t, ctx, "next disabled", `document.getElementById("player-next").disabled`, "true")
+			checkAccessible(t, ctx)
 			click(t, ctx, "q1-b")
 			waitFor(t, ctx, "q1 saved", inSCO(`doc.getElementById("log").textContent`), "saved q1")
 			if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
