@@ -22,6 +22,7 @@ package content
 import (
 	"time"
 
+	"github.com/reach-london/reach/content/course"
 	"github.com/reach-london/reach/content/manifest"
 )
 
@@ -156,57 +157,17 @@ func (v CourseVersion) Module(id string) (ModuleBinding, bool) {
 	return ModuleBinding{}, false
 }
 
-// Slots is a borough's local data for the course's slots, as the admin API
-// reads and writes it (JSON). It becomes course.Slots when the base course
-// is built.
-type Slots struct {
-	BoroughName string      `json:"boroughName,omitempty"`
-	Branding    Branding    `json:"branding"`
-	Offers      []Offer     `json:"offers"`
-	Contacts    []Contact   `json:"contacts"`
-	CaseStudies []CaseStudy `json:"caseStudies"`
-}
-
-// Branding is the borough's look.
-type Branding struct {
-	PrimaryColour string `json:"primaryColour,omitempty"` // "#rrggbb", contrast ≥ 4.5:1 on white
-	LogoURL       string `json:"logoUrl,omitempty"`
-	Logo          []byte `json:"logo,omitempty"` // base64 in JSON; at most 512 KiB
-	LogoType      string `json:"logoType,omitempty"`
-	LogoAlt       string `json:"logoAlt,omitempty"`
-}
-
-// Offer is one entry of the local offers directory.
-type Offer struct {
-	Name         string `json:"name"`
-	Organisation string `json:"organisation,omitempty"`
-	Description  string `json:"description,omitempty"`
-	WhoFor       string `json:"whoFor,omitempty"`
-	WhereWhen    string `json:"whereWhen,omitempty"`
-	Cost         string `json:"cost,omitempty"`
-	Access       string `json:"access,omitempty"`
-	HowToRefer   string `json:"howToRefer,omitempty"`
-	Contact      string `json:"contact,omitempty"`
-	URL          string `json:"url,omitempty"`
-}
-
-// Contact is a local contact or referral route.
-type Contact struct {
-	Name         string `json:"name"`
-	Role         string `json:"role,omitempty"`
-	Organisation string `json:"organisation,omitempty"`
-	Email        string `json:"email,omitempty"`
-	Phone        string `json:"phone,omitempty"`
-	URL          string `json:"url,omitempty"`
-	Notes        string `json:"notes,omitempty"`
-}
-
-// CaseStudy is a local case study; Body is plain text, blank lines between
-// paragraphs.
-type CaseStudy struct {
-	Title string `json:"title"`
-	Body  string `json:"body"`
-}
+// Slots is a borough's local data for the course's slots (local offers,
+// contacts, case studies, branding), as the admin API reads and writes it;
+// it is the course builder's own type, so the JSON form is the one
+// content/course documents. An empty BoroughName means the borough's name.
+type (
+	Slots     = course.Slots
+	Branding  = course.Branding
+	Offer     = course.Offer
+	Contact   = course.Contact
+	CaseStudy = course.CaseStudy
+)
 
 // Pin records the version a learner started a module on, so a later
 // publish does not change the content under them part-way through.

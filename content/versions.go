@@ -38,25 +38,12 @@ func BaseCourse() (*course.Course, error) {
 	return baseCourse, baseErr
 }
 
-// courseSlots converts the API's slots into the builder's.
+// courseSlots fills in the borough's name when the slots leave it empty.
 func courseSlots(s Slots, boroughName string) course.Slots {
-	cs := course.Slots{BoroughName: s.BoroughName, Branding: course.Branding{PrimaryColour: s.Branding.PrimaryColour,
-		LogoURL: s.Branding.LogoURL, Logo: s.Branding.Logo, LogoType: s.Branding.LogoType, LogoAlt: s.Branding.LogoAlt}}
-	if cs.BoroughName == "" {
-		cs.BoroughName = boroughName
+	if s.BoroughName == "" {
+		s.BoroughName = boroughName
 	}
-	for _, o := range s.Offers {
-		cs.Offers = append(cs.Offers, course.Offer{Name: o.Name, Organisation: o.Organisation, Description: o.Description,
-			WhoFor: o.WhoFor, WhereWhen: o.WhereWhen, Cost: o.Cost, Access: o.Access, HowToRefer: o.HowToRefer, Contact: o.Contact, URL: o.URL})
-	}
-	for _, c := range s.Contacts {
-		cs.Contacts = append(cs.Contacts, course.Contact{Name: c.Name, Role: c.Role, Organisation: c.Organisation,
-			Email: c.Email, Phone: c.Phone, URL: c.URL, Notes: c.Notes})
-	}
-	for _, c := range s.CaseStudies {
-		cs.CaseStudies = append(cs.CaseStudies, course.CaseStudy{Title: c.Title, Body: c.Body})
-	}
-	return cs
+	return s
 }
 
 // BuildBasePackage builds the base course with the borough's slots and
