@@ -59,7 +59,8 @@ func TestAdminPagesAccessible(t *testing.T) {
 
 	pages := []string{"/admin/", "/admin/boroughs", "/admin/audit", "/admin/london/", "/admin/london/learners",
 		"/admin/london/learners?q=zzz", "/admin/london/learners/" + learners.Learners[1].ID + "/erase",
-		"/admin/london/credentials", "/admin/london/audit", "/admin/london/admins"}
+		"/admin/london/credentials", "/admin/london/audit", "/admin/london/admins", "/admin/london/course",
+		"/admin/london/course/slots", "/admin/london/forwarding"}
 	for _, width := range []int64{360, 1280} {
 		run(t, ctx, chromedp.EmulateViewport(width, 800))
 		for _, p := range pages {
@@ -80,6 +81,9 @@ func TestAdminPagesAccessible(t *testing.T) {
 		{"/admin/london/learners/" + learners.Learners[1].ID + "/erase", `true`, ".error-summary", "erase unconfirmed"},
 		{"/admin/london/admins", `document.querySelector("#f-email").value = "boss@example.org"`, "#admin-password", "new admin"},
 		{"/admin/boroughs", `document.querySelector("#f-slug").value = "Bad Slug"`, ".error-summary", "borough with an error"},
+		{"/admin/london/course", `true`, ".error-summary", "module upload without a file"},
+		{"/admin/london/course/slots", `document.querySelector("#f-primaryColour").value = "#ffff00"`, ".error-summary", "slots with an error"},
+		{"/admin/london/forwarding", `document.querySelector("#f-name").value = "x"`, ".error-summary", "forwarding target with an error"},
 	}
 	for _, f := range forms {
 		run(t, ctx, chromedp.Navigate(r.URL+f.page))

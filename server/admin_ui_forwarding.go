@@ -1,5 +1,179 @@
 package server
 
-import "github.com/labstack/echo/v4"
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
 
-func (s *adminUI) mountAdminForwarding(g *echo.Group) {}
+	"github.com/labstack/echo/v4"
+
+	"github.com/reach-london/reach/internal/errs"
+	"github.com/reach-london/reach/lrs/forward"
+	"github.com/reach-london/reach/server/web"
+)
+
+// The forwarding pages: a borough's targets with their delivery status
+// (lag, age of the oldest undelivered statement, failures, next retry),
+// and forms to add, pause, resume, test and delete targets.
+
+func (s *adminUI) mountAdminForwarding(g *echo.Group) {
+	if s.svc.Forwarding == nil {
+		return
+	}
+	g.GET("/:borough/forwarding", s.admin(boroughAdmin, s.adminForwardingPage))
+	g.POST("/:borough/forwarding", s.admin(boroughAdmin, s.adminCreateTarget))
+	g.POST("/:borough/forwarding/:id/pause", s.admin(boroughAdmin, s.adminSetTargetEnabled(false)))
+	g.POST("/:borough/forwarding/:id/resume", s.admin(boroughAdmin, s.adminSetTargetEnabled(true)))
+	g.POST("/:borough/forwarding/:id/delete", s.admin(boroughAdmin, s.adminDeleteTarget))
+	g.POST("/:borough/forwarding/:id/test", s.admin(boroughAdmin, s.adminTestTarget))
+}
+
+// targetRow is a target as the status table shows it.
+type targetRow struct {
+	forward.Status
+	Health string // ok, failing, paused, behind
+	Age    string // age of the oldest undelivered statement, for people
+}
+
+// ageText says how old something is in the largest sensible unit.
+func ageText(secs float64) string {
+	d := time.Duration(secs) * time.Second
+	switch {
+	case d <= 0:
+		return "none waiting"
+	case d < time.Minute:
+		return fmt.Sprintf("%d seconds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%d minutes", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d hours", int(d.Hours()))
+	}
+	return fmt.Sprintf("%d days", int(d.Hours()/24))
+}
+
+func healthOf(st forward.Status) string {
+	switch {
+	case !st.Enabled:
+		return "paused"
+	case st.LastError != "" && st.Attempts > 0:
+		return "failing"
+	case st.Lag > 0:
+		return "behind"
+	}
+	return "ok"
+}
+
+var (
+	versionOptions = []web.Option{{Value: forward.Version103, Label: "xAPI 1.0.3", Hint: "Most LRSs."},
+		{Value: forward.Version200, Label: "xAPI 2.0"}}
+	authOptions = []web.Option{{Value: forward.AuthBasic, Label: "Key and secret (HTTP Basic)"},
+		{Value: forward.AuthBearer, Label: "Token (Bearer)", Hint: "Leave the key empty."}}
+)
+
+func (s *adminUI) forwardingData(c echo.Context, v adminView) (map[string]any, error) {
+	sts, err := s.svc.Forwarding.Statuses(c.Request().Context(), v.B.ID)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]targetRow, len(sts))
+	for i, st := range sts {
+		rows[i] = targetRow{Status: st, Health: healthOf(st), Age: ageText(st.OldestUndeliveredSeconds)}
+	}
+	return map[string]any{"Targets": rows, "Versions": versionOptions, "Auths": authOptions,
+		"Form": map[string]string{"version": forward.Version103, "authType": forward.AuthBasic}}, nil
+}
+
+func (s *adminUI) adminForwardingPage(c echo.Context, v adminView) error {
+	data, err := s.forwardingData(c, v)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, "admin_forwarding", s.adminPage(c, v, "Forwarding", "forwarding", data))
+}
+
+// lines splits a textarea into its non-empty lines.
+func lines(s string) []string {
+	out := []string{}
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// targetField names the form field a forwarding error is about, from the
+// words of the content room's message.
+func targetField(msg string) string {
+	m := strings.ToLower(msg)
+	for _, f := range []struct{ word, field string }{{"endpoint", "endpoint"}, {"name", "name"}, {"verb", "verbs"},
+		{"activit", "activities"}, {"key", "authKey"}, {"secret", "secret"}, {"token", "secret"}, {"version", "version"}, {"auth", "authType"}} {
+		if strings.Contains(m, f.word) {
+			return f.field
+		}
+	}
+	return "name"
+}
+
+func (s *adminUI) adminCreateTarget(c echo.Context, v adminView) error {
+	form := map[string]string{}
+	for _, k := range []string{"name", "endpoint", "version", "authType", "authKey", "secret", "verbs", "activities", "backfill"} {
+		form[k] = strings.TrimSpace(c.FormValue(k))
+	}
+	verbs, acts := lines(form["verbs"]), lines(form["activities"])
+	enabled := true
+	name, endpoint, version, authType, key, secret := form["name"], form["endpoint"], form["version"], form["authType"], form["authKey"], c.FormValue("secret")
+	in := forward.Input{Name: &name, Endpoint: &endpoint, Version: &version, AuthType: &authType, AuthKey: &key, Secret: &secret,
+		Verbs: &verbs, Activities: &acts, Enabled: &enabled, Backfill: form["backfill"] == "yes"}
+	_, err := s.svc.Forwarding.Create(c.Request().Context(), v.P.Subject, v.B.ID, in)
+	if err == nil {
+		return done(c, "/admin/"+v.B.Slug+"/forwarding", "targetcreated")
+	}
+	var fe web.FormErrors
+	if err := formError(err, targetField(errs.MessageOf(err)), &fe); err != nil {
+		return err
+	}
+	data, derr := s.forwardingData(c, v)
+	if derr != nil {
+		return derr
+	}
+	form["secret"] = "" // never sent back to the browser
+	data["Form"] = form
+	pg := s.adminPage(c, v, "Forwarding", "forwarding", data)
+	pg.Errors = fe
+	return s.render(c, http.StatusBadRequest, "admin_forwarding", pg)
+}
+
+func (s *adminUI) adminSetTargetEnabled(enabled bool) func(echo.Context, adminView) error {
+	return func(c echo.Context, v adminView) error {
+		if _, err := s.svc.Forwarding.SetEnabled(c.Request().Context(), v.P.Subject, v.B.ID, c.Param("id"), enabled); err != nil {
+			return err
+		}
+		notice := "paused"
+		if enabled {
+			notice = "resumed"
+		}
+		return done(c, "/admin/"+v.B.Slug+"/forwarding", notice)
+	}
+}
+
+func (s *adminUI) adminDeleteTarget(c echo.Context, v adminView) error {
+	if err := s.svc.Forwarding.Delete(c.Request().Context(), v.P.Subject, v.B.ID, c.Param("id")); err != nil {
+		return err
+	}
+	return done(c, "/admin/"+v.B.Slug+"/forwarding", "deleted")
+}
+
+func (s *adminUI) adminTestTarget(c echo.Context, v adminView) error {
+	res, err := s.svc.Forwarding.SendTest(c.Request().Context(), v.P.Subject, v.B.ID, c.Param("id"), s.cfg.PublicURL)
+	if err != nil {
+		return err
+	}
+	data, err := s.forwardingData(c, v)
+	if err != nil {
+		return err
+	}
+	data["Test"] = res
+	return s.render(c, http.StatusOK, "admin_forwarding", s.adminPage(c, v, "Forwarding", "forwarding", data))
+}

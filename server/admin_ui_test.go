@@ -1,13 +1,17 @@
 package server_test
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -233,5 +237,184 @@ func TestAdminPages(t *testing.T) {
 		}
 		code, _, body = learner.post("/admin/signin", url.Values{"email": {"bob@example.org"}, "password": {"a long learner password 1"}, "borough": {"camden"}})
 		want(t, "learner at the admin sign-in", code, body, http.StatusForbidden, "This sign-in is for admins")
+	})
+}
+
+// onePageZip is a one-lesson xAPI (tincan.xml) package.
+func onePageZip(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, body := range map[string]string{
+		"tincan.xml": `<?xml version="1.0" encoding="utf-8"?>
+<tincan xmlns="http://projecttincan.com/tincan.xsd"><activities>
+<activity id="https://example.org/local/lesson" type="http://adlnet.gov/expapi/activities/lesson"><name>Our local lesson</name><launch lang="en-GB">index.html</launch></activity>
+</activities></tincan>`,
+		"index.html": `<!doctype html><html lang="en"><title>Local lesson</title><p>Hello</p></html>`,
+	} {
+		w, _ := zw.Create(name)
+		w.Write([]byte(body))
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// upload posts a multipart form with one file field.
+func (b *adminBrowser) upload(p, field, filename string, data []byte, form url.Values) (int, string, string) {
+	b.t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("_csrf", b.csrf())
+	for k, vs := range form {
+		for _, v := range vs {
+			mw.WriteField(k, v)
+		}
+	}
+	if data != nil {
+		fw, _ := mw.CreateFormFile(field, filename)
+		fw.Write(data)
+	}
+	mw.Close()
+	res, err := b.hc.Post(b.base+p, mw.FormDataContentType(), &body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header.Get("Location"), string(out)
+}
+
+func TestAdminCoursePages(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, r *reachtest.Instance) {
+		ctx := context.Background()
+		svc := r.App.Content()
+		b, _ := r.App.Auth.BoroughBySlug(ctx, "london")
+		admin := newAdminBrowser(t, r.URL)
+		admin.signin(r.AdminEmail, r.AdminPassword, "")
+		pub, err := svc.PublishedVersion(ctx, b.ID)
+		if err != nil {
+			t.Fatalf("the base course is not published on first run: %v", err)
+		}
+		code, _, body := admin.get("/admin/london/course")
+		want(t, "course page", code, body, http.StatusOK, "Learners get <strong>version "+strconv.Itoa(pub.Number)+"</strong>", pub.Modules[0].Title)
+
+		// Local content goes into a new draft; blank entries are dropped.
+		code, loc, body := admin.upload("/admin/london/course/slots", "", "", nil, url.Values{
+			"primaryColour": {"#5a2d82"}, "offer-0-name": {"Tuesday Singers"}, "offer-0-cost": {"Free"},
+			"offer-1-name": {""}, "case-0-title": {"The library choir"}, "case-0-body": {"A story."}})
+		if code != http.StatusSeeOther {
+			t.Fatalf("save slots: %d\n%s", code, body)
+		}
+		latest, _ := svc.LatestVersion(ctx, b.ID)
+		if latest.Status != "draft" || len(latest.Slots.Offers) != 1 || latest.Slots.Offers[0].Cost != "Free" ||
+			len(latest.Slots.CaseStudies) != 1 || latest.Slots.Branding.PrimaryColour != "#5a2d82" {
+			t.Fatalf("draft after saving slots: %+v", latest)
+		}
+		code, _, body = admin.get(loc)
+		want(t, "after saving slots", code, body, http.StatusOK, "saved in the draft")
+		code, _, body = admin.get("/admin/london/course/slots")
+		want(t, "slots page", code, body, http.StatusOK, `value="Tuesday Singers"`, "Add a new offer", "A story.</textarea>")
+		code, _, body = admin.upload("/admin/london/course/slots", "", "", nil, url.Values{"primaryColour": {"#ffff00"}})
+		want(t, "a colour too light", code, body, http.StatusBadRequest, "There is a problem")
+		if again, _ := svc.LatestVersion(ctx, b.ID); again.Number != latest.Number {
+			t.Errorf("a refused save made version %d", again.Number)
+		}
+
+		// Replace a module by upload; a bad zip is refused with a message.
+		mod := pub.Modules[1]
+		code, _, body = admin.upload("/admin/london/course/modules/"+mod.Module+"/upload", "file", "x.zip", []byte("not a zip"), nil)
+		want(t, "bad package", code, body, http.StatusBadRequest, "There is a problem", `href="#f-file-`+mod.Module+`"`)
+		code, _, body = admin.upload("/admin/london/course/modules/"+mod.Module+"/upload", "file", "lesson.zip", onePageZip(t), nil)
+		if code != http.StatusSeeOther {
+			t.Fatalf("upload module: %d\n%s", code, body)
+		}
+		latest, _ = svc.LatestVersion(ctx, b.ID)
+		if m, _ := latest.Module(mod.Module); !m.Replaced || m.Title != "Our local lesson" {
+			t.Fatalf("module after upload: %+v", m)
+		}
+
+		// Preview opens the draft on the content origin.
+		code, loc, _ = admin.post("/admin/london/course/versions/"+strconv.Itoa(latest.Number)+"/preview", url.Values{"module": {mod.Module}})
+		if code != http.StatusSeeOther || !strings.HasPrefix(loc, r.ContentURL+"/") {
+			t.Errorf("preview: %d %q, want a redirect to the content origin", code, loc)
+		}
+		code, _, body = admin.post("/admin/london/course/versions/"+strconv.Itoa(latest.Number)+"/preview", url.Values{"module": {"nope"}})
+		want(t, "preview of an unknown module", code, body, http.StatusNotFound)
+
+		// Publish, then roll back.
+		code, _, _ = admin.post("/admin/london/course/versions/"+strconv.Itoa(latest.Number)+"/publish", nil)
+		if now, _ := svc.PublishedVersion(ctx, b.ID); code != http.StatusSeeOther || now.Number != latest.Number {
+			t.Fatalf("publish: %d, published %d, want %d", code, now.Number, latest.Number)
+		}
+		code, _, body = admin.post("/admin/london/course/versions/"+strconv.Itoa(latest.Number)+"/publish", nil)
+		want(t, "publish twice", code, body, http.StatusBadRequest, "already published")
+		code, _, _ = admin.post("/admin/london/course/rollback", nil)
+		if now, _ := svc.PublishedVersion(ctx, b.ID); code != http.StatusSeeOther || now.Number != pub.Number {
+			t.Errorf("roll back: %d, published %d, want %d", code, now.Number, pub.Number)
+		}
+		code, _, _ = admin.post("/admin/london/course/modules/"+mod.Module+"/restore", nil)
+		latest, _ = svc.LatestVersion(ctx, b.ID)
+		if m, _ := latest.Module(mod.Module); code != http.StatusSeeOther || m.Replaced {
+			t.Errorf("restore: %d, module %+v", code, m)
+		}
+		code, _, body = admin.get("/admin/london/")
+		want(t, "dashboard course line", code, body, http.StatusOK, "Learners get version "+strconv.Itoa(pub.Number), "is waiting to be published")
+	})
+}
+
+func TestAdminForwardingPages(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, r *reachtest.Instance) {
+		ctx := context.Background()
+		b, _ := r.App.Auth.BoroughBySlug(ctx, "london")
+		admin := newAdminBrowser(t, r.URL)
+		admin.signin(r.AdminEmail, r.AdminPassword, "")
+		code, _, body := admin.get("/admin/london/forwarding")
+		want(t, "forwarding page", code, body, http.StatusOK, "Nothing is forwarded yet", "Add a target")
+
+		code, _, body = admin.post("/admin/london/forwarding", url.Values{"name": {"Loop"}, "endpoint": {"ftp://x"},
+			"version": {"1.0.3"}, "authType": {"basic"}, "authKey": {"k"}, "secret": {"s3cret-value"}})
+		want(t, "bad endpoint", code, body, http.StatusBadRequest, `href="#f-endpoint"`, "http or https")
+		if strings.Contains(body, "s3cret-value") {
+			t.Error("the refused form shows the secret again")
+		}
+		// The target is this server's own LRS, with a credential of the borough.
+		_, secret, err := r.App.Auth.CreateCredential(ctx, "test", b.ID, "loop", []auth.Scope{auth.ScopeAll})
+		if err != nil {
+			t.Fatal(err)
+		}
+		creds, _ := r.App.Auth.Store().ListCredentials(ctx, b.ID)
+		code, loc, body := admin.post("/admin/london/forwarding", url.Values{"name": {"Loop"}, "endpoint": {r.URL + "/xapi/"},
+			"version": {"1.0.3"}, "authType": {"basic"}, "authKey": {creds[0].Key}, "secret": {secret},
+			"verbs": {"http://adlnet.gov/expapi/verbs/completed\n\n"}})
+		if code != http.StatusSeeOther {
+			t.Fatalf("create target: %d\n%s", code, body)
+		}
+		code, _, body = admin.get(loc)
+		want(t, "after creating", code, body, http.StatusOK, "The forwarding target was created", "Loop", "Only 1 verbs")
+		targets, _ := r.App.Forwarding().Statuses(ctx, b.ID)
+		if len(targets) != 1 || len(targets[0].Filter.Verbs) != 1 {
+			t.Fatalf("targets: %+v", targets)
+		}
+		id := targets[0].ID
+		code, _, body = admin.post("/admin/london/forwarding/"+id+"/test", nil)
+		want(t, "test statement", code, body, http.StatusOK, "Test statement accepted")
+		code, loc, _ = admin.post("/admin/london/forwarding/"+id+"/pause", nil)
+		code2, _, body := admin.get(loc)
+		want(t, "paused", code2, body, http.StatusOK, "was paused", ">Paused<", "Resume<span")
+		if code != http.StatusSeeOther {
+			t.Errorf("pause: %d", code)
+		}
+		admin.post("/admin/london/forwarding/"+id+"/resume", nil)
+		if st, _ := r.App.Forwarding().Status(ctx, b.ID, id); !st.Enabled {
+			t.Error("resume left the target paused")
+		}
+		code, _, _ = admin.post("/admin/london/forwarding/"+id+"/delete", nil)
+		if targets, _ := r.App.Forwarding().Statuses(ctx, b.ID); code != http.StatusSeeOther || len(targets) != 0 {
+			t.Errorf("delete: %d, %d targets left", code, len(targets))
+		}
+		code, _, body = admin.post("/admin/london/forwarding/"+id+"/pause", nil)
+		want(t, "pause a deleted target", code, body, http.StatusNotFound)
 	})
 }
