@@ -317,6 +317,7 @@
       clearError(form, err);
       await saveRole(chosen.value);
       applyRole();
+      checkCompleted(); // a new role changes the path
       // The form has gone, so focus moves to the page's heading.
       $('h1', form.closest('section.page')).focus();
       announce(`Saved. Notes for ${data.roles[chosen.value].toLowerCase()} now open on each page.`);
