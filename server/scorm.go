@@ -36,9 +36,9 @@ type scormHandler struct {
 func (h *scormHandler) routesApp(e *echo.Echo, s *Server) {
 	h.s = s
 	g := e.Group("/api/v1/scorm", h.cors(s), middleware.BodyLimit(byteLimit(s.cfg.MaxBodyBytes)))
-	g.GET("/attempts/:id", h.launch)
-	g.POST("/attempts/:id/commit", h.commit)
-	g.POST("/attempts/:id/navigate", h.navigate)
+	g.GET("/attempts/:attempt", h.launch)
+	g.POST("/attempts/:attempt/commit", h.commit)
+	g.POST("/attempts/:attempt/navigate", h.navigate)
 	g.OPTIONS("/*", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
 }
 
@@ -97,7 +97,7 @@ func (h *scormHandler) launch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	l, err := h.svc.Launch(c.Request().Context(), p, c.Param("id"))
+	l, err := h.svc.Launch(c.Request().Context(), p, c.Param("attempt"))
 	if err != nil {
 		return err
 	}
@@ -148,7 +148,7 @@ func (h *scormHandler) commit(c echo.Context) error {
 		}
 		values[i] = scorm.SetValue{Element: pair[0], Value: pair[1]}
 	}
-	a, err := h.svc.Commit(c.Request().Context(), p, c.Param("id"), scorm.Commit{Event: req.Event, Values: values})
+	a, err := h.svc.Commit(c.Request().Context(), p, c.Param("attempt"), scorm.Commit{Event: req.Event, Values: values})
 	if err != nil {
 		return err
 	}
@@ -169,7 +169,7 @@ func (h *scormHandler) navigate(c echo.Context) error {
 	if err := json.NewDecoder(c.Request().Body).Decode(&req); err != nil {
 		return errs.E(errs.Invalid, "body must be JSON: {\"item\": \"<item identifier>\"}")
 	}
-	u, err := h.svc.Navigate(c.Request().Context(), p, c.Param("id"), req.Item)
+	u, err := h.svc.Navigate(c.Request().Context(), p, c.Param("attempt"), req.Item)
 	if err != nil {
 		return err
 	}
