@@ -874,6 +874,13 @@
       saveRemote(true);
       terminate(true);
     });
+    // Phones may discard a hidden tab without pagehide: save when hidden.
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState !== 'hidden') return;
+      state.updated = Date.now();
+      saveLocal();
+      if (online) saveRemote(true);
+    });
     window.addEventListener('pageshow', (ev) => {
       if (ev.persisted && sessionKey && sessionStorage.getItem(sessionKey) === 'terminated') endedBanner();
     });
