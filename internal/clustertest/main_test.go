@@ -27,6 +27,11 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	// REACH_CLUSTERTEST_BIN reuses a binary built elsewhere (handy while
+	// the working tree does not build); normally the tests build their own.
+	if reachBin = os.Getenv("REACH_CLUSTERTEST_BIN"); reachBin != "" {
+		return m.Run()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	reachBin, err = Build(ctx, dir)
 	cancel()
