@@ -126,6 +126,9 @@ type Packages interface {
 type Options struct {
 	DB         *db.DB
 	Statements *lrs.Service
+	// Documents, when set, keeps the profile's Activity State and Attempt
+	// State documents.
+	Documents *lrs.DocumentService
 	Auth       *auth.Service
 	Packages   Packages
 	// PublicURL is the app origin; statement IRIs of packages whose

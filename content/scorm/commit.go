@@ -110,6 +110,18 @@ func (s *Service) commitOnce(ctx context.Context, p auth.Principal, attemptID st
 			return Attempt{}, err
 		}
 	}
+	// The profile's State documents: the attempt joins the SCO's list when
+	// it is first initialized; its state follows every commit.
+	if c.Event == EventInitialize && old.SessionState == sessionLaunched && a.Entry == "ab-initio" {
+		if err := s.recordAttemptStart(ctx, a); err != nil {
+			return Attempt{}, err
+		}
+	}
+	if c.Event != EventInitialize {
+		if err := s.recordAttemptState(ctx, a); err != nil {
+			return Attempt{}, err
+		}
+	}
 	a.seq++
 	return a, nil
 }

@@ -268,6 +268,23 @@ func TestTrackerSCORM12(t *testing.T) {
 			if auth := last["authority"].(map[string]any); auth["name"] != "Reach player" {
 				t.Errorf("authority %v, want the player's", auth)
 			}
+			// The profile's State documents.
+			docs := f.inst.App.Documents()
+			final, _ := f.svc.AttemptForBorough(context.Background(), f.borough.ID, a.ID)
+			doc, err := docs.Get(context.Background(), f.borough.ID, lrs.DocumentRequest{Kind: lrs.StateDocument, Version: lrs.V103,
+				ActivityID: final.Meta.SCOIRI, Agent: string(final.Learner), ID: scorm.ActivityStateID})
+			if err != nil || !strings.Contains(string(doc.Content), `"attempts":["`+final.AttemptIRI()+`"]`) {
+				t.Errorf("activity state %s, %v; want the attempt's IRI listed", doc.Content, err)
+			}
+			doc, err = docs.Get(context.Background(), f.borough.ID, lrs.DocumentRequest{Kind: lrs.StateDocument, Version: lrs.V103,
+				ActivityID: final.AttemptIRI(), Agent: string(final.Learner), Registration: reg, ID: scorm.AttemptStateID})
+			var st map[string]any
+			if err == nil {
+				err = json.Unmarshal(doc.Content, &st)
+			}
+			if err != nil || st["location"] != "q2" || st["total_time"] != "PT0H3M0S" || st["credit"] != "credit" {
+				t.Errorf("attempt state %s, %v", doc.Content, err)
+			}
 			// A finished attempt: the next launch starts attempt 2.
 			a3, _ := f.start(t, reg, "quiz")
 			if a3.ID == a.ID || a3.Number != 2 || a3.Entry != "ab-initio" {

@@ -18,7 +18,7 @@ func (a *App) SCORM() *scorm.Service {
 	if v, ok := scormServices.Load(a); ok {
 		return v.(*scorm.Service)
 	}
-	svc := scorm.NewService(scorm.Options{DB: a.DB, Statements: a.Statements(), Auth: a.Auth, Packages: a.Content(),
+	svc := scorm.NewService(scorm.Options{DB: a.DB, Statements: a.Statements(), Documents: a.Documents(), Auth: a.Auth, Packages: a.Content(),
 		PublicURL: a.Config.PublicURL, ContentURL: a.Config.ContentURL})
 	v, _ := scormServices.LoadOrStore(a, svc)
 	return v.(*scorm.Service)
