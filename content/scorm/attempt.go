@@ -129,8 +129,8 @@ type Options struct {
 	// Documents, when set, keeps the profile's Activity State and Attempt
 	// State documents.
 	Documents *lrs.DocumentService
-	Auth       *auth.Service
-	Packages   Packages
+	Auth      *auth.Service
+	Packages  Packages
 	// PublicURL is the app origin; statement IRIs of packages whose
 	// manifest identifier is not an IRI are made under it.
 	PublicURL string
