@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -53,6 +54,15 @@ func (b *browser) do(method, path string, form url.Values) (*http.Response, stri
 	defer res.Body.Close()
 	out, _ := io.ReadAll(res.Body)
 	return res, string(out)
+}
+
+// json GETs path with the browser's cookies and decodes the answer.
+func (b *browser) json(path string, out any) error {
+	res, body := b.do(http.MethodGet, path, nil)
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %d %s", path, res.StatusCode, body)
+	}
+	return json.Unmarshal([]byte(body), out)
 }
 
 func (b *browser) csrf() string {
@@ -475,4 +485,36 @@ func TestTinCanLaunchAndSweep(t *testing.T) {
 			t.Errorf("no abandoned statement with a duration: %s", raw)
 		}
 	})
+}
+
+// TestFetchOnceAcrossReplicas: two replicas share PostgreSQL and Redis; a
+// fetch URL redeemed on one answers the cmi5 error on the other.
+func TestFetchOnceAcrossReplicas(t *testing.T) {
+	prod := reachtest.Backends()[1]
+	cfg1 := reachtest.Config(t, prod)
+	r1 := reachtest.StartWith(t, cfg1)
+	cfg2 := reachtest.Config(t, prod)
+	cfg2.DatabaseURL, cfg2.RedisURL, cfg2.RedisPrefix = cfg1.DatabaseURL, cfg1.RedisURL, cfg1.RedisPrefix
+	cfg2.S3Endpoint, cfg2.S3AccessKey, cfg2.S3SecretKey, cfg2.S3Bucket = cfg1.S3Endpoint, cfg1.S3AccessKey, cfg1.S3SecretKey, cfg1.S3Bucket
+	cfg2.PublicURL, cfg2.ContentURL = cfg1.PublicURL, cfg1.ContentURL
+	r2 := reachtest.StartWith(t, cfg2)
+
+	b := newBrowser(t, r1.URL)
+	res, body := b.do(http.MethodPost, "/b/london/signup", url.Values{"name": {"Rep Learner"}, "email": {"rep@example.org"},
+		"password": {"correct horse battery"}, "profession": {"other"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-up: %d %s", res.StatusCode, body)
+	}
+	_, body = b.do(http.MethodGet, "/b/london/dashboard", nil)
+	lp := launchModule(t, b, "london", moduleRE.FindStringSubmatch(body)[1])
+	onR2 := strings.Replace(lp.fetch, r1.URL, "http://"+r2.Server.AppAddr(), 1)
+	if onR2 == lp.fetch {
+		t.Fatalf("fetch URL %s is not on replica 1", lp.fetch)
+	}
+	if status, tok := fetchToken(t, onR2); status != 200 || tok["auth-token"] == "" {
+		t.Fatalf("fetch on replica 2: %d %v", status, tok)
+	}
+	if status, again := fetchToken(t, lp.fetch); status != http.StatusBadRequest || again["error-code"] != "1" {
+		t.Errorf("fetch again on replica 1: got %d %v, want 400 with error-code 1", status, again)
+	}
 }

@@ -32,6 +32,7 @@ func MountPortal(svc *launch.Service) func(e *echo.Echo, s *Server) {
 		g := e.Group("/b/:slug", body, s.authenticate, p.htmlErrors, s.csrf)
 		g.GET("/", p.landing)
 		g.GET("/brand.css", p.brandCSS)
+		g.GET("/logo", p.logo)
 		g.GET("/signup", p.signupForm)
 		g.POST("/signup", p.signup)
 		g.GET("/signin", p.signinForm)
@@ -137,8 +138,19 @@ var colourRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 // stylesheet when the published course sets a colour.
 func (p *portal) brand(c echo.Context, b auth.Borough) *web.Borough {
 	wb := &web.Borough{Slug: b.Slug, Name: b.Name}
-	if v, _, err := p.launch.Published(c.Request().Context(), b.ID); err == nil && colourRE.MatchString(v.Slots.Branding.PrimaryColour) {
+	v, err := p.launch.PublishedVersion(c.Request().Context(), b.ID)
+	if err != nil {
+		return wb
+	}
+	if colourRE.MatchString(v.Slots.Branding.PrimaryColour) {
 		wb.BrandCSS = "/b/" + url.PathEscape(b.Slug) + "/brand.css?v=" + url.QueryEscape(v.ID)
+	}
+	if len(v.Slots.Branding.Logo) > 0 && strings.HasPrefix(v.Slots.Branding.LogoType, "image/") {
+		wb.LogoURL = "/b/" + url.PathEscape(b.Slug) + "/logo?v=" + url.QueryEscape(v.ID)
+		wb.LogoAlt = v.Slots.Branding.LogoAlt
+		if wb.LogoAlt == "" {
+			wb.LogoAlt = b.Name + " logo"
+		}
 	}
 	return wb
 }
@@ -151,7 +163,7 @@ func (p *portal) brandCSS(c echo.Context) error {
 		return err
 	}
 	colour := "#1d4f91"
-	v, _, err := p.launch.Published(c.Request().Context(), lc.borough.ID)
+	v, err := p.launch.PublishedVersion(c.Request().Context(), lc.borough.ID)
 	if err == nil && colourRE.MatchString(v.Slots.Branding.PrimaryColour) {
 		colour = v.Slots.Branding.PrimaryColour
 	}
@@ -161,6 +173,32 @@ func (p *portal) brandCSS(c echo.Context) error {
 		c.Response().Header().Set("Cache-Control", "public, max-age=300")
 	}
 	return c.Blob(http.StatusOK, "text/css; charset=utf-8", []byte(":root { --brand: "+colour+"; }\n"))
+}
+
+// logo serves the borough's logo from the published course's branding.
+// SVG is served as an image with a CSP of its own, so a logo cannot run
+// script even when opened directly.
+func (p *portal) logo(c echo.Context) error {
+	lc, err := p.ctx(c)
+	if err != nil {
+		return err
+	}
+	v, err := p.launch.PublishedVersion(c.Request().Context(), lc.borough.ID)
+	if err != nil {
+		return err
+	}
+	br := v.Slots.Branding
+	if len(br.Logo) == 0 || !strings.HasPrefix(br.LogoType, "image/") {
+		return errs.E(errs.NotFound, "this borough has no logo")
+	}
+	h := c.Response().Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox")
+	if c.QueryParam("v") == v.ID {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", "public, max-age=300")
+	}
+	return c.Blob(http.StatusOK, br.LogoType, br.Logo)
 }
 
 func professionOptions() []web.Option {

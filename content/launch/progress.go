@@ -131,6 +131,11 @@ func auStatusLabel(a AUStatus) string {
 	return StatusNotStarted
 }
 
+// PublishedVersion returns the borough's published course version.
+func (s *Service) PublishedVersion(ctx context.Context, boroughID string) (content.CourseVersion, error) {
+	return s.courses.PublishedVersion(ctx, boroughID)
+}
+
 // Published returns the borough's published course version and its base
 // package (for the portal's landing page).
 func (s *Service) Published(ctx context.Context, boroughID string) (content.CourseVersion, content.Package, error) {
