@@ -228,8 +228,9 @@ func TestEraseLearnerRemovesTheirDataEverywhere(t *testing.T) {
 		for _, who := range []string{ada.ID, bob.ID} {
 			var agent map[string]any
 			_ = json.Unmarshal([]byte(agentOf(who)), &agent)
-			st := map[string]any{"actor": agent, "verb": map[string]any{"id": "http://adlnet.gov/expapi/verbs/experienced"},
-				"object": map[string]any{"id": "https://reach.test/activity/1"}}
+			// A module launch, which the reports count as a start.
+			st := map[string]any{"actor": agent, "verb": map[string]any{"id": "http://adlnet.gov/expapi/verbs/launched"},
+				"object": map[string]any{"id": "https://reach.test/activity/1", "definition": map[string]any{"name": map[string]string{"en": "Module 1"}}}}
 			if code, b := xapiCall(t, r, cred, http.MethodPost, "statements", nil, st); code != http.StatusOK {
 				t.Fatalf("post statement: %d %s", code, b)
 			}
@@ -258,6 +259,23 @@ func TestEraseLearnerRemovesTheirDataEverywhere(t *testing.T) {
 		if n, st, pr := count(ada.ID); n != 1 || st != http.StatusOK || pr != http.StatusOK {
 			t.Fatalf("before erasure: %d statements, state %d, profile %d; want 1, 200, 200", n, st, pr)
 		}
+		// The reports count a learner once the projector has folded their
+		// statements in.
+		reportLearners := func() int {
+			if _, err := r.App.Reports().CatchUp(ctx); err != nil {
+				t.Fatalf("reports catch up: %v", err)
+			}
+			var rep struct {
+				Learners int `json:"learners"`
+			}
+			if err := f.admin.Do(ctx, http.MethodGet, "/api/v1/boroughs/camden/reports", nil, &rep); err != nil {
+				t.Fatalf("report: %v", err)
+			}
+			return rep.Learners
+		}
+		if n := reportLearners(); n != 2 {
+			t.Fatalf("reports count %d learners before erasure, want 2", n)
+		}
 
 		// A borough admin elsewhere cannot erase camden's learner.
 		other := newLearnerFixture(t, r, "hackney")
@@ -278,6 +296,9 @@ func TestEraseLearnerRemovesTheirDataEverywhere(t *testing.T) {
 		}
 		if n, st, pr := count(bob.ID); n != 1 || st != http.StatusOK || pr != http.StatusOK {
 			t.Errorf("another learner after erasure: %d statements, state %d, profile %d; want 1, 200, 200", n, st, pr)
+		}
+		if n := reportLearners(); n != 1 {
+			t.Errorf("reports count %d learners after erasure, want 1", n)
 		}
 		_, err = adaClient.Me(ctx)
 		wantStatus(t, err, http.StatusUnauthorized)
