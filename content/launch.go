@@ -26,6 +26,9 @@ func (s *Service) VersionForLaunch(ctx context.Context, boroughID, learner, modu
 	pinned := err == nil
 	if errors.Is(err, sql.ErrNoRows) {
 		pub, err := s.PublishedVersion(ctx, boroughID)
+		if errs.Is(err, errs.NotFound) {
+			pub, err = s.ensureCourse(ctx, boroughID)
+		}
 		if err != nil {
 			return Launchable{}, err
 		}
@@ -98,4 +101,23 @@ func (s *Service) Pin(ctx context.Context, boroughID, learner, module string) (P
 func (s *Service) ReleasePin(ctx context.Context, boroughID, learner, module string) error {
 	_, err := s.db.SQL.ExecContext(ctx, `DELETE FROM content_pins WHERE borough_id = $1 AND learner = $2 AND module = $3`, boroughID, learner, module)
 	return err
+}
+
+// ensureCourse publishes the base course in a borough that has never had a
+// course version (one created after the server started), so its learners
+// can launch without waiting for a restart or `reach course publish`. A
+// borough that has versions but none published (every one rolled back or
+// only drafts) is left alone: that is an admin's decision.
+func (s *Service) ensureCourse(ctx context.Context, boroughID string) (CourseVersion, error) {
+	if _, err := s.LatestVersion(ctx, boroughID); err == nil {
+		return CourseVersion{}, errs.E(errs.NotFound, "the course has no published version in this borough yet")
+	} else if !errs.Is(err, errs.NotFound) {
+		return CourseVersion{}, err
+	}
+	b, err := s.auth.Store().BoroughByID(ctx, boroughID)
+	if err != nil {
+		return CourseVersion{}, err
+	}
+	v, _, err := s.PublishBaseCourse(ctx, b, "system")
+	return v, err
 }
