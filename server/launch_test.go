@@ -321,6 +321,35 @@ func TestPortalAndCMI5Launch(t *testing.T) {
 			t.Errorf("dashboard after module 1 lacks satisfied / 10 min:\n%s", body)
 		}
 
+		// Review mode: LMS.LaunchData says so and no judgement is accepted.
+		res, body = b.do(http.MethodPost, "/b/"+slug+"/modules/"+modules[0]+"/launch", url.Values{"_csrf": {b.csrf()}, "mode": {"Review"}})
+		if m := launchURLRE.FindStringSubmatch(body); res.StatusCode != 200 || m == nil {
+			t.Fatalf("review launch: %d %s", res.StatusCode, body)
+		} else {
+			u, _ := url.Parse(html.UnescapeString(m[1]))
+			_, rtok := fetchToken(t, u.Query().Get("fetch"))
+			code, raw := auXAPI(t, http.MethodGet, stateURL, rtok["auth-token"], nil)
+			if code != 200 || !strings.Contains(string(raw), `"launchMode":"Review"`) {
+				t.Errorf("review LMS.LaunchData: %d %s", code, raw)
+			}
+			var rld struct {
+				ContextTemplate struct {
+					Extensions map[string]string `json:"extensions"`
+				} `json:"contextTemplate"`
+			}
+			_ = json.Unmarshal(raw, &rld)
+			sid = rld.ContextTemplate.Extensions["https://w3id.org/xapi/cmi5/context/extensions/sessionid"]
+			for _, st := range []struct {
+				body any
+				want int
+			}{{stmt(vInit, []string{cmi5}, nil), 200}, {stmt(vFail, []string{cmi5, moveOn}, map[string]any{"success": false,
+				"score": map[string]any{"scaled": 0.1}}), 403}, {stmt(vTerm, []string{cmi5}, nil), 200}} {
+				if code, raw := auXAPI(t, http.MethodPost, lp.endpoint+"statements", rtok["auth-token"], st.body); code != st.want {
+					t.Errorf("review session: got %d %s, want %d", code, raw, st.want)
+				}
+			}
+		}
+
 		// A second launch of module 2, then a relaunch: the first session is abandoned.
 		lp2 := launchModule(t, b, slug, modules[1])
 		_, tok2 := fetchToken(t, lp2.fetch)

@@ -502,6 +502,9 @@ func (p *portal) setRole(c echo.Context) error {
 
 type dashboardModule struct {
 	launch.ModuleProgress
+	// Reviewable modules are finished: they can be opened in Review
+	// mode, which records nothing new.
+	Reviewable  bool
 	StatusClass string
 	TimeSpent   string
 	Action      string
@@ -548,6 +551,7 @@ func (p *portal) dashboard(c echo.Context) error {
 			dm.Action = "Resume"
 		default:
 			dm.Action = "Open again"
+			dm.Reviewable = m.Status == launch.StatusSatisfied
 		}
 		if m.Score != nil {
 			dm.Score = fmt.Sprintf("%.0f%%", *m.Score*100)
@@ -568,7 +572,12 @@ func (p *portal) launchModule(c echo.Context) error {
 		return err
 	}
 	module := c.Param("module")
+	mode := launch.ModeNormal
+	if c.FormValue("mode") == launch.ModeReview {
+		mode = launch.ModeReview
+	}
 	res, err := p.launch.Launch(c.Request().Context(), launch.Request{
+		Mode:      mode,
 		Learner:   launch.Learner{ID: lc.user.ID, BoroughID: lc.borough.ID, Profession: lc.user.Profession},
 		Module:    module,
 		ReturnURL: strings.TrimRight(p.s.cfg.PublicURL, "/") + "/b/" + b64slug(lc.borough) + "/dashboard?returned=" + url.QueryEscape(module),

@@ -316,4 +316,24 @@ func TestLearnerTakesModuleInChromium(t *testing.T) {
 	if au1 == nil {
 		t.Errorf("registration has no status for %s: %+v", auID, regs[0])
 	}
+
+	// With the other modules waived the certificate is ready; it passes
+	// axe-core too, on a phone and on a desktop.
+	for _, m := range js[[]string](t, ctx, `[...document.querySelectorAll(".module form")].map(f => f.action.split("/modules/")[1].split("/")[0]).filter((m, i, a) => i > 0 && a.indexOf(m) === i)`) {
+		if _, err := admin.Waive(ctxAdmin, slug, learner, reg, m, "Administrative"); err != nil {
+			t.Fatalf("waive %s: %v", m, err)
+		}
+	}
+	run(t, ctx, chromedp.Navigate(base+"/certificate"))
+	if got := js[string](t, ctx, `document.querySelector(".name").textContent`); got != "Grace Learner" {
+		t.Errorf("certificate name %q", got)
+	}
+	audit(t, ctx, axe, "certificate")
+	run(t, ctx, chromedp.EmulateViewport(360, 800))
+	audit(t, ctx, axe, "certificate on a phone")
+	run(t, ctx, chromedp.Navigate(base+"/dashboard"))
+	if n := js[int](t, ctx, `[...document.querySelectorAll(".module button")].filter(b => b.textContent === "Review").length`); n != 4 {
+		t.Errorf("%d Review buttons on the dashboard, want 4", n)
+	}
+	audit(t, ctx, axe, "dashboard with every module done")
 }
