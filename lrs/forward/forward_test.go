@@ -1,6 +1,7 @@
 package forward
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -121,6 +122,16 @@ func TestExcerpt(t *testing.T) {
 	for _, tc := range tests {
 		if got := excerpt([]byte(tc.raw)); got != tc.want {
 			t.Errorf("excerpt(%q) = %q, want %q", tc.raw, got, tc.want)
+		}
+	}
+}
+
+func TestSenderRefusesLinkLocal(t *testing.T) {
+	s := NewSender(nil)
+	for _, endpoint := range []string{"http://169.254.169.254/latest/", "http://[fe80::1]:8080/xapi/"} {
+		code, err := s.Post(context.Background(), Target{Endpoint: endpoint, Version: Version103, AuthType: AuthBearer, Secret: "t"}, []byte("[]"))
+		if err == nil || code != 0 || !strings.Contains(err.Error(), "link-local") {
+			t.Errorf("%s: got %d, %v; want refused as link-local", endpoint, code, err)
 		}
 	}
 }

@@ -194,6 +194,10 @@ func TestForwardingToAnotherReach(t *testing.T) {
 			// The forwarding instance restarts: statements stored while
 			// no worker ran are sent from the durable cursor, and nothing
 			// already sent is sent again.
+			eventually(t, 10*time.Second, "everything delivered before the restart", func() (bool, string) {
+				st, err := ac.Forwarding(ctx, "london", main.ID)
+				return err == nil && st.Lag == 0, fmt.Sprintf("%+v, %v", st, err)
+			})
 			src.App.StopForwarding()
 			before, err := ac.Forwarding(ctx, "london", main.ID)
 			if err != nil {

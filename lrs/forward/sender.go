@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -17,13 +21,32 @@ type Sender struct {
 	client *http.Client
 }
 
-// NewSender returns a Sender using client, or one with a 30-second timeout
-// when client is nil.
+// NewSender returns a Sender using client, or when client is nil one with
+// a 30-second timeout that refuses link-local addresses.
 func NewSender(client *http.Client) *Sender {
 	if client == nil {
-		client = &http.Client{Timeout: 30 * time.Second}
+		dialer := &net.Dialer{Timeout: 10 * time.Second, Control: refuseLinkLocal}
+		transport := http.DefaultTransport.(*http.Transport).Clone()
+		transport.DialContext = dialer.DialContext
+		client = &http.Client{Timeout: 30 * time.Second, Transport: transport}
 	}
 	return &Sender{client: client}
+}
+
+// refuseLinkLocal stops a target (or a redirect, or a DNS answer) from
+// reaching link-local addresses, where cloud metadata services live: an
+// admin-supplied URL must not become a way to read them. No LRS lives
+// there; loopback and private addresses stay allowed for LRSs inside the
+// same network.
+func refuseLinkLocal(network, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && (ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast()) {
+		return errors.New("link-local addresses are not allowed as forwarding targets")
+	}
+	return nil
 }
 
 // DeliveryError is a target's refusal or an unreachable target, with a
