@@ -35,6 +35,8 @@ type InviteStore interface {
 	// ReleaseInvitation undoes AcceptInvitation when the account could not
 	// be created.
 	ReleaseInvitation(ctx context.Context, id string) error
+	// SetInvitationUser records the account an accepted invitation created.
+	SetInvitationUser(ctx context.Context, id, userID string) error
 	ListInvitations(ctx context.Context, boroughID string) ([]Invitation, error)
 }
 
@@ -118,8 +120,9 @@ func (s *Service) AcceptInvitation(ctx context.Context, boroughID, token, name, 
 		return User{}, errs.E(errs.Invalid, "%s", err.Error())
 	}
 	is, _ := s.invites()
-	userID := uuid.NewString()
-	ok, err := is.AcceptInvitation(ctx, inv.ID, userID, s.now().UTC())
+	// Claim the invitation first, so two submissions cannot both create
+	// an account; the claim names the account once it exists.
+	ok, err := is.AcceptInvitation(ctx, inv.ID, "", s.now().UTC())
 	if err != nil {
 		return User{}, err
 	}
@@ -130,6 +133,9 @@ func (s *Service) AcceptInvitation(ctx context.Context, boroughID, token, name, 
 		Role: RoleLearner, Profession: profession, Password: password})
 	if err != nil {
 		_ = is.ReleaseInvitation(ctx, inv.ID)
+		return User{}, err
+	}
+	if err := is.SetInvitationUser(ctx, inv.ID, u.ID); err != nil {
 		return User{}, err
 	}
 	return u, nil

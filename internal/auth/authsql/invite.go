@@ -52,6 +52,12 @@ func (s *Store) ReleaseInvitation(ctx context.Context, id string) error {
 	return err
 }
 
+// SetInvitationUser implements auth.InviteStore.
+func (s *Store) SetInvitationUser(ctx context.Context, id, userID string) error {
+	_, err := s.db.SQL.ExecContext(ctx, `UPDATE invitations SET user_id = $1 WHERE id = $2`, userID, id)
+	return err
+}
+
 // ListInvitations implements auth.InviteStore.
 func (s *Store) ListInvitations(ctx context.Context, boroughID string) ([]auth.Invitation, error) {
 	rows, err := s.db.SQL.QueryContext(ctx, `SELECT `+inviteCols+` FROM invitations WHERE borough_id = $1 ORDER BY created_at DESC`, boroughID)
