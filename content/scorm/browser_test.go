@@ -306,7 +306,8 @@ func TestBrowserSCORM2004(t *testing.T) {
 			waitFor(t, ctx, "return link", `document.getElementById("player-return").href`, f.inst.URL+"/")
 			waitFor(t, ctx, "first entry", inSCO(`doc.getElementById("entry").textContent`), "ab-initio")
 			waitFor(t, ctx, "passing score", inSCO(`doc.getElementById("passing").textContent`), "0.6")
-			waitFor(t, ctx, "single SCO has no menu", `document.getElementById("player-toc").hidden`, "true")
+			waitFor(t, ctx, "menu", `[...document.querySelectorAll("#player-toc button")].map(b => b.textContent + (b.getAttribute("aria-current") ? "*" : "")).join("|")`,
+				"Lesson with questions*|Summary")
 			click(t, ctx, "q1")
 			waitFor(t, ctx, "q1 saved", inSCO(`doc.getElementById("log").textContent`), "saved q1")
 			if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
@@ -328,6 +329,12 @@ func TestBrowserSCORM2004(t *testing.T) {
 			waitFor(t, ctx, "resume data", inSCO(`doc.getElementById("suspend").textContent + "@" + doc.getElementById("location").textContent`), "q1=b@q2")
 			click(t, ctx, "q2")
 			waitFor(t, ctx, "finished", inSCO(`doc.getElementById("log").textContent`), "finished")
+			// adl.nav.request "continue": the player moves on to the next SCO,
+			// which finishes with "exitAll".
+			waitFor(t, ctx, "continue to the summary", `document.getElementById("player-title").textContent`, "Reach SCORM 2004 test course: Summary")
+			waitFor(t, ctx, "summary entry", inSCO(`doc.getElementById("entry").textContent`), "ab-initio")
+			click(t, ctx, "done")
+			waitFor(t, ctx, "summary finished", inSCO(`doc.getElementById("log").textContent`), "finished")
 			waitFor(t, ctx, "exitAll followed", `document.getElementById("player-status").textContent.startsWith("This lesson has finished")`, "true")
 
 			stored, err = f.svc.AttemptForBorough(context.Background(), f.borough.ID, a.ID)
@@ -336,14 +343,17 @@ func TestBrowserSCORM2004(t *testing.T) {
 			}
 			c := stored.CMI
 			if stored.Status != scorm.StatusFinished || c["cmi.completion_status"] != "completed" || c["cmi.success_status"] != "passed" ||
-				c["cmi.score.scaled"] != "1" || c["adl.nav.request"] != "exitAll" || c.Count("cmi.interactions") != 2 ||
+				c["cmi.score.scaled"] != "1" || c["adl.nav.request"] != "continue" || c.Count("cmi.interactions") != 2 ||
 				c["cmi.interactions.1.learner_response"] != "7" || stored.TotalSeconds != 180 {
 				t.Fatalf("finished attempt: status %s total %v CMI %v", stored.Status, stored.TotalSeconds, c)
 			}
 			verbs, stmts := f.statements(t, reg)
-			want := "initialized,answered,suspended,resumed,answered,completed,passed,terminated"
+			want := "initialized,answered,suspended,resumed,answered,completed,passed,terminated,initialized,completed,terminated"
 			if got := strings.Join(verbs, ","); got != want {
 				t.Fatalf("statements %s, want %s", got, want)
+			}
+			if id := stmts[8]["object"].(map[string]any)["id"].(string); !strings.HasSuffix(id, "/summary") {
+				t.Errorf("summary initialized object %s", id)
 			}
 			ans := stmts[4]
 			obj := ans["object"].(map[string]any)

@@ -158,12 +158,16 @@ function makeAPI(version) {
 // adl.nav.request) once it has finished.
 function afterTerminate() {
   const choice = /^\{target=([^}]+)\}(choice|jump)$/.exec(navRequest);
+  let target = "";
   if (navRequest === "continue") {
-    go(neighbour(1));
+    target = neighbour(1);
   } else if (navRequest === "previous") {
-    go(neighbour(-1));
-  } else if (choice) {
-    go(choice[1]);
+    target = neighbour(-1);
+  } else if (choice && items.some((i) => i.launchable && i.id === choice[1])) {
+    target = choice[1];
+  }
+  if (target) {
+    go(target);
   } else {
     say("This lesson has finished. Choose another from the contents, or close this window.");
   }
