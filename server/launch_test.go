@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/reach-london/reach/client"
+	"github.com/reach-london/reach/content/launch"
 	"github.com/reach-london/reach/internal/reachtest"
 )
 
@@ -512,6 +513,25 @@ func TestTinCanLaunchAndSweep(t *testing.T) {
 		sres.Body.Close()
 		if !strings.Contains(string(raw), "adl/verbs/abandoned") || !strings.Contains(string(raw), `"duration"`) {
 			t.Errorf("no abandoned statement with a duration: %s", raw)
+		}
+
+		// Another runtime (the SCORM tracker) reports an outcome for an AU.
+		bor, err := r.App.Borough(ctx, slug)
+		if err != nil {
+			t.Fatal(err)
+		}
+		score := 0.9
+		if err := r.App.Launch().RecordOutcome(ctx, bor.ID, lp.registration, "https://example.org/never-launched",
+			launch.Outcome{Completed: true}); err == nil {
+			t.Error("an outcome for an AU never launched was accepted")
+		}
+		if err := r.App.Launch().RecordOutcome(ctx, bor.ID, lp.registration, lp.activityID,
+			launch.Outcome{Completed: true, Passed: true, Score: &score, Seconds: 60}); err != nil {
+			t.Fatal(err)
+		}
+		p, err = c.MyProgress(ctx)
+		if err != nil || p.Modules[0].Status != "satisfied" || p.Modules[0].Score == nil || *p.Modules[0].Score != 0.9 {
+			t.Errorf("progress after an outcome: %+v %v", p.Modules[0], err)
 		}
 	})
 }
