@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/reach-london/reach/internal/auth"
 	"github.com/reach-london/reach/internal/errs"
@@ -223,10 +224,29 @@ func Row(raw []byte) []string {
 	if s.Actor.Account != nil {
 		home, acct = s.Actor.Account.HomePage, s.Actor.Account.Name
 	}
-	return []string{s.ID, s.Timestamp, s.Stored, s.Actor.Name, s.Actor.Mbox, home, acct,
+	row := []string{s.ID, s.Timestamp, s.Stored, s.Actor.Name, s.Actor.Mbox, home, acct,
 		s.Verb.ID, display(s.Verb.Display), s.Object.ID, objType, objName,
 		boolCell(s.Result.Success), boolCell(s.Result.Completion), s.Result.Score.Scaled.String(), s.Result.Duration,
 		s.Context.Registration}
+	for i, v := range row {
+		row[i] = spreadsheetSafe(v)
+	}
+	return row
+}
+
+// spreadsheetSafe stops formula injection when the file is opened in a
+// spreadsheet: learners choose their names and content authors the
+// display texts, so a cell starting with =, +, -, @, tab or carriage
+// return gets a leading quote, unless it is a number such as a negative
+// score.
+func spreadsheetSafe(v string) string {
+	if v == "" || !strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return v
+	}
+	if _, err := strconv.ParseFloat(v, 64); err == nil {
+		return v
+	}
+	return "'" + v
 }
 
 func boolCell(b *bool) string {

@@ -45,6 +45,12 @@ func TestRow(t *testing.T) {
 			map[string]string{"id": "i2", "actor_account_homepage": "https://h.org", "actor_account_name": "42", "verb_id": "v",
 				"verb_display": "asked", "object_type": "Agent", "object_name": "Bo"}},
 		{"not JSON", `{`, map[string]string{"object_type": "Activity"}},
+		{"formula injection", `{"id":"i3","actor":{"name":"=HYPERLINK(\"http://x\")","mbox":"mailto:a@x.org"},
+			"verb":{"id":"v","display":{"en":"@cmd"}},"object":{"id":"o","definition":{"name":{"en":"+1 module"}}},
+			"result":{"score":{"scaled":-0.5},"duration":"-PT1S"}}`,
+			map[string]string{"id": "i3", "actor_name": `'=HYPERLINK("http://x")`, "actor_mbox": "mailto:a@x.org", "verb_id": "v",
+				"verb_display": "'@cmd", "object_id": "o", "object_type": "Activity", "object_name": "'+1 module",
+				"result_score_scaled": "-0.5", "result_duration": "'-PT1S"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
