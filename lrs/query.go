@@ -302,15 +302,20 @@ func (s *Service) Query(ctx context.Context, p auth.Principal, q Query, langs []
 	if mine != "" {
 		sq.Terms = append(sq.Terms, Term{mineKind, mine})
 	}
-	if q.Activity != "" {
-		k := TermActivity
-		if q.RelatedActivities {
-			k = TermRelatedActivity
+	switch {
+	case q.Activity != "" && q.Verb != "" && !q.RelatedActivities:
+		sq.Terms = append(sq.Terms, Term{TermVerbActivity, VerbActivity(q.Verb, q.Activity)})
+	default:
+		if q.Activity != "" {
+			k := TermActivity
+			if q.RelatedActivities {
+				k = TermRelatedActivity
+			}
+			sq.Terms = append(sq.Terms, Term{k, q.Activity})
 		}
-		sq.Terms = append(sq.Terms, Term{k, q.Activity})
-	}
-	if q.Verb != "" {
-		sq.Terms = append(sq.Terms, Term{TermVerb, q.Verb})
+		if q.Verb != "" {
+			sq.Terms = append(sq.Terms, Term{TermVerb, q.Verb})
+		}
 	}
 	if sq.MaxSeq == 0 {
 		max, err := s.store.MaxSeq(ctx)

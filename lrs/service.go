@@ -299,6 +299,9 @@ func buildRecord(st *Statement, authority []byte, authorityKey string, ver Versi
 	add(TermRelatedAgent, without(dedupe(related), st.AgentKeys)...)
 	add(TermVerb, st.VerbID)
 	add(TermActivity, st.ActivityIDs...)
+	for _, a := range st.ActivityIDs {
+		add(TermVerbActivity, VerbActivity(st.VerbID, a))
+	}
 	add(TermRelatedActivity, without(st.RelatedActivityIDs, st.ActivityIDs)...)
 	if st.Registration != "" {
 		add(TermRegistration, st.Registration)

@@ -71,7 +71,15 @@ const (
 	TermRelatedActivity TermKind = 5 // activity with related_activities=true
 	TermRegistration    TermKind = 6
 	TermAuthority       TermKind = 7 // for statements/read/mine
+	// TermVerbActivity is verb and activity together (VerbActivity), so
+	// the common verb+activity query walks one index range instead of
+	// probing the verb for every statement of the activity.
+	TermVerbActivity TermKind = 8
 )
+
+// VerbActivity is the value of a TermVerbActivity term. IRIs contain no
+// spaces, so the pair is unambiguous.
+func VerbActivity(verb, activity string) string { return verb + " " + activity }
 
 // Term is one indexed value of a statement.
 type Term struct {

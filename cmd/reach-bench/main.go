@@ -44,6 +44,9 @@ import (
 	"github.com/reach-london/reach/server/xapi"
 )
 
+// keepDB leaves the run's database in place for a later -use-db run.
+var keepDB bool
+
 type options struct {
 	backends    string
 	postgresURL string
@@ -52,6 +55,7 @@ type options struct {
 	clients     int
 	queryN      int
 	queries     int
+	useDB       string
 }
 
 func main() {
@@ -63,8 +67,11 @@ func main() {
 	flag.IntVar(&o.clients, "clients", 8, "concurrent HTTP clients")
 	flag.IntVar(&o.queryN, "query-n", 1000000, "statements stored before measuring queries (0 skips the query run)")
 	flag.IntVar(&o.queries, "queries", 200, "queries per filter kind")
+	flag.StringVar(&o.useDB, "use-db", "", "measure queries only, on this existing database (a PostgreSQL database name on -postgres, or a SQLite file) left by an earlier run with -keep")
+	keep := flag.Bool("keep", false, "keep the database of the run and print where it is")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
+	keepDB = *keep
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -121,16 +128,38 @@ func run(backend string, o options) error {
 	}
 	defer os.RemoveAll(tmp)
 	var dbURL string
-	switch backend {
-	case "sqlite":
-		dbURL = "sqlite:" + filepath.Join(tmp, "reach.db")
-	case "postgres":
+	switch {
+	case backend == "sqlite" && o.useDB != "":
+		dbURL = "sqlite:" + o.useDB
+	case backend == "sqlite":
+		dir := tmp
+		if keepDB {
+			if dir, err = os.MkdirTemp("", "reach-bench-keep-"); err != nil {
+				return err
+			}
+		}
+		dbURL = "sqlite:" + filepath.Join(dir, "reach.db")
+		if keepDB {
+			fmt.Printf("keeping the SQLite database: -use-db %s\n", filepath.Join(dir, "reach.db"))
+		}
+	case backend == "postgres" && o.useDB != "":
+		u, err := url.Parse(o.postgresURL)
+		if err != nil {
+			return err
+		}
+		u.Path = "/" + o.useDB
+		dbURL = u.String()
+	case backend == "postgres":
 		name := "reach_bench_" + strconv.FormatInt(time.Now().UnixNano(), 36)
 		dbURL, err = createDatabase(ctx, o.postgresURL, name)
 		if err != nil {
 			return err
 		}
-		defer dropDatabase(o.postgresURL, name)
+		if keepDB {
+			fmt.Printf("keeping the PostgreSQL database: -use-db %s\n", name)
+		} else {
+			defer dropDatabase(o.postgresURL, name)
+		}
 	default:
 		return fmt.Errorf("unknown backend %q", backend)
 	}
@@ -160,12 +189,16 @@ func run(backend string, o options) error {
 	gen := newGenerator(1)
 	fmt.Printf("== %s (GOMAXPROCS=%d)\n", backend, runtime.GOMAXPROCS(0))
 
+	if o.useDB != "" {
+		return measureQueries(ctx, d, store, svc, p, gen, client(o), srv.URL, o, 0)
+	}
+
 	// Ingest over HTTP.
 	batches := make([][]byte, 0, o.n/o.batch)
 	for i := 0; i < o.n/o.batch; i++ {
 		batches = append(batches, gen.batch(o.batch))
 	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.clients * 2}}
+	client := client(o)
 	rss := startRSSSampler()
 	start := time.Now()
 	if err := ingest(client, srv.URL, batches, o.clients); err != nil {
@@ -216,10 +249,26 @@ func run(backend string, o options) error {
 	if o.queryN <= 0 {
 		return nil
 	}
-	// Top the store up to queryN statements in the HTTP borough.
-	have := len(batches) * o.batch
-	start = time.Now()
+	return measureQueries(ctx, d, store, svc, p, gen, client, srv.URL, o, len(batches)*o.batch)
+}
+
+func client(o options) *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.clients * 2}}
+}
+
+// measureQueries tops the store up to o.queryN statements in the HTTP
+// borough (have are there already, or counted when 0) and times queries.
+func measureQueries(ctx context.Context, d *db.DB, store *sqlstore.Store, svc *lrs.Service, p auth.Principal, gen *generator,
+	client *http.Client, base string, o options, have int) error {
+	if have == 0 {
+		if err := d.SQL.QueryRowContext(ctx, `SELECT COUNT(*) FROM lrs_statements WHERE borough_id = $1`, p.BoroughID).Scan(&have); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
+	loaded := false
 	for have < o.queryN {
+		loaded = true
 		n := min(5000, o.queryN-have)
 		stmts, err := lrs.ParseStatements(gen.batch(n), lrs.V103)
 		if err != nil {
@@ -229,19 +278,26 @@ func run(backend string, o options) error {
 		if err != nil {
 			return err
 		}
-		if err := store.CopyStatements(ctx, "bench", r); err != nil {
+		if err := store.CopyStatements(ctx, p.BoroughID, r); err != nil {
 			return err
 		}
 		have += n
 	}
-	if d.Dialect == db.Postgres {
-		if _, err := d.SQL.ExecContext(ctx, "ANALYZE"); err != nil {
+	if loaded {
+		// Settle as autovacuum would after a bulk load: statistics for
+		// the planner, and a visibility map for index-only scans.
+		settle := "ANALYZE"
+		if d.Dialect == db.Postgres {
+			settle = "VACUUM ANALYZE"
+		}
+		if _, err := d.SQL.ExecContext(ctx, settle); err != nil {
 			return err
 		}
+		fmt.Printf("loaded up to %d statements for queries in %.0fs\n", have, time.Since(start).Seconds())
 	}
-	fmt.Printf("loaded %d statements for queries in %.0fs\n", have, time.Since(start).Seconds())
+	fmt.Printf("%d statements stored in the queried borough\n", have)
 	for _, kind := range []string{"agent", "verb+activity", "registration"} {
-		lat, n, err := queryLatencies(client, srv.URL, gen, kind, o.queries)
+		lat, n, err := queryLatencies(client, base, gen, kind, o.queries)
 		if err != nil {
 			return err
 		}

@@ -545,7 +545,7 @@ func (e pgExec) query(ctx context.Context, q string, args ...any) (rowsLike, err
 // refKinds are the term kinds a statement inherits from the statement its
 // StatementRef targets (xAPI: filters match a referencing statement when
 // they match its target).
-const refKinds = "1, 2, 3, 4, 5, 6"
+const refKinds = "1, 2, 3, 4, 5, 6, 8"
 
 // afterInsert applies what the new rows mean for others: inherited terms
 // from referenced statements and voiding in both directions. Activity
@@ -884,7 +884,21 @@ func (s *Store) QueryStatements(ctx context.Context, borough string, q lrs.Store
 	limit := q.Limit + 1
 	query := `SELECT s.seq, s.body FROM ` + from + ` WHERE ` + strings.Join(where, " AND ") +
 		` ORDER BY ` + seqCol + ` ` + order + ` LIMIT ` + arg(limit)
-	rows, err := s.d.SQL.QueryContext(ctx, query, args...)
+	var rows rowsLike
+	var err error
+	if s.d.Dialect == db.Postgres {
+		// An unnamed statement is planned for its actual values each time.
+		// A cached prepared statement would soon get a generic plan, which
+		// cannot tell a rare term from a common one and may merge-join the
+		// whole range of a common verb instead of probing it.
+		rows, err = s.d.Pool.Query(ctx, query, append([]any{pgx.QueryExecModeExec}, args...)...)
+	} else {
+		var r *sql.Rows
+		r, err = s.d.SQL.QueryContext(ctx, query, args...)
+		if err == nil {
+			rows = sqlRows{r}
+		}
+	}
 	if err != nil {
 		return nil, errs.Wrap(errs.Internal, err, "query statements")
 	}
