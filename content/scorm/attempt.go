@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -138,6 +139,22 @@ type Options struct {
 	ContentURL string
 	// TokenTTL is how long a player's launch token lasts (default 8h).
 	TokenTTL time.Duration
+	// OnOutcome, when set, hears each stored commit's outcome, so the
+	// portal's progress (content/launch) follows SCORM attempts. Its
+	// errors are logged; the SCO's data is already stored by then.
+	OnOutcome func(ctx context.Context, a Attempt, o Outcome) error
+	Logger    *slog.Logger
+}
+
+// Outcome is where an attempt stands after a commit.
+type Outcome struct {
+	Completed bool
+	Passed    bool
+	Failed    bool
+	// Score is the scaled score, if the SCO gave one.
+	Score *float64
+	// Seconds is the time of the session the commit ended (0 otherwise).
+	Seconds float64
 }
 
 // Service keeps SCORM attempts and records them in the LRS.
@@ -153,6 +170,9 @@ func NewService(opts Options) *Service {
 	}
 	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
 	opts.ContentURL = strings.TrimRight(opts.ContentURL, "/")
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
 	return &Service{opts: opts, now: time.Now}
 }
 

@@ -122,8 +122,28 @@ func (s *Service) commitOnce(ctx context.Context, p auth.Principal, attemptID st
 			return Attempt{}, err
 		}
 	}
+	if s.opts.OnOutcome != nil {
+		if err := s.opts.OnOutcome(ctx, a, outcomeOf(old, a)); err != nil {
+			s.opts.Logger.ErrorContext(ctx, "SCORM outcome not recorded", "attempt", a.ID, "err", err)
+		}
+	}
 	a.seq++
 	return a, nil
+}
+
+// outcomeOf is the attempt's outcome after a commit that moved it from old.
+func outcomeOf(old, a Attempt) Outcome {
+	completion, success := statusOf(a.Version, a.Meta, a.CMI)
+	o := Outcome{Completed: completion == "completed", Passed: success == "passed", Failed: success == "failed"}
+	if sc, ok := scoreResult(a.Version, a.CMI)["score"].(map[string]any); ok {
+		if f, ok := sc["scaled"].(float64); ok {
+			o.Score = &f
+		}
+	}
+	if old.SessionState != sessionEnded && a.SessionState == sessionEnded {
+		o.Seconds = a.TotalSeconds - old.TotalSeconds
+	}
+	return o
 }
 
 // endSession adds the session's time to the attempt's total and sets the

@@ -194,3 +194,19 @@ func mustStatements(t *testing.T, s *Service, old, a Attempt, ev Event) []map[st
 	}
 	return out
 }
+
+func TestOutcome(t *testing.T) {
+	old := testAttempt(V12)
+	a := old
+	a.CMI = CMI{"cmi.core.lesson_status": "passed", "cmi.core.score.raw": "80"}
+	a.SessionState, a.TotalSeconds = sessionEnded, 90
+	o := outcomeOf(old, a)
+	if !o.Completed || !o.Passed || o.Failed || o.Score == nil || *o.Score != 0.8 || o.Seconds != 90 {
+		t.Errorf("outcome %+v (score %v), want completed, passed, 0.8, 90s", o, o.Score)
+	}
+	a.CMI = CMI{"cmi.core.lesson_status": "incomplete"}
+	a.SessionState = sessionInitialized
+	if o := outcomeOf(old, a); o.Completed || o.Passed || o.Score != nil || o.Seconds != 0 {
+		t.Errorf("outcome %+v, want nothing done", o)
+	}
+}
