@@ -53,6 +53,7 @@ type adminNav struct {
 // shown, so the page never echoes text from the URL.
 var noticeText = map[string]string{
 	"signedout":     "You have signed out.",
+	"password":      "Your password was changed.",
 	"deactivated":   "The learner was deactivated and signed out everywhere.",
 	"reactivated":   "The learner can sign in again.",
 	"erased":        "The learner's data was erased, and the erasure recorded in the audit log.",
@@ -94,6 +95,8 @@ func (s *adminUI) mount(e *echo.Echo) {
 	g.GET("/signin", s.adminSigninPage)
 	g.POST("/signin", s.adminSignin)
 	g.POST("/signout", s.adminSignout)
+	g.GET("/password", s.admin(anyAdmin, s.adminPasswordPage))
+	g.POST("/password", s.admin(anyAdmin, s.adminChangePassword))
 	g.GET("/boroughs", s.admin(platformAdmin, s.adminBoroughsPage))
 	g.POST("/boroughs", s.admin(platformAdmin, s.adminCreateBorough))
 	g.GET("/audit", s.admin(platformAdmin, s.adminAuditPage))
@@ -150,6 +153,10 @@ func (s *adminUI) admin(scope adminScope, h func(echo.Context, adminView) error)
 		}
 		if err == nil {
 			v.User, err = s.deps.Auth.Store().UserByID(c.Request().Context(), v.P.Subject)
+		}
+		if err == nil && v.User.MustChange && c.Path() != "/admin/password" {
+			// A one-time password is changed before anything else.
+			return c.Redirect(http.StatusSeeOther, "/admin/password")
 		}
 		if err == nil {
 			err = h(c, v)
@@ -405,4 +412,39 @@ func (s *adminUI) adminDashboard(c echo.Context, v adminView) error {
 		data["Course"] = cs
 	}
 	return s.render(c, http.StatusOK, "admin_dashboard", s.adminPage(c, v, "Dashboard", "dashboard", data))
+}
+
+// --- password --------------------------------------------------------
+
+func (s *adminUI) adminPasswordPage(c echo.Context, v adminView) error {
+	return s.render(c, http.StatusOK, "admin_password", s.adminPage(c, v, "Change your password", "",
+		map[string]any{"MustChange": v.User.MustChange, "MinLength": auth.MinPasswordLength}))
+}
+
+func (s *adminUI) adminChangePassword(c echo.Context, v adminView) error {
+	current, next := c.FormValue("current"), c.FormValue("new")
+	pg := s.adminPage(c, v, "Change your password", "", map[string]any{"MustChange": v.User.MustChange, "MinLength": auth.MinPasswordLength})
+	if current == "" {
+		pg.Errors.Add("current", "Enter your current password")
+	}
+	if err := auth.CheckPasswordRules(next); err != nil {
+		pg.Errors.Add("new", "The new "+err.Error())
+	} else if next == current {
+		pg.Errors.Add("new", "Choose a password different from the current one")
+	}
+	if len(pg.Errors) == 0 {
+		if err := s.limit(c, "password:"+v.P.Subject, 10, 10*time.Minute); err != nil {
+			return err
+		}
+		err := s.deps.Auth.ChangePassword(c.Request().Context(), v.P.Subject, current, next)
+		switch {
+		case err == nil:
+			return done(c, "/admin/", "password")
+		case errs.Is(err, errs.Forbidden):
+			pg.Errors.Add("current", "The current password is wrong")
+		default:
+			return err
+		}
+	}
+	return s.render(c, http.StatusBadRequest, "admin_password", pg)
 }

@@ -80,6 +80,13 @@ func (b *adminBrowser) signin(email, password, borough string) {
 	if code != http.StatusSeeOther {
 		b.t.Fatalf("sign in as %s: %d %s\n%s", email, code, loc, body)
 	}
+	// A one-time password must be changed before anything else.
+	if _, loc, _ := b.get("/admin/"); loc == "/admin/password" {
+		code, loc, body := b.post("/admin/password", url.Values{"current": {password}, "new": {password + "-changed"}})
+		if code != http.StatusSeeOther || loc != "/admin/?notice=password" {
+			b.t.Fatalf("change the one-time password of %s: %d %s\n%s", email, code, loc, body)
+		}
+	}
 }
 
 func want(t *testing.T, what string, code int, body string, wantCode int, wantText ...string) {
@@ -133,7 +140,20 @@ func TestAdminPages(t *testing.T) {
 
 		// The borough admin sees only their borough.
 		admin := newAdminBrowser(t, r.URL)
-		admin.signin("boss@camden.test", pw[1], "camden")
+		admin.get("/admin/signin")
+		admin.post("/admin/signin", url.Values{"email": {"boss@camden.test"}, "password": {pw[1]}, "borough": {"camden"}})
+		code, loc, _ = admin.get("/admin/camden/learners")
+		if code != http.StatusSeeOther || loc != "/admin/password" {
+			t.Errorf("a one-time password leads to %d %q, want the password page", code, loc)
+		}
+		code, _, body = admin.post("/admin/password", url.Values{"current": {"wrong password"}, "new": {"a brand new password"}})
+		want(t, "wrong current password", code, body, http.StatusBadRequest, "The current password is wrong")
+		code, _, body = admin.post("/admin/password", url.Values{"current": {pw[1]}, "new": {"short"}})
+		want(t, "short new password", code, body, http.StatusBadRequest, "at least 10 characters")
+		code, loc, _ = admin.post("/admin/password", url.Values{"current": {pw[1]}, "new": {"a brand new password"}})
+		if code != http.StatusSeeOther || loc != "/admin/?notice=password" {
+			t.Fatalf("change password: %d %q", code, loc)
+		}
 		code, loc, _ = admin.get("/admin/")
 		if code != http.StatusSeeOther || loc != "/admin/camden/" {
 			t.Errorf("borough admin's /admin/: %d %q, want their dashboard", code, loc)
