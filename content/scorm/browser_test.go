@@ -306,6 +306,7 @@ func TestBrowserSCORM2004(t *testing.T) {
 			waitFor(t, ctx, "return link", `document.getElementById("player-return").href`, f.inst.URL+"/")
 			waitFor(t, ctx, "first entry", inSCO(`doc.getElementById("entry").textContent`), "ab-initio")
 			waitFor(t, ctx, "passing score", inSCO(`doc.getElementById("passing").textContent`), "0.6")
+			waitFor(t, ctx, "continue valid", inSCO(`doc.getElementById("continue").textContent`), "true")
 			waitFor(t, ctx, "menu", `[...document.querySelectorAll("#player-toc button")].map(b => b.textContent + (b.getAttribute("aria-current") ? "*" : "")).join("|")`,
 				"Lesson with questions*|Summary")
 			click(t, ctx, "q1")

@@ -273,6 +273,16 @@ async function start() {
   document.title = titleEl.textContent;
   const api = makeAPI(body.attempt.version);
   api.loadFromFlattenedJSON(body.runtime, "");
+  if (body.attempt.version !== "1.2") {
+    // Tell the SCO whether "continue" and "previous" lead anywhere, so it
+    // can offer its own buttons (adl.nav.request_valid, read-only to it).
+    try {
+      api.adl.nav.request_valid.continue = neighbour(1) ? "true" : "false";
+      api.adl.nav.request_valid.previous = neighbour(-1) ? "true" : "false";
+    } catch (e) {
+      // An older runtime without these elements: the SCO sees "unknown".
+    }
+  }
   if (body.attempt.version === "1.2") {
     window.API = api;
   } else {
