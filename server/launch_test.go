@@ -533,6 +533,19 @@ func TestTinCanLaunchAndSweep(t *testing.T) {
 		if err != nil || p.Modules[0].Status != "satisfied" || p.Modules[0].Score == nil || *p.Modules[0].Score != 0.9 {
 			t.Errorf("progress after an outcome: %+v %v", p.Modules[0], err)
 		}
+
+		// Erasing the learner removes their registrations too.
+		var agent struct{ Account struct{ Name string } }
+		_ = json.Unmarshal(lp.actor, &agent)
+		if regs, err := admin.Registrations(ctx, slug, agent.Account.Name); err != nil || len(regs) == 0 {
+			t.Fatalf("registrations before erasure: %v %v", regs, err)
+		}
+		if _, err := admin.EraseLearner(ctx, slug, agent.Account.Name); err != nil {
+			t.Fatal(err)
+		}
+		if regs, err := admin.Registrations(ctx, slug, agent.Account.Name); err != nil || len(regs) != 0 {
+			t.Errorf("registrations after erasure: %+v %v", regs, err)
+		}
 	})
 }
 

@@ -146,3 +146,10 @@ func (s *Service) Published(ctx context.Context, boroughID string) (content.Cour
 	base, err := s.courses.Package(ctx, boroughID, v.BasePackageID)
 	return v, base, err
 }
+
+// EraseLearner deletes the learner's registrations, AU statuses and
+// sessions (GDPR erasure; their statements and documents are the LRS's to
+// erase) and returns how many registrations went.
+func (s *Service) EraseLearner(ctx context.Context, boroughID, learnerID string) (int, error) {
+	return s.st.eraseLearner(ctx, boroughID, learnerID)
+}

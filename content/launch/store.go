@@ -352,3 +352,28 @@ func (s *store) updateSession(ctx context.Context, x Session, from string) (bool
 	n, _ := res.RowsAffected()
 	return n == 1, nil
 }
+
+// eraseLearner deletes every launch record of a learner in a borough.
+func (s *store) eraseLearner(ctx context.Context, boroughID, learnerID string) (int, error) {
+	n := 0
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		sub := `(SELECT id FROM launch_registrations WHERE borough_id = $1 AND learner_id = $2)`
+		for _, q := range []string{
+			`DELETE FROM launch_sessions WHERE registration_id IN ` + sub,
+			`DELETE FROM launch_au_status WHERE registration_id IN ` + sub,
+			`DELETE FROM launch_satisfied WHERE registration_id IN ` + sub,
+		} {
+			if _, err := tx.ExecContext(ctx, q, boroughID, learnerID); err != nil {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM launch_registrations WHERE borough_id = $1 AND learner_id = $2`, boroughID, learnerID)
+		if err != nil {
+			return err
+		}
+		m, _ := res.RowsAffected()
+		n = int(m)
+		return nil
+	})
+	return n, err
+}
