@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/reach-london/reach/internal/db"
 	"github.com/reach-london/reach/internal/errs"
 )
 
@@ -60,6 +61,13 @@ func (s *Server) handleError(err error, c echo.Context) {
 		}
 	default:
 		kind := errs.KindOf(err)
+		if kind == errs.Internal && db.IsUnavailable(err) {
+			// The database is down or restarting: nothing was stored and
+			// a retry may work, so say so (503 with Retry-After below).
+			kind = errs.Unavailable
+			status, code, msg = statusOf[kind], kind.String(), "the database is unavailable; try again shortly"
+			break
+		}
 		status, code, msg = statusOf[kind], kind.String(), errs.MessageOf(err)
 	}
 	rid := c.Response().Header().Get(echo.HeaderXRequestID)
