@@ -31,6 +31,10 @@ type Service struct {
 	argv  []string
 	env   []string
 	ready func(ctx context.Context) error
+	// cred runs the process as another user (PostgreSQL refuses root).
+	cred *syscall.Credential
+	// stopSignal ends the process (SIGTERM when zero).
+	stopSignal syscall.Signal
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -52,7 +56,7 @@ func (s *Service) Start(ctx context.Context) error {
 	cmd := exec.Command(s.argv[0], s.argv[1:]...)
 	cmd.Env = append(os.Environ(), s.env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: s.cred}
 	if err := cmd.Start(); err != nil {
 		s.mu.Unlock()
 		logf.Close()
@@ -100,9 +104,11 @@ func (s *Service) Stop() error {
 	if cmd == nil {
 		return nil
 	}
-	// SIGTERM: redis-server and MinIO exit, PostgreSQL does a smart
-	// shutdown; runuser passes the signal on to the server.
-	_ = cmd.Process.Signal(syscall.SIGTERM)
+	sig := s.stopSignal
+	if sig == 0 {
+		sig = syscall.SIGTERM
+	}
+	_ = cmd.Process.Signal(sig)
 	select {
 	case <-done:
 	case <-time.After(20 * time.Second):
@@ -233,9 +239,9 @@ func StartMinIO(ctx context.Context, dir string) (*Service, error) {
 }
 
 // StartPostgres creates a PostgreSQL cluster in dir (initdb) and starts
-// it on a free loopback port with trust authentication for user postgres.
-// PostgreSQL refuses to run as root, so as root the server runs as the
-// postgres system user (through runuser).
+// it on a free loopback port with trust authentication for user postgres,
+// returning the URL of its postgres database. PostgreSQL refuses to run as
+// root, so as root it runs as the postgres system user.
 func StartPostgres(ctx context.Context, dir string) (*Service, string, error) {
 	bindir, err := postgresBinDir()
 	if err != nil {
@@ -248,7 +254,12 @@ func StartPostgres(ctx context.Context, dir string) (*Service, string, error) {
 	_, port, _ := net.SplitHostPort(addr)
 	data := filepath.Join(dir, "pgdata")
 	sockets := filepath.Join(dir, "pgsock")
-	var asUser []string
+	for _, d := range []string{data, sockets} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, "", err
+		}
+	}
+	var cred *syscall.Credential
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -256,36 +267,27 @@ func StartPostgres(ctx context.Context, dir string) (*Service, string, error) {
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
-		for _, d := range []string{data, sockets} {
-			if err := os.MkdirAll(d, 0o700); err != nil {
-				return nil, "", err
-			}
+		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+		for _, d := range []string{data, sockets, dir} {
 			if err := os.Chown(d, uid, gid); err != nil {
 				return nil, "", err
 			}
 		}
-		// The server must be able to reach its data directory.
-		if err := os.Chmod(dir, 0o755); err != nil {
-			return nil, "", err
-		}
-		runuser, err := exec.LookPath("runuser")
-		if err != nil {
-			return nil, "", fmt.Errorf("runuser not found (needed to run PostgreSQL as the postgres user): %w", err)
-		}
-		asUser = []string{runuser, "-u", "postgres", "--"}
-	} else if err := os.MkdirAll(sockets, 0o700); err != nil {
-		return nil, "", err
 	}
-	argv := append(append([]string{}, asUser...), filepath.Join(bindir, "initdb"), "-D", data, "-U", "postgres",
+	initdb := exec.CommandContext(ctx, filepath.Join(bindir, "initdb"), "-D", data, "-U", "postgres",
 		"--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C")
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	if out, err := cmd.CombinedOutput(); err != nil {
+	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	initdb.Dir = dir
+	if out, err := initdb.CombinedOutput(); err != nil {
 		return nil, "", fmt.Errorf("initdb: %v\n%s", err, out)
 	}
-	s := &Service{Name: "postgres", Addr: addr, Dir: dir,
-		argv: append(append([]string{}, asUser...), filepath.Join(bindir, "postgres"), "-D", data, "-p", port,
-			"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="+sockets, "-c", "fsync=off",
-			"-c", "max_connections=200", "-c", "shared_buffers=32MB")}
+	s := &Service{Name: "postgres", Addr: addr, Dir: dir, cred: cred,
+		// SIGINT is PostgreSQL's fast shutdown: it ends open sessions,
+		// where SIGTERM would wait for the pools to disconnect.
+		stopSignal: syscall.SIGINT,
+		argv: []string{filepath.Join(bindir, "postgres"), "-D", data, "-p", port,
+			"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=" + sockets, "-c", "fsync=off",
+			"-c", "max_connections=200", "-c", "shared_buffers=32MB"}}
 	s.ready = tcpReady(addr)
 	if err := s.Start(ctx); err != nil {
 		return nil, "", err

@@ -29,9 +29,10 @@ type LoadOptions struct {
 	// MaxRequests stops the run after this many requests (0: no bound
 	// beyond Duration).
 	MaxRequests int64
-	Pages       int // experienced statements per module visit (default 4)
-	Questions   int // answered statements per module visit (default 2)
-	WriterBatch int // statements per writer batch (default 10)
+	Pages       int           // experienced statements per module visit (default 4)
+	Questions   int           // answered statements per module visit (default 2)
+	WriterBatch int           // statements per writer batch (default 10)
+	WriterPause time.Duration // wait between a writer's batches (default none)
 	// ReaderCred needs all/read; WriterCred statements/write.
 	ReaderCred, WriterCred Credential
 	// Observe, when set, sees every request as it finishes.
@@ -437,6 +438,9 @@ func (r *loadRun) writer(ctx context.Context) {
 				break
 			}
 			pause(ctx, 100*time.Millisecond)
+		}
+		if r.o.WriterPause > 0 {
+			pause(ctx, r.o.WriterPause)
 		}
 	}
 }

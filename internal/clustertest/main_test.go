@@ -129,7 +129,7 @@ func startCluster(t testing.TB, be Backends, n int, env ...string) *Cluster {
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, r := range c.Replicas {
-				t.Logf("replica %s log:\n%s", r.Name, r.LogTail(30))
+				t.Logf("replica %s log:\n%s", r.Name, r.LogTail(8))
 			}
 		}
 		c.Stop()

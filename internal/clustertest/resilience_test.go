@@ -1,0 +1,184 @@
+package clustertest
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+)
+
+// targetsOf lists the replicas' app origins.
+func targetsOf(c *Cluster) []string {
+	var out []string
+	for _, r := range c.Replicas {
+		out = append(out, r.URL)
+	}
+	return out
+}
+
+// kindCounts tallies results by kind and status class during a window.
+type kindCounts struct {
+	mu      sync.Mutex
+	results []Result
+}
+
+func (k *kindCounts) observe(r Result) {
+	k.mu.Lock()
+	k.results = append(k.results, r)
+	k.mu.Unlock()
+}
+
+// between returns the results that started in [from, to).
+func (k *kindCounts) between(from, to time.Time) []Result {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var out []Result
+	for _, r := range k.results {
+		if !r.Start.Before(from) && r.Start.Before(to) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// TestKillReplicaDuringIngest kills one of two replicas with SIGKILL while
+// six LMS writers post batches with their own statement ids, retrying a
+// failed batch with the same ids on the next replica. Every batch that was
+// acknowledged must be stored, and the retries must not store anything
+// twice.
+func TestKillReplicaDuringIngest(t *testing.T) {
+	ctx := context.Background()
+	c := startCluster(t, sharedBackends(t), 2)
+	reader, err := c.Credential(ctx, borough, "all/read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writer, err := c.Credential(ctx, borough, "statements/write")
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim := c.Replicas[0]
+	done := make(chan struct{})
+	var restarted time.Time
+	go func() {
+		defer close(done)
+		time.Sleep(3 * time.Second)
+		victim.Kill()
+		time.Sleep(3 * time.Second)
+		if err := victim.Start(); err != nil {
+			t.Error(err)
+			return
+		}
+		if err := victim.WaitReady(ctx, 30*time.Second); err != nil {
+			t.Error(err)
+		}
+		restarted = time.Now()
+	}()
+	rep, err := RunLoad(ctx, LoadOptions{Targets: targetsOf(c), Borough: borough, Writers: 6, WriterBatch: 10,
+		WriterPause: 10 * time.Millisecond, Duration: 12 * time.Second, WriterCred: writer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if restarted.IsZero() {
+		t.Fatal("the killed replica did not come back")
+	}
+	writes := rep.Kinds[0]
+	t.Logf("writes: %d (%d failed and were retried), %d statements acknowledged, %d sent", writes.Count, writes.Errors, len(rep.Acked), len(rep.Sent))
+	if writes.Errors == 0 {
+		t.Error("no write failed: the kill did not happen during the ingest")
+	}
+	if len(rep.Acked) < 200 {
+		t.Errorf("only %d statements acknowledged: the ingest was not sustained", len(rep.Acked))
+	}
+	for _, k := range rep.Kinds {
+		for st := range k.Statuses {
+			if st >= 400 {
+				t.Errorf("%s answered %d %d times: a retry with the same ids must be accepted", k.Kind, st, k.Statuses[st])
+			}
+		}
+	}
+	missing, dup, err := VerifyStored(ctx, nil, c.Replicas[1].URL, reader, rep.Acked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if missing != 0 || dup != 0 {
+		t.Errorf("of %d acknowledged statements %d are missing and %d stored more than once", len(rep.Acked), missing, dup)
+	}
+}
+
+// TestPostgresRestart restarts the private PostgreSQL under two replicas
+// while LMS writers post: the replicas' pools reconnect by themselves and
+// no acknowledged statement is lost.
+func TestPostgresRestart(t *testing.T) {
+	ctx := context.Background()
+	p := privateBackends(t, false, false, true)
+	c := startCluster(t, p.Backends, 2)
+	reader, err := c.Credential(ctx, borough, "all/read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writer, err := c.Credential(ctx, borough, "statements/write")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var down, up time.Time
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		time.Sleep(3 * time.Second)
+		down = time.Now()
+		if err := p.Postgres.Stop(); err != nil {
+			t.Error(err)
+		}
+		time.Sleep(2 * time.Second)
+		if err := p.Postgres.Start(ctx); err != nil {
+			t.Error(err)
+		}
+		up = time.Now()
+	}()
+	obs := &kindCounts{}
+	rep, err := RunLoad(ctx, LoadOptions{Targets: targetsOf(c), Borough: borough, Writers: 4, WriterBatch: 10,
+		WriterPause: 20 * time.Millisecond, Duration: 14 * time.Second, WriterCred: writer, Observe: obs.observe})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	// After the restart both replicas take writes again without being
+	// restarted themselves.
+	recovered := time.Time{}
+	for _, r := range obs.between(up, time.Now()) {
+		if r.OK() && recovered.IsZero() {
+			recovered = r.Start
+		}
+	}
+	if recovered.IsZero() {
+		t.Fatal("no write succeeded after PostgreSQL came back")
+	}
+	late := up.Add(5 * time.Second)
+	for _, r := range obs.between(late, time.Now()) {
+		if !r.OK() {
+			t.Errorf("write on %s failed %v after PostgreSQL came back: %v", r.Target, r.Start.Sub(up).Round(time.Millisecond), r.Err)
+		}
+	}
+	var during, failed int
+	for _, r := range obs.between(down, up) {
+		during++
+		if !r.OK() {
+			failed++
+			if r.Status != 0 && r.Status != http.StatusServiceUnavailable {
+				t.Errorf("write while PostgreSQL was down answered %d, want 503: %v", r.Status, r.Err)
+			}
+		}
+	}
+	t.Logf("PostgreSQL down %v; %d writes during it (%d failed); first success %v after it came back; %d statements acknowledged",
+		up.Sub(down).Round(time.Millisecond), during, failed, recovered.Sub(up).Round(time.Millisecond), len(rep.Acked))
+	missing, dup, err := VerifyStored(ctx, nil, c.Replicas[1].URL, reader, rep.Acked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if missing != 0 || dup != 0 {
+		t.Errorf("of %d acknowledged statements %d are missing and %d stored more than once", len(rep.Acked), missing, dup)
+	}
+}
