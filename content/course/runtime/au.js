@@ -35,7 +35,7 @@
   let queue = Promise.resolve();
 
   function emptyState() {
-    return { v: 1, updated: 0, page: null, seen: [], role: null, answers: {}, reflections: {}, drafts: {}, completed: false, passed: false };
+    return { v: 1, updated: 0, page: null, seen: [], counted: [], role: null, answers: {}, reflections: {}, drafts: {}, completed: false, passed: false };
   }
 
   // ---- small helpers -------------------------------------------------------
@@ -366,6 +366,9 @@
     document.title = `${page.title} – ${data.title}`;
     state.page = page.id;
     if (!state.seen.includes(page.id)) state.seen.push(page.id);
+    // Pages seen in a Browse or Review launch do not count towards
+    // completion (cmi5: those modes record no completion data).
+    if ((launchData.launchMode || 'Normal') === 'Normal' && !state.counted.includes(page.id)) state.counted.push(page.id);
     save();
     updateNav();
     if (focus) {
@@ -423,7 +426,7 @@
 
   function checkCompleted() {
     if (state.completed || !mayJudge()) return;
-    if (!path().every((p) => state.seen.includes(p.id))) return;
+    if (!path().every((p) => state.counted.includes(p.id))) return;
     state.completed = true;
     save();
     send(statement('completed', auActivity(), { cmi5: true, moveOn: true, result: { completion: true, duration: duration() } }));
