@@ -240,6 +240,9 @@ type Result struct {
 	Single bool
 	// More is the token for the next page, or "".
 	More string
+	// LastModified is the latest stored time of the statements of a
+	// query page (zero for a single statement or an empty page).
+	LastModified time.Time
 	// Attachments lists the hashes of the statements' attachments whose
 	// bytes the LRS holds, when the query asked for attachments.
 	Attachments []string
@@ -336,6 +339,9 @@ func (s *Service) Query(ctx context.Context, p auth.Principal, q Query, langs []
 	}
 	seen := map[string]bool{}
 	for _, r := range rows {
+		if r.Stored.After(res.LastModified) {
+			res.LastModified = r.Stored
+		}
 		out, atts, err := render(r.Body, q.Format, langs, q.Attachments)
 		if err != nil {
 			return Result{}, err

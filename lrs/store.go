@@ -105,6 +105,7 @@ type StoreQuery struct {
 
 // Row is one statement a query returned.
 type Row struct {
-	Seq  int64
-	Body []byte
+	Seq    int64
+	Stored time.Time
+	Body   []byte
 }

@@ -882,7 +882,7 @@ func (s *Store) QueryStatements(ctx context.Context, borough string, q lrs.Store
 		where = append(where, seqCol+" <= "+arg(q.MaxSeq))
 	}
 	limit := q.Limit + 1
-	query := `SELECT s.seq, s.body FROM ` + from + ` WHERE ` + strings.Join(where, " AND ") +
+	query := `SELECT s.seq, s.stored, s.body FROM ` + from + ` WHERE ` + strings.Join(where, " AND ") +
 		` ORDER BY ` + seqCol + ` ` + order + ` LIMIT ` + arg(limit)
 	var rows rowsLike
 	var err error
@@ -907,10 +907,11 @@ func (s *Store) QueryStatements(ctx context.Context, borough string, q lrs.Store
 	for rows.Next() {
 		var r lrs.Row
 		var body string
-		if err := rows.Scan(&r.Seq, &body); err != nil {
+		var stored int64
+		if err := rows.Scan(&r.Seq, &stored, &body); err != nil {
 			return nil, errs.Wrap(errs.Internal, err, "query statements")
 		}
-		r.Body = []byte(body)
+		r.Body, r.Stored = []byte(body), time.UnixMilli(stored).UTC()
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {

@@ -139,7 +139,11 @@ func (h *Handler) getStatements(c echo.Context) error {
 			return errs.Wrap(errs.Internal, err, "encode statements")
 		}
 	}
-	if lm, ok := lastModified(res.Statements); ok {
+	lm, ok := res.LastModified, !res.LastModified.IsZero()
+	if res.Single {
+		lm, ok = lastModified(res.Statements)
+	}
+	if ok {
 		c.Response().Header().Set("Last-Modified", lm.Format(http.TimeFormat))
 	}
 	if q.Attachments {
