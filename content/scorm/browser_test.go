@@ -348,6 +348,22 @@ func TestBrowserSCORM2004(t *testing.T) {
 				c["cmi.interactions.1.learner_response"] != "7" || stored.TotalSeconds != 180 {
 				t.Fatalf("finished attempt: status %s total %v CMI %v", stored.Status, stored.TotalSeconds, c)
 			}
+			// The portal's progress follows the tracker: the module is passed
+			// (its SCO passed, moveOn met) with the time of both sessions.
+			prog, err := f.inst.App.Launch().Progress(context.Background(), f.borough.ID, learnerID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var mod *launch.ModuleProgress
+			for i := range prog.Modules {
+				if prog.Modules[i].Module == module {
+					mod = &prog.Modules[i]
+				}
+			}
+			if mod == nil || (mod.Status != launch.StatusPassed && mod.Status != launch.StatusSatisfied) || mod.Seconds != 180 ||
+				mod.Score == nil || *mod.Score != 1 {
+				t.Errorf("portal progress of module %s: %+v", module, mod)
+			}
 			verbs, stmts := f.statements(t, reg)
 			want := "initialized,answered,suspended,resumed,answered,completed,passed,terminated,initialized,completed,terminated"
 			if got := strings.Join(verbs, ","); got != want {

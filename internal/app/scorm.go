@@ -1,9 +1,12 @@
 package app
 
 import (
+	"context"
 	"sync"
 
+	"github.com/reach-london/reach/content/launch"
 	"github.com/reach-london/reach/content/scorm"
+	"github.com/reach-london/reach/internal/errs"
 	"github.com/reach-london/reach/server"
 )
 
@@ -19,9 +22,22 @@ func (a *App) SCORM() *scorm.Service {
 		return v.(*scorm.Service)
 	}
 	svc := scorm.NewService(scorm.Options{DB: a.DB, Statements: a.Statements(), Documents: a.Documents(), Auth: a.Auth, Packages: a.Content(),
-		PublicURL: a.Config.PublicURL, ContentURL: a.Config.ContentURL})
+		PublicURL: a.Config.PublicURL, ContentURL: a.Config.ContentURL, Logger: a.Log, OnOutcome: a.scormOutcome})
 	v, _ := scormServices.LoadOrStore(a, svc)
 	return v.(*scorm.Service)
+}
+
+// scormOutcome brings the portal's progress up to date after a SCORM
+// commit. Only the SCO a module is bound to counts for the module; the
+// other SCOs of a multi-SCO package were never launched as AUs of the
+// registration, and their outcomes stay in the tracker and the LRS.
+func (a *App) scormOutcome(ctx context.Context, at scorm.Attempt, o scorm.Outcome) error {
+	err := a.Launch().RecordOutcome(ctx, at.BoroughID, at.Registration, at.SCOID, launch.Outcome{
+		Completed: o.Completed, Passed: o.Passed, Failed: o.Failed, Score: o.Score, Seconds: o.Seconds})
+	if errs.Is(err, errs.NotFound) {
+		return nil
+	}
+	return err
 }
 
 // mountSCORM adds the SCORM API (app origin) and the player (content origin).
