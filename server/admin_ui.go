@@ -61,6 +61,8 @@ var noticeText = map[string]string{
 	"published":     "The version was published. New launches use it; learners part-way through a module stay on theirs.",
 	"rolledback":    "The course was rolled back to the previous published version.",
 	"draft":         "A new draft was created.",
+	"basepublished": "The base course was rebuilt with the borough's local content and published.",
+	"baseunchanged": "The published version already has the current base course; nothing changed.",
 	"saved":         "Your changes were saved in the draft.",
 	"uploaded":      "The module package was uploaded into the draft.",
 	"removed":       "The replacement module was removed from the draft.",

@@ -34,6 +34,8 @@ func (s *adminUI) mountAdminCourse(g *echo.Group) {
 	g.POST("/:borough/course/rollback", s.admin(boroughAdmin, s.adminRollback))
 	g.POST("/:borough/course/modules/:module/restore", s.admin(boroughAdmin, s.adminRestoreModule))
 	g.GET("/:borough/course/slots", s.admin(boroughAdmin, s.adminSlotsPage))
+	g.POST("/:borough/course/publish-base", s.admin(platformAdmin, s.adminPublishBase))
+	g.POST("/course/publish-base", s.admin(platformAdmin, s.adminPublishBaseEverywhere))
 	// Uploads carry files: they take the upload limit rather than the
 	// group's, and their CSRF field is read from the parsed multipart form.
 	up := []echo.MiddlewareFunc{middleware.BodyLimit(byteLimit(s.cfg.MaxUploadBytes + multipartSlack)), s.authenticate, s.pageCSRF}
@@ -362,4 +364,45 @@ func (s *adminUI) adminSaveSlots(c echo.Context, v adminView) error {
 	pg := s.adminPage(c, v, "Local content", "course", slotsForm(sl))
 	pg.Errors = fe
 	return s.render(c, http.StatusBadRequest, "admin_slots", pg)
+}
+
+// adminPublishBase rebuilds the London base course with the borough's
+// slots and publishes it when it differs from what is published (a new
+// release of the base course reaching one borough).
+func (s *adminUI) adminPublishBase(c echo.Context, v adminView) error {
+	_, published, err := s.svc.Content.PublishBaseCourse(c.Request().Context(), v.B, v.P.Subject)
+	if err != nil {
+		return s.courseFormError(c, v, err, "versions")
+	}
+	notice := "baseunchanged"
+	if published {
+		notice = "basepublished"
+	}
+	return done(c, "/admin/"+v.B.Slug+"/course", notice)
+}
+
+// adminPublishBaseEverywhere does adminPublishBase for every borough and
+// reports how many got a new version.
+func (s *adminUI) adminPublishBaseEverywhere(c echo.Context, v adminView) error {
+	ctx := c.Request().Context()
+	bs, err := s.deps.Auth.Store().ListBoroughs(ctx)
+	if err != nil {
+		return err
+	}
+	var updated []string
+	for _, b := range bs {
+		_, published, err := s.svc.Content.PublishBaseCourse(ctx, b, v.P.Subject)
+		if err != nil {
+			return err
+		}
+		if published {
+			updated = append(updated, b.Name)
+		}
+	}
+	pg := s.adminPage(c, v, "Admin", "home", map[string]any{"Boroughs": bs})
+	pg.Notice = "The base course is published in every borough; nothing needed changing."
+	if len(updated) > 0 {
+		pg.Notice = "A new version of the base course was published in: " + strings.Join(updated, ", ") + "."
+	}
+	return s.render(c, http.StatusOK, "admin_home", pg)
 }

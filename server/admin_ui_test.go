@@ -164,6 +164,8 @@ func TestAdminPages(t *testing.T) {
 		want(t, "another borough", code, body, http.StatusNotFound, "Page not found")
 		code, _, body = admin.get("/admin/boroughs")
 		want(t, "platform page", code, body, http.StatusForbidden)
+		code, _, body = admin.post("/admin/camden/course/publish-base", nil)
+		want(t, "base course publish by a borough admin", code, body, http.StatusForbidden)
 
 		// Invite, list, deactivate, reactivate, erase.
 		code, _, body = admin.post("/admin/camden/learners/invite", url.Values{"email": {"nope"}})
@@ -381,6 +383,20 @@ func TestAdminCoursePages(t *testing.T) {
 		}
 		code, _, body = admin.get("/admin/london/")
 		want(t, "dashboard course line", code, body, http.StatusOK, "Learners get version "+strconv.Itoa(pub.Number), "is waiting to be published")
+
+		// A platform admin publishes the base course with the borough's
+		// latest local content; a second time there is nothing to do.
+		code, loc, _ = admin.post("/admin/london/course/publish-base", nil)
+		now, _ := svc.PublishedVersion(ctx, b.ID)
+		if code != http.StatusSeeOther || !strings.HasSuffix(loc, "notice=basepublished") || len(now.Slots.Offers) != 1 {
+			t.Errorf("publish base: %d %q, published %+v", code, loc, now)
+		}
+		code, loc, _ = admin.post("/admin/london/course/publish-base", nil)
+		if code != http.StatusSeeOther || !strings.HasSuffix(loc, "notice=baseunchanged") {
+			t.Errorf("publish base again: %d %q", code, loc)
+		}
+		code, _, body = admin.post("/admin/course/publish-base", nil)
+		want(t, "publish base everywhere", code, body, http.StatusOK, "nothing needed changing")
 	})
 }
 
