@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"reflect"
 	"sort"
@@ -123,17 +124,35 @@ func (s *Store) writer() {
 				break gather
 			}
 		}
-		if len(group) > 1 {
-			if err := s.writeGroup(group); err == nil {
-				for _, r := range group {
-					r.done <- nil
-				}
-				continue
+		s.serve(group)
+	}
+}
+
+// serve answers every request of group exactly once, even if storing
+// panics: a writer that died would leave every later write waiting.
+func (s *Store) serve(group []*writeReq) {
+	answered := 0
+	defer func() {
+		if p := recover(); p != nil {
+			err := errs.Wrap(errs.Internal, fmt.Errorf("panic: %v", p), "store statements")
+			for _, r := range group[answered:] {
+				r.done <- err
 			}
 		}
-		for _, r := range group {
-			r.done <- s.writeOne(r)
+	}()
+	if len(group) > 1 {
+		if err := s.writeGroup(group); err == nil {
+			for _, r := range group {
+				r.done <- nil
+				answered++
+			}
+			return
 		}
+	}
+	for _, r := range group {
+		err := s.writeOne(r)
+		r.done <- err
+		answered++
 	}
 }
 
