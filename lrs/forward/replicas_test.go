@@ -67,6 +67,24 @@ func TestForwardingReplicasShareTargets(t *testing.T) {
 				st, err := ac.Forwarding(ctx, "london", tg.ID)
 				return err == nil && st.Delivered == 62 && st.Lag == 0, fmt.Sprintf("%+v, %v", st, err)
 			})
+
+			// A target that refuses shows why, and catches up when it
+			// accepts again.
+			rec.setFail(true)
+			late := statement(verbCompleted, act1)
+			user.post(t, late)
+			eventually(t, 10*time.Second, "the refusal in the status", func() (bool, string) {
+				st, err := ac.Forwarding(ctx, "london", tg.ID)
+				return err == nil && st.Attempts >= 1 && st.Lag == 1 &&
+					st.LastError == "target answered 503 Service Unavailable: down for maintenance", fmt.Sprintf("%+v, %v", st, err)
+			})
+			rec.setFail(false)
+			eventually(t, 10*time.Second, "delivery once the target accepts", func() (bool, string) {
+				st, err := ac.Forwarding(ctx, "london", tg.ID)
+				got, _ := rec.snapshot()
+				return err == nil && got[late["id"].(string)] == 1 && st.Lag == 0 && st.LastError == "" && st.Attempts == 0,
+					fmt.Sprintf("%+v, %v", st, err)
+			})
 		})
 	}
 }

@@ -31,13 +31,6 @@ var _ forward.Store = (*ForwardStore)(nil)
 // Migrations and ForwardingMigrations applied.
 func NewForwardStore(d *db.DB) *ForwardStore { return &ForwardStore{Store: New(d)} }
 
-func msOrNil(t *time.Time) any {
-	if t == nil || t.IsZero() {
-		return nil
-	}
-	return t.UnixMilli()
-}
-
 func timePtr(v sql.NullInt64) *time.Time {
 	if !v.Valid {
 		return nil
