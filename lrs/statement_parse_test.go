@@ -3,6 +3,7 @@ package lrs
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/reach-london/reach/internal/errs"
 )
@@ -172,4 +173,28 @@ func FuzzParseStatements(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkParseAndBuild measures the CPU the LRS spends per statement
+// before storage: parsing, validating and completing a batch of 100.
+func BenchmarkParseAndBuild(b *testing.B) {
+	one := body(okActor, okVerb, `"object":{"id":"http://example.org/act/1","definition":{"name":{"en-GB":"One"},"type":"http://adlnet.gov/expapi/activities/lesson"}}`,
+		`"result":{"completion":true,"score":{"scaled":0.5},"duration":"PT3M"}`,
+		`"context":{"registration":"aaaaaaaa-0000-4000-8000-000000000001","contextActivities":{"parent":[{"id":"http://example.org/course"}]}}`,
+		`"timestamp":"2026-01-01T10:00:00.000Z"`)
+	batch := []byte("[" + strings.TrimSuffix(strings.Repeat(one+",", 100), ",") + "]")
+	authority := []byte(`{"objectType":"Agent","account":{"homePage":"https://reach.example","name":"bench"}}`)
+	b.SetBytes(int64(len(batch)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		stmts, err := ParseStatements(batch, V103)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, st := range stmts {
+			if _, err := buildRecord(st, authority, "account:x", V103, time.Now()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
 }
