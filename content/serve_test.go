@@ -35,7 +35,7 @@ func TestServe(t *testing.T) {
 		ctx := context.Background()
 		big := bytes.Repeat([]byte("0123456789abcdef"), 64<<10) // 1 MiB: past the memory cache
 		zip := makeZip(t, append(files("cmi5.xml", cmi5XML, "au1/index.html", `<link href="../css/site.css">`, "css/site.css", "body{}",
-			"au1/My File.txt", "spaced"), zentry{name: "media/big.bin", body: big})...)
+			"au1/My File.txt", "spaced", "au1/100%.txt", "percent", "au1/café.txt", "accent"), zentry{name: "media/big.bin", body: big})...)
 		pkg, err := admin.ImportPackage(ctx, "london", bytes.NewReader(zip))
 		if err != nil {
 			t.Fatal(err)
@@ -69,6 +69,15 @@ func TestServe(t *testing.T) {
 		}
 		if res, body := fetch(t, "GET", root+"au1/My%20File.txt"); res.StatusCode != 200 || body != "spaced" {
 			t.Errorf("escaped path: %d %q", res.StatusCode, body)
+		}
+		if res, body := fetch(t, "GET", root+"au1/100%25.txt"); res.StatusCode != 200 || body != "percent" {
+			t.Errorf("percent in a name: %d %q", res.StatusCode, body)
+		}
+		if res, body := fetch(t, "GET", root+"au1/caf%C3%A9.txt"); res.StatusCode != 200 || body != "accent" {
+			t.Errorf("accent in a name: %d %q", res.StatusCode, body)
+		}
+		if res, _ := fetch(t, "GET", root+"au1/..%2F..%2Fcmi5.xml"); res.StatusCode != 404 {
+			t.Errorf("escaped traversal: %d", res.StatusCode)
 		}
 		// Range on a large file streams only the bytes asked for.
 		res, body = fetch(t, "GET", root+"media/big.bin", "Range", "bytes=16-31")

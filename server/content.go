@@ -2,14 +2,12 @@ package server
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/reach-london/reach/content"
-	"github.com/reach-london/reach/internal/errs"
 )
 
 // MountContent returns the route groups of the content room: package files
@@ -59,13 +57,11 @@ func (h *contentHandler) servePackageFile(c echo.Context) error {
 	if _, err := h.svc.CheckContentToken(ctx, c.Param("token"), pkg); err != nil {
 		return err
 	}
-	rel, err := url.PathUnescape(c.Param("*"))
-	if err != nil {
-		return errs.E(errs.NotFound, "not a valid file path")
-	}
-	if strings.Contains(rel, "..") && strings.Contains("/"+rel+"/", "/../") {
-		return errs.E(errs.NotFound, "not a valid file path")
-	}
+	// The decoded path, not the router's parameter: Echo hands over the
+	// raw (escaped) form only when the URL used a non-default escaping,
+	// so decoding the parameter again would break names with "%".
+	prefix := "/p/" + pkg + "/" + c.Param("token")
+	rel := strings.TrimPrefix(strings.TrimPrefix(c.Request().URL.Path, prefix), "/")
 	f, err := h.svc.OpenPackageFile(ctx, pkg, rel)
 	if err != nil {
 		return err
