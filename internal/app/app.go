@@ -20,6 +20,7 @@ import (
 	"github.com/reach-london/reach/internal/config"
 	"github.com/reach-london/reach/internal/db"
 	"github.com/reach-london/reach/internal/kv"
+	"github.com/reach-london/reach/internal/kv/dbfallback"
 	"github.com/reach-london/reach/internal/kv/memkv"
 	"github.com/reach-london/reach/internal/kv/rediskv"
 	"github.com/reach-london/reach/internal/ratelimit"
@@ -44,7 +45,7 @@ type App struct {
 
 // MigrationSets lists every component's migrations, in dependency order.
 func MigrationSets() []db.MigrationSet {
-	return append([]db.MigrationSet{authsql.Migrations}, domainMigrations()...)
+	return append([]db.MigrationSet{authsql.Migrations, dbfallback.Migrations}, domainMigrations()...)
 }
 
 // Open connects to every configured backend, applies migrations and loads

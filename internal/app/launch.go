@@ -8,6 +8,8 @@ import (
 
 	"github.com/reach-london/reach/content/launch"
 	"github.com/reach-london/reach/internal/auth"
+	"github.com/reach-london/reach/internal/kv"
+	"github.com/reach-london/reach/internal/kv/dbfallback"
 	"github.com/reach-london/reach/lrs"
 	"github.com/reach-london/reach/server"
 )
@@ -22,7 +24,13 @@ func (a *App) Launch() *launch.Service {
 	if v, ok := launchServices.Load(a); ok {
 		return v.(*launch.Service)
 	}
-	svc := launch.NewService(a.DB, a.KV, a.Auth, a.Statements(), a.Documents(), launch.ContentCourses(a.Content()),
+	// Fetch codes fall back to the database while Redis is down, so
+	// learners keep launching (see docs/operations/load-and-resilience.md).
+	var codes kv.Store = a.KV
+	if a.Config.RedisURL != "" {
+		codes = dbfallback.New(a.KV, a.DB, a.Log)
+	}
+	svc := launch.NewService(a.DB, codes, a.Auth, a.Statements(), a.Documents(), launch.ContentCourses(a.Content()),
 		launch.Options{PublicURL: a.Config.PublicURL, Logger: a.Log, SCORM: a.SCORM()})
 	v, _ := launchServices.LoadOrStore(a, svc)
 	return v.(*launch.Service)
