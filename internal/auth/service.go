@@ -431,7 +431,15 @@ func (s *Service) Logout(ctx context.Context, sessionID string) error {
 	if err := s.store.RevokeSession(ctx, sessionID, s.now().UTC()); err != nil {
 		return err
 	}
-	return s.kv.Delete(ctx, "session:"+sessionID)
+	err := s.kv.Delete(ctx, "session:"+sessionID)
+	if errors.Is(err, kv.ErrUnavailable) {
+		// The database has the session revoked, which is what counts:
+		// while Redis is down no replica reads the cached copy, and that
+		// copy (kept for a minute by liveSession) expires soon after.
+		s.opts.Logger.Warn("signed out while the session cache is unavailable", "err", err)
+		return nil
+	}
+	return err
 }
 
 // NormalizeEmail lower-cases and trims an email address.
