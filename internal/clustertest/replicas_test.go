@@ -226,10 +226,12 @@ func TestReplicasBehaveAsOne(t *testing.T) {
 // recorder is a reverse proxy in front of a real Reach LRS that counts
 // every statement id forwarded to it.
 type recorder struct {
-	mu    sync.Mutex
-	seen  map[string]int
-	posts int
-	srv   *httptest.Server
+	target *reachtest.Instance
+	cred   client.Credential
+	mu     sync.Mutex
+	seen   map[string]int
+	posts  int
+	srv    *httptest.Server
 }
 
 func newRecorder(t *testing.T, target string) *recorder {
@@ -275,22 +277,9 @@ func (r *recorder) counts() (map[string]int, int) {
 // its id preserved.
 func testForwardingOnce(t *testing.T, c *Cluster) {
 	ctx := context.Background()
-	target := reachtest.Start(t, reachtest.Backend{Name: "embedded"})
-	tc := client.New(target.URL)
-	if _, err := tc.Login(ctx, "", target.AdminEmail, target.AdminPassword); err != nil {
-		t.Fatal(err)
-	}
-	tcred, err := tc.CreateCredential(ctx, borough, "from the cluster", "all")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := newRecorder(t, target.URL)
-	ac := admin(t, c, c.Replicas[0])
-	if _, err := ac.CreateForwarding(ctx, borough, client.ForwardingInput{Name: client.Ptr("target"),
-		Endpoint: client.Ptr(rec.srv.URL + "/xapi/"), AuthType: client.Ptr("basic"), AuthKey: client.Ptr(tcred.Key),
-		Secret: client.Ptr(tcred.Secret)}); err != nil {
-		t.Fatal(err)
-	}
+	rec := forwardingTarget(t, c)
+	target := rec.target
+	tcred := rec.cred
 	cred, err := c.Credential(ctx, borough, "all")
 	if err != nil {
 		t.Fatal(err)
@@ -346,6 +335,30 @@ func testForwardingOnce(t *testing.T, c *Cluster) {
 		}
 	}
 	t.Logf("60 statements stored through 3 replicas reached the target in %d requests", posts)
+}
+
+// forwardingTarget starts a separate Reach as the target LRS, behind a
+// recorder, and points the cluster's forwarding at it.
+func forwardingTarget(t *testing.T, c *Cluster) *recorder {
+	ctx := context.Background()
+	target := reachtest.Start(t, reachtest.Backend{Name: "embedded"})
+	tc := client.New(target.URL)
+	if _, err := tc.Login(ctx, "", target.AdminEmail, target.AdminPassword); err != nil {
+		t.Fatal(err)
+	}
+	tcred, err := tc.CreateCredential(ctx, borough, "from the cluster", "all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder(t, target.URL)
+	ac := admin(t, c, c.Replicas[0])
+	if _, err := ac.CreateForwarding(ctx, borough, client.ForwardingInput{Name: client.Ptr("target"),
+		Endpoint: client.Ptr(rec.srv.URL + "/xapi/"), AuthType: client.Ptr("basic"), AuthKey: client.Ptr(tcred.Key),
+		Secret: client.Ptr(tcred.Secret)}); err != nil {
+		t.Fatal(err)
+	}
+	rec.target, rec.cred = target, tcred
+	return rec
 }
 
 // plainStatement is a statement an LMS with write access might store.

@@ -2,7 +2,9 @@ package clustertest
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -181,4 +183,119 @@ func TestPostgresRestart(t *testing.T) {
 	if missing != 0 || dup != 0 {
 		t.Errorf("of %d acknowledged statements %d are missing and %d stored more than once", len(rep.Acked), missing, dup)
 	}
+}
+
+// statusTable counts results per kind and status.
+func statusTable(rs []Result) map[string]map[int]int {
+	out := map[string]map[int]int{}
+	for _, r := range rs {
+		if out[r.Kind] == nil {
+			out[r.Kind] = map[int]int{}
+		}
+		out[r.Kind][r.Status]++
+	}
+	return out
+}
+
+// TestRedisOutage stops the private Redis for 30 seconds while learners
+// launch modules and send statements, LMS writers store statements and an
+// LMS reads them, with a forwarding target configured. Statements keep
+// being stored and read, learners keep launching; forwarding catches up
+// once Redis is back and nothing is lost.
+func TestRedisOutage(t *testing.T) {
+	ctx := context.Background()
+	p := privateBackends(t, true, false, false)
+	c := startCluster(t, p.Backends, 2)
+	reader, err := c.Credential(ctx, borough, "all/read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writer, err := c.Credential(ctx, borough, "statements/write")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := forwardingTarget(t, c)
+
+	const before, outage, after = 5 * time.Second, 30 * time.Second, 8 * time.Second
+	var down, up time.Time
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		time.Sleep(before)
+		down = time.Now()
+		if err := p.Redis.Stop(); err != nil {
+			t.Error(err)
+		}
+		time.Sleep(outage)
+		if err := p.Redis.Start(ctx); err != nil {
+			t.Error(err)
+		}
+		up = time.Now()
+	}()
+	obs := &kindCounts{}
+	rep, err := RunLoad(ctx, LoadOptions{Targets: targetsOf(c), Borough: borough, Learners: 4, Readers: 1, Writers: 2,
+		WriterPause: 50 * time.Millisecond, Duration: before + outage + after, ReaderCred: reader, WriterCred: writer,
+		Observe: obs.observe})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	during := statusTable(obs.between(down, up))
+	afterwards := statusTable(obs.between(up.Add(2*time.Second), time.Now()))
+	t.Logf("during the outage: %v", during)
+	t.Logf("after it: %v", afterwards)
+	var out strings.Builder
+	rep.Print(&out)
+	t.Log("\n" + out.String())
+	for kind, st := range during {
+		for code, n := range st {
+			if code >= 500 || code == 0 {
+				t.Errorf("%s answered %d %d times while Redis was down", kind, code, n)
+			}
+		}
+		if st[http.StatusOK]+st[http.StatusSeeOther] == 0 {
+			t.Errorf("no %s succeeded while Redis was down: %v", kind, st)
+		}
+	}
+	for kind, st := range afterwards {
+		for code, n := range st {
+			if code >= 400 || code == 0 {
+				t.Errorf("%s answered %d %d times after Redis came back", kind, code, n)
+			}
+		}
+	}
+	for _, kind := range []string{"launch", "fetch", "statement", "lrs-write", "lrs-read"} {
+		if during[kind] == nil {
+			t.Errorf("no %s requests were made while Redis was down", kind)
+		}
+	}
+	missing, dup, err := VerifyStored(ctx, nil, c.Replicas[1].URL, reader, rep.Acked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if missing != 0 || dup != 0 {
+		t.Errorf("of %d acknowledged statements %d are missing and %d stored more than once", len(rep.Acked), missing, dup)
+	}
+	// Forwarding catches up with everything the writers stored.
+	eventually(t, 90*time.Second, "forwarding to catch up", func() (bool, string) {
+		got, _ := rec.counts()
+		n := 0
+		for _, id := range rep.Acked {
+			if got[id] > 0 {
+				n++
+			}
+		}
+		return n == len(rep.Acked), fmt.Sprintf("%d of %d", n, len(rep.Acked))
+	})
+	got, _ := rec.counts()
+	twice := 0
+	for _, n := range got {
+		if n > 1 {
+			twice++
+		}
+	}
+	if twice > 0 {
+		t.Errorf("%d statements were forwarded more than once", twice)
+	}
+	t.Logf("forwarding caught up: %d statements at the target", len(got))
 }
