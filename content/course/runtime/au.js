@@ -868,14 +868,16 @@
         $('[data-banner]').focus();
       }
     });
-    // Best effort when the window closes or the page is reloaded: the
-    // state and the terminated statement go with keepalive.
+    // When the window closes or the page reloads, only the state is saved.
+    // The session stays open: a reload carries on with the same token and
+    // session, and a closed window is recorded as abandoned by the LMS when
+    // the learner next launches or the session times out (cmi5 9.3.7), as
+    // the page cannot tell a reload from a close.
     window.addEventListener('pagehide', () => {
       if (!tracked) return;
       state.updated = Date.now();
       saveLocal();
       saveRemote(true);
-      terminate(true);
     });
     // Phones may discard a hidden tab without pagehide: save when hidden.
     document.addEventListener('visibilitychange', () => {
