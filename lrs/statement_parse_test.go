@@ -167,6 +167,18 @@ func FuzzParseStatements(f *testing.F) {
 			if err != nil {
 				t.Fatalf("accepted statement cannot be rendered: %v", err)
 			}
+			// The store inserts terms without ON CONFLICT: they must not repeat.
+			rec, err := buildRecord(s, []byte(`{"mbox":"mailto:lrs@example.org"}`), "mbox:mailto:lrs@example.org", ver, time.Now())
+			if err != nil {
+				t.Fatalf("accepted statement cannot be completed: %v", err)
+			}
+			seen := map[Term]bool{}
+			for _, term := range rec.Terms {
+				if seen[term] {
+					t.Fatalf("term %v repeats for %q", term, in)
+				}
+				seen[term] = true
+			}
 			// What was accepted must be accepted again after a round trip.
 			if _, err := ParseStatement(render, ver); err != nil {
 				t.Fatalf("round trip rejected: %v\n%s", err, render)

@@ -374,7 +374,6 @@ func writeSQLite(ctx context.Context, tx *sql.Tx, borough string, recs []*lrs.Re
 			t := terms[i]
 			vals = append(vals, borough, int(t.kind), t.value, t.seq)
 		}
-		b.WriteString(` ON CONFLICT DO NOTHING`)
 		if _, err := tx.ExecContext(ctx, b.String(), vals...); err != nil {
 			return nil, err
 		}
@@ -455,6 +454,10 @@ func qmarks(n int) string {
 	return "(" + strings.Repeat("?, ", n-1) + "?)"
 }
 
+// termRows lists the terms of new statements. A record's terms never
+// repeat (lrs builds them deduplicated, and the kind is part of the key),
+// and the seqs are new, so plain inserts cannot conflict; speculative
+// ON CONFLICT insertion would cost every row an extra index probe.
 type termRow struct {
 	kind  lrs.TermKind
 	value string
@@ -799,8 +802,7 @@ func insertPostgresTx(ctx context.Context, tx pgx.Tx, borough string, recs []*lr
 			RETURNING seq, id)
 		INSERT INTO lrs_statement_terms (borough_id, kind, term, seq)
 		SELECT $1, t.kind, t.term, ins.seq
-		FROM unnest($7::text[], $8::smallint[], $9::text[]) AS t(id, kind, term) JOIN ins ON ins.id = t.id
-		ON CONFLICT DO NOTHING`,
+		FROM unnest($7::text[], $8::smallint[], $9::text[]) AS t(id, kind, term) JOIN ins ON ins.id = t.id`,
 		borough, sIDs, sStored, sHash, sVoids, sBody, tIDs, tKinds, tTerms); err != nil {
 		return err
 	}
