@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/reach-london/reach/content"
+	"github.com/reach-london/reach/content/launch"
 	"github.com/reach-london/reach/internal/auth"
 	"github.com/reach-london/reach/internal/errs"
 	"github.com/reach-london/reach/lrs/forward"
@@ -57,6 +58,7 @@ var noticeText = map[string]string{
 	"deactivated":   "The learner was deactivated and signed out everywhere.",
 	"reactivated":   "The learner can sign in again.",
 	"erased":        "The learner's data was erased, and the erasure recorded in the audit log.",
+	"waived":        "The module was waived: it now counts as satisfied for this learner.",
 	"revoked":       "The credential was revoked. LMSs using it can no longer reach the LRS.",
 	"published":     "The version was published. New launches use it; learners part-way through a module stay on theirs.",
 	"rolledback":    "The course was rolled back to the previous published version.",
@@ -77,6 +79,8 @@ var noticeText = map[string]string{
 type AdminServices struct {
 	Content    *content.Service
 	Forwarding *forward.Service
+	// Launch shows a learner's registrations and waives modules.
+	Launch *launch.Service
 }
 
 // adminUI is the server with the services its admin pages use.
@@ -111,6 +115,8 @@ func (s *adminUI) mount(e *echo.Echo) {
 	g.POST("/:borough/learners/invite", s.admin(boroughAdmin, s.adminInvite))
 	g.POST("/:borough/learners/:id/deactivate", s.admin(boroughAdmin, s.adminSetActive(false)))
 	g.POST("/:borough/learners/:id/reactivate", s.admin(boroughAdmin, s.adminSetActive(true)))
+	g.GET("/:borough/learners/:id", s.admin(boroughAdmin, s.adminLearnerPage))
+	g.POST("/:borough/learners/:id/waive", s.admin(boroughAdmin, s.adminWaive))
 	g.GET("/:borough/learners/:id/erase", s.admin(boroughAdmin, s.adminErasePage))
 	g.POST("/:borough/learners/:id/erase", s.admin(boroughAdmin, s.adminErase))
 	g.GET("/:borough/credentials", s.admin(boroughAdmin, s.adminCredentialsPage))

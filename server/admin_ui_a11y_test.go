@@ -2,10 +2,12 @@ package server_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/reach-london/reach/content/launch"
 	"github.com/reach-london/reach/internal/auth"
 	"github.com/reach-london/reach/internal/reachtest"
 )
@@ -34,6 +36,12 @@ func TestAdminPagesAccessible(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, _, err := r.App.Auth.CreateCredential(bg, "test", b.ID, "Old LMS", []auth.Scope{auth.ScopeAll}); err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := r.App.Content().PublishedVersion(bg, b.ID)
+	ada := learners.Learners[1]
+	if _, err := r.App.Launch().Launch(bg, launch.Request{Learner: launch.Learner{ID: ada.ID, BoroughID: b.ID, Profession: "gp"},
+		Module: pub.Modules[0].Module, ReturnURL: r.URL + "/"}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -68,7 +76,7 @@ func TestAdminPagesAccessible(t *testing.T) {
 	pages := []string{"/admin/", "/admin/boroughs", "/admin/audit", "/admin/london/", "/admin/london/learners",
 		"/admin/london/learners?q=zzz", "/admin/london/learners/" + learners.Learners[1].ID + "/erase",
 		"/admin/london/credentials", "/admin/london/audit", "/admin/london/admins", "/admin/london/course",
-		"/admin/london/course/slots", "/admin/london/forwarding", "/admin/password"}
+		"/admin/london/course/slots", "/admin/london/forwarding", "/admin/password", "/admin/london/learners/" + ada.ID}
 	for _, width := range []int64{360, 1280} {
 		run(t, ctx, chromedp.EmulateViewport(width, 800))
 		for _, p := range pages {
@@ -89,13 +97,18 @@ func TestAdminPagesAccessible(t *testing.T) {
 		{"/admin/london/learners/" + learners.Learners[1].ID + "/erase", `true`, ".error-summary", "erase unconfirmed"},
 		{"/admin/london/admins", `document.querySelector("#f-email").value = "boss@example.org"`, "#admin-password", "new admin"},
 		{"/admin/boroughs", `document.querySelector("#f-slug").value = "Bad Slug"`, ".error-summary", "borough with an error"},
+		{"/admin/london/learners/" + ada.ID, `document.querySelector("#f-reason-0").options[0].value = "nope"; document.querySelector("#f-reason-0").value = "nope"; document.querySelector("#f-reason-0").form.requestSubmit()`, ".error-summary", "waive with an error"},
 		{"/admin/london/course", `true`, ".error-summary", "module upload without a file"},
 		{"/admin/london/course/slots", `document.querySelector("#f-primaryColour").value = "#ffff00"`, ".error-summary", "slots with an error"},
 		{"/admin/london/forwarding", `document.querySelector("#f-name").value = "x"`, ".error-summary", "forwarding target with an error"},
 	}
 	for _, f := range forms {
 		run(t, ctx, chromedp.Navigate(r.URL+f.page))
-		js[bool](t, ctx, f.fill+`; document.querySelector("main form[method=post] button[type=submit]").click(); true`)
+		submit := `; document.querySelector("main form[method=post] button[type=submit]").click(); true`
+		if strings.Contains(f.fill, "requestSubmit") {
+			submit = "; true"
+		}
+		js[bool](t, ctx, f.fill+submit)
 		until(t, ctx, f.name, `!!document.querySelector("`+f.wait+`")`)
 		audit(t, ctx, axe, f.name)
 	}

@@ -339,3 +339,94 @@ func (s *adminUI) adminCreateAdmin(c echo.Context, v adminView) error {
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return s.render(c, statusFor(fe), "admin_admins", pg)
 }
+
+// --- one learner ---------------------------------------------------------
+
+// moduleRow is one AU of a learner's registration, as the page shows it.
+type moduleRow struct {
+	launch.AUStatus
+	Registration string
+	State        string
+	Minutes      int
+}
+
+func auState(a launch.AUStatus) string {
+	switch {
+	case a.WaivedAt != nil:
+		return "Waived (" + a.WaiveReason + ")"
+	case a.SatisfiedAt != nil:
+		return "Satisfied"
+	case a.PassedAt != nil:
+		return "Passed"
+	case a.CompletedAt != nil:
+		return "Completed"
+	case a.FailedAt != nil:
+		return "Failed"
+	case a.Launches > 0:
+		return "In progress"
+	}
+	return "Not started"
+}
+
+func (s *adminUI) learnerPageData(c echo.Context, v adminView) (map[string]any, error) {
+	ctx := c.Request().Context()
+	u, err := s.deps.Auth.LearnerIn(ctx, v.B.ID, c.Param("id"))
+	if err != nil {
+		return nil, err
+	}
+	data := map[string]any{"Learner": u, "Erased": auth.IsErased(u), "ProfessionLabel": launch.ProfessionLabel(u.Profession)}
+	if s.svc.Launch != nil {
+		regs, err := s.svc.Launch.Registrations(ctx, v.B.ID, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		var rows []moduleRow
+		for _, r := range regs {
+			for _, a := range r.AUs {
+				rows = append(rows, moduleRow{AUStatus: a, Registration: r.ID, State: auState(a), Minutes: int(a.SecondsSpent / 60)})
+			}
+		}
+		data["Modules"], data["Reasons"] = rows, launch.WaiveReasons
+	}
+	return data, nil
+}
+
+func (s *adminUI) adminLearnerPage(c echo.Context, v adminView) error {
+	data, err := s.learnerPageData(c, v)
+	if err != nil {
+		return err
+	}
+	name := data["Learner"].(auth.User).Name
+	return s.render(c, http.StatusOK, "admin_learner", s.adminPage(c, v, name, "learners", data))
+}
+
+// adminWaive marks one module of a learner's registration waived (cmi5
+// §9.5.4.1), for a learner who met it another way.
+func (s *adminUI) adminWaive(c echo.Context, v adminView) error {
+	if s.svc.Launch == nil {
+		return errs.E(errs.NotFound, "waiving is not available")
+	}
+	ctx := c.Request().Context()
+	u, err := s.deps.Auth.LearnerIn(ctx, v.B.ID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	reg, au, reason := c.FormValue("registration"), c.FormValue("au"), c.FormValue("reason")
+	err = s.svc.Launch.Waive(ctx, v.B.ID, u.ID, reg, au, reason)
+	if err == nil {
+		s.deps.Auth.Audit(ctx, v.B.ID, v.P.Subject, "registration.waive", u.ID,
+			map[string]any{"registration": reg, "au": au, "reason": reason})
+		return done(c, "/admin/"+v.B.Slug+"/learners/"+u.ID, "waived")
+	}
+	var fe web.FormErrors
+	if err := formError(err, "reason-"+c.FormValue("row"), &fe); err != nil {
+		return err
+	}
+	data, derr := s.learnerPageData(c, v)
+	if derr != nil {
+		return derr
+	}
+	pg := s.adminPage(c, v, u.Name, "learners", data)
+	pg.Errors = fe
+	return s.render(c, http.StatusBadRequest, "admin_learner", pg)
+}

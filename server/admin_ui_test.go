@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/reach-london/reach/content/launch"
 	"github.com/reach-london/reach/internal/auth"
 	"github.com/reach-london/reach/internal/reachtest"
 )
@@ -452,5 +453,46 @@ func TestAdminForwardingPages(t *testing.T) {
 		}
 		code, _, body = admin.post("/admin/london/forwarding/"+id+"/pause", nil)
 		want(t, "pause a deleted target", code, body, http.StatusNotFound)
+	})
+}
+
+func TestAdminLearnerPage(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, r *reachtest.Instance) {
+		ctx := context.Background()
+		b, _ := r.App.Auth.BoroughBySlug(ctx, "london")
+		u, _, err := r.App.Auth.CreateUser(ctx, "test", auth.NewUser{BoroughID: b.ID, Email: "ada@example.org", Name: "Ada Lovelace",
+			Role: auth.RoleLearner, Profession: "gp", Password: "a long learner password 1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		admin := newAdminBrowser(t, r.URL)
+		admin.signin(r.AdminEmail, r.AdminPassword, "")
+		code, _, body := admin.get("/admin/london/learners/" + u.ID)
+		want(t, "learner without modules", code, body, http.StatusOK, "<h1>Ada Lovelace</h1>", "GP or primary care", "has not started any module")
+
+		pub, _ := r.App.Content().PublishedVersion(ctx, b.ID)
+		mod := pub.Modules[0].Module
+		l, err := r.App.Launch().Launch(ctx, launch.Request{Learner: launch.Learner{ID: u.ID, BoroughID: b.ID, Profession: "gp"},
+			Module: mod, ReturnURL: r.URL + "/"})
+		if err != nil {
+			t.Fatalf("launch: %v", err)
+		}
+		code, _, body = admin.get("/admin/london/learners/" + u.ID)
+		want(t, "learner with a launch", code, body, http.StatusOK, "Ada Lovelace's modules", "In progress", "Waive<span")
+		regs, _ := r.App.Launch().Registrations(ctx, b.ID, u.ID)
+		au := regs[0].AUs[0].AUID
+		code, _, body = admin.post("/admin/london/learners/"+u.ID+"/waive", url.Values{"registration": {l.Registration}, "au": {au}, "reason": {"Because"}, "row": {"0"}})
+		want(t, "waive with a bad reason", code, body, http.StatusBadRequest, "reason must be one of", `href="#f-reason-0"`)
+		code, loc, _ := admin.post("/admin/london/learners/"+u.ID+"/waive", url.Values{"registration": {l.Registration}, "au": {au}, "reason": {"Administrative"}})
+		if code != http.StatusSeeOther {
+			t.Fatalf("waive: %d", code)
+		}
+		code, _, body = admin.get(loc)
+		want(t, "after waiving", code, body, http.StatusOK, "The module was waived", "Waived (Administrative)")
+		if _, err := r.App.Auth.CreateBorough(ctx, "test", "camden", ""); err != nil {
+			t.Fatal(err)
+		}
+		code, _, body = admin.get("/admin/camden/learners/" + u.ID)
+		want(t, "a learner of another borough", code, body, http.StatusNotFound)
 	})
 }

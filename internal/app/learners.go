@@ -13,7 +13,7 @@ import (
 // that GDPR erasure runs.
 func (a *App) mountAdmin(deps *server.Deps) {
 	deps.MountApp = append(deps.MountApp, server.MountStatic, server.MountLearners,
-		server.MountAdminUI(server.AdminServices{Content: a.Content(), Forwarding: a.Forwarding()}))
+		server.MountAdminUI(server.AdminServices{Content: a.Content(), Forwarding: a.Forwarding(), Launch: a.Launch()}))
 	deps.Erasers = append(deps.Erasers, a.learnerErasers()...)
 }
 
