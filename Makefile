@@ -47,3 +47,12 @@ chart-check:
 .PHONY: bench-content
 bench-content:
 	content/bench/run.sh
+
+# Load test: three `reach serve` processes over a throw-away database on the
+# loopback PostgreSQL, the loopback Redis and a MinIO built once into
+# ~/.cache/reach-tools; simulated learners plus LMS readers and writers for
+# LOAD_DURATION (default 60s). Prints throughput, latency percentiles,
+# errors and the servers' memory and CPU. Loopback only.
+.PHONY: load
+load: web
+	REACH_MINIO=$$(. scripts/tools.sh && ensure_minio) go run ./cmd/reach-load -duration $${LOAD_DURATION:-60s} $(LOAD_FLAGS)
