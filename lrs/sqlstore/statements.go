@@ -290,36 +290,43 @@ func placeholders(from, n int) string {
 // insertSQLiteTx stores one request's records in tx.
 func insertSQLiteTx(ctx context.Context, tx *sql.Tx, borough string, recs []*lrs.Record) error {
 	existing, targeted := map[string]storedRow{}, map[string]bool{}
-	args := []any{borough}
-	for _, id := range ids(recs) {
-		args = append(args, id)
-	}
-	// One query finds the ids already stored and the new ids that a
-	// stored voiding statement already targets.
-	args = append(args, args...)
-	rows, err := tx.QueryContext(ctx, `SELECT id, hash, body, 0 FROM lrs_statements WHERE borough_id = ? AND id IN `+qmarks(len(recs))+`
-		UNION ALL SELECT voids, '', '', 1 FROM lrs_statements WHERE borough_id = ? AND voids IN `+qmarks(len(recs)), args...)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var id string
-		var had storedRow
-		var isTarget int
-		if err := rows.Scan(&id, &had.hash, &had.body, &isTarget); err != nil {
-			rows.Close()
+	// One query per chunk finds the ids already stored and the new ids
+	// that a stored voiding statement already targets; chunks keep it
+	// under SQLite's limit on parameters.
+	all := ids(recs)
+	for start := 0; start < len(all); start += 5000 {
+		chunk := all[start:min(start+5000, len(all))]
+		args := make([]any, 0, 2*len(chunk)+2)
+		args = append(args, borough)
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		args = append(args, args...)
+		rows, err := tx.QueryContext(ctx, `SELECT id, hash, body, 0 FROM lrs_statements WHERE borough_id = ? AND id IN `+qmarks(len(chunk))+`
+			UNION ALL SELECT voids, '', '', 1 FROM lrs_statements WHERE borough_id = ? AND voids IN `+qmarks(len(chunk)), args...)
+		if err != nil {
 			return err
 		}
-		if isTarget == 1 {
-			targeted[id] = true
-			continue
+		for rows.Next() {
+			var id string
+			var had storedRow
+			var isTarget int
+			if err := rows.Scan(&id, &had.hash, &had.body, &isTarget); err != nil {
+				rows.Close()
+				return err
+			}
+			if isTarget == 1 {
+				targeted[id] = true
+				continue
+			}
+			existing[id] = had
 		}
-		existing[id] = had
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
+	var err error
 	recs, err = fresh(recs, existing)
 	if err != nil || len(recs) == 0 {
 		return err

@@ -398,3 +398,28 @@ func TestLaunchTokenLimits(t *testing.T) {
 		}
 	})
 }
+
+func TestLargeBatch(t *testing.T) {
+	eachDialect(t, func(t *testing.T, e *env) {
+		// More statements than SQLite takes parameters in one query.
+		var b strings.Builder
+		b.WriteByte('[')
+		for i := 0; i < 20000; i++ {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(stmt(fmt.Sprintf("00000000-0000-4000-9000-%012d", i), "ada", "did", act("big"), ""))
+		}
+		b.WriteByte(']')
+		ids := e.mustPost(t, e.a, b.String())
+		if len(ids) != 20000 {
+			t.Fatalf("got %d ids, want 20000", len(ids))
+		}
+		// Sending it again is a harmless resend.
+		e.mustPost(t, e.a, b.String())
+		res := e.query(t, e.a, "activity=http://example.org/act/big&limit=1")
+		if len(res.Statements) != 1 || res.More == "" {
+			t.Fatalf("got %d statements, more %q", len(res.Statements), res.More)
+		}
+	})
+}
