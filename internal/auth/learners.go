@@ -2,11 +2,13 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/reach-london/reach/internal/errs"
+	"github.com/reach-london/reach/internal/kv"
 )
 
 // Learner is one row of a borough's learner list: the account and, when
@@ -151,9 +153,17 @@ func (s *Service) EndSessions(ctx context.Context, userID string) error {
 	return s.forgetSessions(ctx, ids)
 }
 
+// forgetSessions drops revoked sessions from the session cache, as Logout
+// does: while the cache is unreachable no replica reads it, and the
+// database, which every replica falls back to, has them revoked.
 func (s *Service) forgetSessions(ctx context.Context, ids []string) error {
 	for _, id := range ids {
-		if err := s.kv.Delete(ctx, "session:"+id); err != nil {
+		err := s.kv.Delete(ctx, "session:"+id)
+		if errors.Is(err, kv.ErrUnavailable) {
+			s.opts.Logger.Warn("ended sessions while the session cache is unavailable", "err", err)
+			return nil
+		}
+		if err != nil {
 			return errs.Wrap(errs.Unavailable, err, "could not clear the session cache; try again")
 		}
 	}
