@@ -187,7 +187,7 @@ func run(backend string, o options) error {
 	defer srv.Close()
 
 	gen := newGenerator(1)
-	fmt.Printf("== %s (GOMAXPROCS=%d)\n", backend, runtime.GOMAXPROCS(0))
+	fmt.Printf("== %s (GOMAXPROCS=%d, load average %s)\n", backend, runtime.GOMAXPROCS(0), loadAverage())
 
 	if o.useDB != "" {
 		return measureQueries(ctx, d, store, svc, p, gen, client(o), srv.URL, o, 0)
@@ -207,8 +207,8 @@ func run(backend string, o options) error {
 	httpDur := time.Since(start)
 	peak := rss.stop()
 	httpRate := float64(len(batches)*o.batch) / httpDur.Seconds()
-	fmt.Printf("ingest over HTTP: %d statements in batches of %d, %d clients: %.0f statements/s (%.2fs)\n",
-		len(batches)*o.batch, o.batch, o.clients, httpRate, httpDur.Seconds())
+	fmt.Printf("ingest over HTTP: %d statements in batches of %d, %d clients: %.0f statements/s (%.2fs, load average now %s)\n",
+		len(batches)*o.batch, o.batch, o.clients, httpRate, httpDur.Seconds(), loadAverage())
 	fmt.Printf("peak RSS of this process (server and clients) during ingest: %.0f MB\n", float64(peak)/(1<<20))
 
 	// The same statements through the bulk path into the same schema.
@@ -472,6 +472,16 @@ func (s *rssSampler) stop() int64 {
 	close(s.done)
 	s.wg.Wait()
 	return s.peak.Load()
+}
+
+// loadAverage is the 1-minute load average: figures taken on a busy
+// machine say so.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Fields(string(b))[0]
 }
 
 func readRSS() int64 {
