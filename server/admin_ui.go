@@ -127,6 +127,7 @@ func (s *adminUI) mount(e *echo.Echo) {
 	g.POST("/:borough/admins", s.admin(platformAdmin, s.adminCreateAdmin))
 	s.mountAdminCourse(g)
 	s.mountAdminForwarding(g)
+	s.mountAdminExport(g)
 }
 
 // pageCSRF is the CSRF check of the JSON API, answering with an error page

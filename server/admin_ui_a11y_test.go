@@ -76,7 +76,8 @@ func TestAdminPagesAccessible(t *testing.T) {
 	pages := []string{"/admin/", "/admin/boroughs", "/admin/audit", "/admin/london/", "/admin/london/learners",
 		"/admin/london/learners?q=zzz", "/admin/london/learners/" + learners.Learners[1].ID + "/erase",
 		"/admin/london/credentials", "/admin/london/audit", "/admin/london/admins", "/admin/london/course",
-		"/admin/london/course/slots", "/admin/london/forwarding", "/admin/password", "/admin/london/learners/" + ada.ID}
+		"/admin/london/course/slots", "/admin/london/forwarding", "/admin/password", "/admin/london/learners/" + ada.ID,
+		"/admin/london/export", "/admin/london/export/statements?from=bad"}
 	for _, width := range []int64{360, 1280} {
 		run(t, ctx, chromedp.EmulateViewport(width, 800))
 		for _, p := range pages {

@@ -496,3 +496,35 @@ func TestAdminLearnerPage(t *testing.T) {
 		want(t, "a learner of another borough", code, body, http.StatusNotFound)
 	})
 }
+
+func TestAdminExportPage(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, r *reachtest.Instance) {
+		admin := newAdminBrowser(t, r.URL)
+		admin.signin(r.AdminEmail, r.AdminPassword, "")
+		code, _, body := admin.get("/admin/london/export")
+		want(t, "export page", code, body, http.StatusOK, "Export learning records", `value="jsonl" checked`)
+		code, loc, _ := admin.get("/admin/london/export/statements?format=csv&from=2026-01-01&to=2026-01-31&verb=http%3A%2F%2Fadlnet.gov%2Fexpapi%2Fverbs%2Fcompleted")
+		wantLoc := "/api/v1/boroughs/london/statements/export?format=csv&since=2026-01-01T00%3A00%3A00Z&until=2026-02-01T00%3A00%3A00Z&verb=http%3A%2F%2Fadlnet.gov%2Fexpapi%2Fverbs%2Fcompleted"
+		if code != http.StatusSeeOther || loc != wantLoc {
+			t.Fatalf("export: %d %q, want a redirect to %q", code, loc, wantLoc)
+		}
+		res, err := admin.hc.Get(r.URL + loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") {
+			t.Errorf("download: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+		}
+		tests := []struct{ query, want string }{
+			{"from=31/01/2026", "Enter the date as YYYY-MM-DD"},
+			{"from=2026-02-01&to=2026-01-01", "must not be before the first"},
+			{"verb=not%20an%20iri", `href="#f-verb"`},
+			{"format=pdf", `href="#f-format"`},
+		}
+		for _, tt := range tests {
+			code, _, body := admin.get("/admin/london/export/statements?" + tt.query)
+			want(t, tt.query, code, body, http.StatusBadRequest, "There is a problem", tt.want)
+		}
+	})
+}
