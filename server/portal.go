@@ -571,6 +571,11 @@ func (p *portal) launchModule(c echo.Context) error {
 	if !ok {
 		return err
 	}
+	// Each launch writes statements and documents; a runaway client
+	// must not flood the LRS.
+	if err := p.s.limit(c, "launch:"+lc.user.ID, 60, 10*time.Minute); err != nil {
+		return err
+	}
 	module := c.Param("module")
 	mode := launch.ModeNormal
 	if c.FormValue("mode") == launch.ModeReview {

@@ -343,8 +343,11 @@ func (s *store) updateSession(ctx context.Context, x Session, from string) (bool
 	if x.EndedAt != nil {
 		ended = *x.EndedAt
 	}
+	// The flags only ever turn on, so two batches of one session followed
+	// at the same time cannot switch off what the other recorded.
 	res, err := s.db.SQL.ExecContext(ctx, `UPDATE launch_sessions SET state = $1, last_seen_at = $2, ended_at = $3, seconds = $4,
-		completed = $5, passed = $6, failed = $7 WHERE id = $8 AND state = $9`,
+		completed = CASE WHEN $5 = 1 THEN 1 ELSE completed END, passed = CASE WHEN $6 = 1 THEN 1 ELSE passed END,
+		failed = CASE WHEN $7 = 1 THEN 1 ELSE failed END WHERE id = $8 AND state = $9`,
 		x.State, x.LastSeenAt, ended, x.Seconds, boolInt(x.Completed), boolInt(x.Passed), boolInt(x.Failed), x.ID, from)
 	if err != nil {
 		return false, err
