@@ -63,6 +63,8 @@ func get(t *testing.T, u string) (*http.Response, string, time.Duration) {
 // leaves no package behind, and when MinIO is back both replicas serve and
 // store again without being restarted.
 func TestMinIOOutage(t *testing.T) {
+	// Private backends: runs beside the other outage tests.
+	t.Parallel()
 	ctx := context.Background()
 	p := privateBackends(t, false, true, false)
 	c := startCluster(t, p.Backends, 2)

