@@ -105,7 +105,9 @@ function makeAPI(version) {
         const r = postSync(event, values);
         if (r.ok) {
           pending.splice(0, values.length);
-          say("Progress saved.");
+          // Saved: clear any earlier failure, but announce nothing, so
+          // screen readers are not interrupted at every commit.
+          if (statusEl.textContent.startsWith("Your progress could not be saved")) say("");
           return { result: "true", errorCode: 0 };
         }
         if (r.status === 0) {
