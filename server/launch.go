@@ -32,7 +32,8 @@ func MountLaunch(svc *launch.Service) func(e *echo.Echo, s *Server) {
 			tok, err := svc.Fetch(c.Request().Context(), c.Param("code"))
 			var fe *launch.FetchError
 			if errors.As(err, &fe) {
-				return c.JSON(http.StatusBadRequest, fe)
+				// cmi5 §8.2.2: the status is 200 even for the error answer.
+				return c.JSON(http.StatusOK, fe)
 			}
 			if err != nil {
 				return err

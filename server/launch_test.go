@@ -191,8 +191,8 @@ func TestPortalAndCMI5Launch(t *testing.T) {
 			t.Fatalf("fetch: %d %v", status, tok)
 		}
 		status, again := fetchToken(t, lp.fetch)
-		if status != http.StatusBadRequest || again["error-code"] != "1" {
-			t.Errorf("second fetch: got %d %v, want 400 with error-code 1", status, again)
+		if status != http.StatusOK || again["error-code"] != "1" || again["auth-token"] != "" {
+			t.Errorf("second fetch: got %d %v, want 200 with error-code 1", status, again)
 		}
 		token := tok["auth-token"]
 
@@ -576,7 +576,7 @@ func TestFetchOnceAcrossReplicas(t *testing.T) {
 	if status, tok := fetchToken(t, onR2); status != 200 || tok["auth-token"] == "" {
 		t.Fatalf("fetch on replica 2: %d %v", status, tok)
 	}
-	if status, again := fetchToken(t, lp.fetch); status != http.StatusBadRequest || again["error-code"] != "1" {
-		t.Errorf("fetch again on replica 1: got %d %v, want 400 with error-code 1", status, again)
+	if status, again := fetchToken(t, lp.fetch); status != http.StatusOK || again["error-code"] != "1" || again["auth-token"] != "" {
+		t.Errorf("fetch again on replica 1: got %d %v, want 200 with error-code 1", status, again)
 	}
 }

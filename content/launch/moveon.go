@@ -190,8 +190,8 @@ func (s *Service) evaluateCourse(ctx context.Context, reg Registration, sessionI
 				return err
 			}
 			if first {
-				st := s.statement(reg.LearnerID, VerbSatisfied, "Satisfied", activity(b.ID, ActivityTypeBlock, b.Title),
-					reg.ID, sessionID, reg.CourseID, nil, nil)
+				st := s.statement(reg.LearnerID, VerbSatisfied, "Satisfied", activity(s.lmsActivityID("block", b.ID), ActivityTypeBlock, b.Title),
+					reg.ID, sessionID, b.ID, nil, nil)
 				if err := s.send(ctx, reg.BoroughID, st); err != nil {
 					return err
 				}
@@ -211,8 +211,10 @@ func (s *Service) evaluateCourse(ctx context.Context, reg Registration, sessionI
 	if err != nil || !first {
 		return err
 	}
-	st := s.statement(reg.LearnerID, VerbSatisfied, "Satisfied", activity(reg.CourseID, ActivityTypeCourse, base.Course.Title),
-		reg.ID, sessionID, "", nil, nil)
+	// The object is the LMS's id for the course; the publisher's id is in
+	// grouping, as in the cmi5 samples.
+	st := s.statement(reg.LearnerID, VerbSatisfied, "Satisfied", activity(s.lmsActivityID("course", reg.CourseID), ActivityTypeCourse, base.Course.Title),
+		reg.ID, sessionID, reg.CourseID, nil, nil)
 	return s.send(ctx, reg.BoroughID, st)
 }
 

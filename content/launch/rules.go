@@ -169,6 +169,18 @@ func checkRules(sess Session, au AUStatus, p auth.Principal, stmts []*lrs.Statem
 		if st.VerbID != VerbInitialized && state != StateInitialized {
 			return ruleErr(i, "the first statement of a session must be initialized")
 		}
+		// cmi5 §9.5.1-9.5.3: score and success only on passed and failed,
+		// completion only on completed.
+		res := v.result()
+		if _, ok := res["score"]; ok && st.VerbID != VerbPassed && st.VerbID != VerbFailed {
+			return ruleErr(i, "only passed and failed may carry result.score")
+		}
+		if _, ok := res["success"]; ok && st.VerbID != VerbPassed && st.VerbID != VerbFailed {
+			return ruleErr(i, "only passed and failed may carry result.success")
+		}
+		if _, ok := res["completion"]; ok && st.VerbID != VerbCompleted {
+			return ruleErr(i, "only completed may carry result.completion")
+		}
 		switch st.VerbID {
 		case VerbInitialized:
 			if state != StateLaunched {

@@ -178,6 +178,15 @@ func TestCheckRules(t *testing.T) {
 		{"passed twice in the registration", open, passedReg, func(t *testing.T) []*lrs.Statement {
 			return []*lrs.Statement{st(t, VerbPassed, both, passRes(0.9))}
 		}, "already sent"},
+		{"score on completed", open, AUStatus{}, func(t *testing.T) []*lrs.Statement {
+			return []*lrs.Statement{st(t, VerbCompleted, both, map[string]any{"completion": true, "score": map[string]any{"scaled": 1}})}
+		}, "only passed and failed may carry result.score"},
+		{"success on terminated", open, AUStatus{}, func(t *testing.T) []*lrs.Statement {
+			return []*lrs.Statement{st(t, VerbTerminated, cmi5, map[string]any{"success": true, "duration": "PT1S"})}
+		}, "only passed and failed may carry result.success"},
+		{"completion on passed", open, AUStatus{}, func(t *testing.T) []*lrs.Statement {
+			return []*lrs.Statement{st(t, VerbPassed, both, map[string]any{"success": true, "completion": true, "score": map[string]any{"scaled": 0.9}})}
+		}, "only completed may carry result.completion"},
 		{"tincan session: only learner and registration limits", xapiSess, AUStatus{}, func(t *testing.T) []*lrs.Statement {
 			return []*lrs.Statement{st(t, "http://adlnet.gov/expapi/verbs/experienced", nil, nil)}
 		}, ""},

@@ -3,7 +3,9 @@ package launch
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -278,8 +280,9 @@ func mergeQuery(raw string, params url.Values) string {
 	return u.String()
 }
 
-// FetchError is the cmi5 fetch error (cmi5 §8.2.3): an HTTP 200-class
-// body {"error-code": ..., "error-text": ...}.
+// FetchError is the cmi5 fetch error (cmi5 §8.2.3), answered with HTTP
+// 200 as §8.2.2 requires: code 1 is "already in use or expired", 2 a
+// security error such as an unknown code, 3 an application error.
 type FetchError struct {
 	Code string `json:"error-code"`
 	Text string `json:"error-text"`
@@ -291,20 +294,29 @@ func (e *FetchError) Error() string { return e.Text }
 // Redis). A second redemption answers cmi5 error code 1.
 func (s *Service) Fetch(ctx context.Context, code string) (string, error) {
 	if code == "" || len(code) > 64 {
-		return "", &FetchError{Code: "3", Text: "the fetch URL is not valid"}
+		return "", &FetchError{Code: "2", Text: "the fetch URL is not valid"}
 	}
 	v, err := s.kv.Take(ctx, fetchKey(code))
 	if errors.Is(err, kv.ErrNotFound) {
 		if _, err := s.kv.Get(ctx, fetchUsed(code)); err == nil {
-			return "", &FetchError{Code: "1", Text: "the fetch URL has already been used; launch the module again from the course"}
+			return "", &FetchError{Code: "1", Text: "the authorization token has already been returned; launch the module again from the course"}
 		}
 		return "", &FetchError{Code: "2", Text: "the fetch URL has expired or is not known; launch the module again from the course"}
 	}
 	if err != nil {
-		return "", errs.Wrap(errs.Unavailable, err, "the token store is unavailable; try again")
+		s.log.Warn("fetch URL store unavailable", "err", err)
+		return "", &FetchError{Code: "3", Text: "the token store is unavailable; launch the module again in a moment"}
 	}
 	_ = s.kv.Set(ctx, fetchUsed(code), []byte("1"), s.opts.TokenTTL)
 	return string(v), nil
+}
+
+// lmsActivityID is the id the LMS gives a course or block in satisfied
+// statements: cmi5 §9.3.9 forbids the publisher's id there, and a
+// deterministic id keeps it the same in every registration.
+func (s *Service) lmsActivityID(kind, publisherID string) string {
+	sum := sha256.Sum256([]byte(kind + "|" + publisherID))
+	return s.opts.PublicURL + "/xapi/activities/" + kind + "/" + hex.EncodeToString(sum[:16])
 }
 
 func (s *Service) registrationFor(ctx context.Context, l Learner, v content.CourseVersion) (Registration, error) {
