@@ -151,6 +151,9 @@ func outcomeOf(old, a Attempt) Outcome {
 // leaves the attempt active (resumable) unless the SCO asked to suspend.
 func (s *Service) endSession(a *Attempt, terminated bool) {
 	a.SessionState = sessionEnded
+	if a.Version == V12 {
+		defaultStatus12(a)
+	}
 	a.TotalSeconds += sessionSeconds(a.Version, a.CMI)
 	exit := a.CMI.exit(a.Version)
 	switch {
@@ -160,6 +163,26 @@ func (s *Service) endSession(a *Attempt, terminated bool) {
 		a.Status = StatusFinished
 	default:
 		a.Status = StatusActive
+	}
+}
+
+// defaultStatus12 applies SCORM 1.2's rule for a SCO that never set its
+// status (SCORM 1.2 RTE 3.4.4, cmi.core.lesson_status): when the session
+// ends the LMS sets "completed", and then, if the package gives a mastery
+// score and the SCO reported a raw score, "passed" or "failed".
+func defaultStatus12(a *Attempt) {
+	if a.CMI["cmi.core.lesson_status"] != "" {
+		return
+	}
+	a.CMI["cmi.core.lesson_status"] = "completed"
+	raw, err := parseReal(a.CMI["cmi.core.score.raw"])
+	if a.Meta.MasteryScore == nil || err != nil {
+		return
+	}
+	if raw >= *a.Meta.MasteryScore*100 {
+		a.CMI["cmi.core.lesson_status"] = "passed"
+	} else {
+		a.CMI["cmi.core.lesson_status"] = "failed"
 	}
 }
 

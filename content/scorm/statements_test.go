@@ -210,3 +210,28 @@ func TestOutcome(t *testing.T) {
 		t.Errorf("outcome %+v, want nothing done", o)
 	}
 }
+
+func TestDefaultStatus12(t *testing.T) {
+	half := 0.5
+	tests := []struct {
+		name    string
+		mastery *float64
+		cmi     CMI
+		want    string
+	}{
+		{"unset becomes completed", nil, CMI{}, "completed"},
+		{"unset with mastery and a passing score", &half, CMI{"cmi.core.score.raw": "50"}, "passed"},
+		{"unset with mastery and a failing score", &half, CMI{"cmi.core.score.raw": "49.5"}, "failed"},
+		{"unset with mastery and no score", &half, CMI{}, "completed"},
+		{"set by the SCO stands", &half, CMI{"cmi.core.lesson_status": "incomplete", "cmi.core.score.raw": "90"}, "incomplete"},
+	}
+	for _, tt := range tests {
+		a := testAttempt(V12)
+		a.Meta.MasteryScore = tt.mastery
+		a.CMI = tt.cmi
+		defaultStatus12(&a)
+		if got := a.CMI["cmi.core.lesson_status"]; got != tt.want {
+			t.Errorf("%s: lesson_status %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
