@@ -156,6 +156,7 @@ func TestParseErrors(t *testing.T) {
 		{"scorm nothing to launch", SCORMFile, scorm(`<item identifier="i"/>`, goodRes), "has no <item> that references a resource"},
 		{"scorm bad isvisible", SCORMFile, scorm(`<item identifier="i" identifierref="r" isvisible="maybe"/>`, goodRes), `isvisible "maybe"`},
 		{"tincan no launch", TinCanFile, `<tincan><activities><activity id="http://e.org/a"><name>A</name></activity></activities></tincan>`, "nothing to launch"},
+		{"tincan launch javascript", TinCanFile, `<tincan><activities><activity id="http://e.org/a"><launch>javascript:alert(1)</launch></activity></activities></tincan>`, `scheme "javascript"`},
 		{"tincan no activities", TinCanFile, `<tincan/>`, "has no <activities><activity>"},
 		{"tincan bad id", TinCanFile, `<tincan><activities><activity id="a b"><launch>x.html</launch></activity></activities></tincan>`, "is not an IRI"},
 		{"unsupported encoding", TinCanFile, `<?xml version="1.0" encoding="EBCDIC"?><tincan/>`, "not well-formed XML"},
@@ -262,4 +263,14 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestTinCanExternalLaunch(t *testing.T) {
+	m, err := ParseTinCan([]byte(`<tincan><activities><activity id="http://e.org/a"><name>A</name><launch>https://cdn.example.org/a/index.html</launch></activity></activities></tincan>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if au := m.Course.AUs[0]; !au.External || au.LaunchURL != "https://cdn.example.org/a/index.html" {
+		t.Fatalf("external launch: %+v", au)
+	}
 }

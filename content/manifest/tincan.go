@@ -53,9 +53,16 @@ func ParseTinCan(data []byte) (*Manifest, error) {
 			continue
 		}
 		raw := l.text()
-		clean, suffix, err := CleanPath(raw)
-		if err != nil {
-			return nil, errf(el+" <launch>", "%q %v", raw, err)
+		launch, external := "", false
+		if u, err := url.Parse(raw); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+			// Content hosted elsewhere, as cmi5 also allows.
+			launch, external = raw, true
+		} else {
+			clean, suffix, err := CleanPath(raw)
+			if err != nil {
+				return nil, errf(el+" <launch>", "%q %v", raw, err)
+			}
+			launch = escapePath(clean) + suffix
 		}
 		seq++
 		title := langString(a, "name")
@@ -63,7 +70,7 @@ func ParseTinCan(data []byte) (*Manifest, error) {
 			title = id
 		}
 		m.Course.AUs = append(m.Course.AUs, AU{ID: id, Kind: KindActivity, Seq: seq, Title: title,
-			Description: langString(a, "description"), LaunchURL: escapePath(clean) + suffix,
+			Description: langString(a, "description"), LaunchURL: launch, External: external,
 			ActivityType: a.attrValue("type"), MoveOn: MoveOnCompleted, LaunchMethod: defaultLaunchMethod})
 	}
 	if len(m.Course.AUs) == 0 {
