@@ -191,7 +191,25 @@ func TestTrackerSCORM12(t *testing.T) {
 			if status, _ := f.call(t, http.MethodGet, "/attempts/"+a.ID, otherTok, nil); status != http.StatusNotFound {
 				t.Errorf("another registration's token read the attempt: %d, want 404", status)
 			}
+			if status, _ := f.commit(t, a.ID, otherTok, "initialize"); status != http.StatusNotFound {
+				t.Errorf("another registration's token committed to the attempt: %d, want 404", status)
+			}
 			_ = other
+			// The player's token writes nothing to the LRS directly: only
+			// the tracker records statements.
+			req, _ := http.NewRequest(http.MethodPost, f.inst.URL+"/xapi/statements", strings.NewReader(
+				`{"actor":{"account":{"homePage":"https://reach.example","name":"ada"}},"verb":{"id":"http://adlnet.gov/expapi/verbs/passed"},"object":{"id":"https://reach.example/x"}}`))
+			req.Header.Set("Authorization", "Bearer "+tok)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-Experience-API-Version", "1.0.3")
+			if res, err := http.DefaultClient.Do(req); err != nil {
+				t.Fatal(err)
+			} else {
+				res.Body.Close()
+				if res.StatusCode != http.StatusForbidden && res.StatusCode != http.StatusUnauthorized {
+					t.Errorf("the player's token posted a statement to /xapi: %d, want 403", res.StatusCode)
+				}
+			}
 
 			if status, body := f.commit(t, a.ID, tok, "initialize"); status != http.StatusOK {
 				t.Fatalf("initialize: %d %v", status, body)
