@@ -72,6 +72,7 @@ var noticeText = map[string]string{
 	"resumed":       "Forwarding to the target was resumed.",
 	"deleted":       "The forwarding target was deleted.",
 	"targetcreated": "The forwarding target was created.",
+	"targetsaved":   "The forwarding target was changed. Delivery carries on from where it was.",
 }
 
 // AdminServices are the other rooms' services the admin pages call

@@ -10,6 +10,7 @@ import (
 	"github.com/reach-london/reach/content/launch"
 	"github.com/reach-london/reach/internal/auth"
 	"github.com/reach-london/reach/internal/reachtest"
+	"github.com/reach-london/reach/lrs/forward"
 )
 
 // TestAdminPagesAccessible opens every admin page in headless Chromium at
@@ -78,6 +79,11 @@ func TestAdminPagesAccessible(t *testing.T) {
 		"/admin/london/credentials", "/admin/london/audit", "/admin/london/admins", "/admin/london/course",
 		"/admin/london/course/slots", "/admin/london/forwarding", "/admin/password", "/admin/london/learners/" + ada.ID,
 		"/admin/london/export", "/admin/london/export/statements?from=bad"}
+	fwd, err := r.App.Forwarding().Create(bg, "test", b.ID, forwardInput("Council LRS", "https://lrs.example.org/xapi/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages = append(pages, "/admin/london/forwarding/"+fwd.ID, "/admin/nope/")
 	for _, width := range []int64{360, 1280} {
 		run(t, ctx, chromedp.EmulateViewport(width, 800))
 		for _, p := range pages {
@@ -101,7 +107,7 @@ func TestAdminPagesAccessible(t *testing.T) {
 		{"/admin/london/learners/" + ada.ID, `document.querySelector("#f-reason-0").options[0].value = "nope"; document.querySelector("#f-reason-0").value = "nope"; document.querySelector("#f-reason-0").form.requestSubmit()`, ".error-summary", "waive with an error"},
 		{"/admin/london/course", `true`, ".error-summary", "module upload without a file"},
 		{"/admin/london/course/slots", `document.querySelector("#f-primaryColour").value = "#ffff00"`, ".error-summary", "slots with an error"},
-		{"/admin/london/forwarding", `document.querySelector("#f-name").value = "x"`, ".error-summary", "forwarding target with an error"},
+		{"/admin/london/forwarding", `document.querySelector("#f-name").value = "x"; document.querySelector("#f-name").form.requestSubmit()`, ".error-summary", "forwarding target with an error"},
 	}
 	for _, f := range forms {
 		run(t, ctx, chromedp.Navigate(r.URL+f.page))
@@ -117,4 +123,10 @@ func TestAdminPagesAccessible(t *testing.T) {
 	js[bool](t, ctx, `document.querySelector(".actions form button").click(); true`)
 	until(t, ctx, "the notice", `!!document.querySelector(".notice")`)
 	audit(t, ctx, axe, "learners with a notice")
+}
+
+// forwardInput is a Basic-auth forwarding target.
+func forwardInput(name, endpoint string) forward.Input {
+	version, authType, key, secret := "1.0.3", "basic", "key", "secret"
+	return forward.Input{Name: &name, Endpoint: &endpoint, Version: &version, AuthType: &authType, AuthKey: &key, Secret: &secret}
 }

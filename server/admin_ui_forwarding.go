@@ -23,6 +23,8 @@ func (s *adminUI) mountAdminForwarding(g *echo.Group) {
 	}
 	g.GET("/:borough/forwarding", s.admin(boroughAdmin, s.adminForwardingPage))
 	g.POST("/:borough/forwarding", s.admin(boroughAdmin, s.adminCreateTarget))
+	g.GET("/:borough/forwarding/:id", s.admin(boroughAdmin, s.adminTargetPage))
+	g.POST("/:borough/forwarding/:id", s.admin(boroughAdmin, s.adminUpdateTarget))
 	g.POST("/:borough/forwarding/:id/pause", s.admin(boroughAdmin, s.adminSetTargetEnabled(false)))
 	g.POST("/:borough/forwarding/:id/resume", s.admin(boroughAdmin, s.adminSetTargetEnabled(true)))
 	g.POST("/:borough/forwarding/:id/delete", s.admin(boroughAdmin, s.adminDeleteTarget))
@@ -176,4 +178,56 @@ func (s *adminUI) adminTestTarget(c echo.Context, v adminView) error {
 	}
 	data["Test"] = res
 	return s.render(c, http.StatusOK, "admin_forwarding", s.adminPage(c, v, "Forwarding", "forwarding", data))
+}
+
+// targetForm is a target's settings as the change form shows them.
+func targetForm(t forward.Target) map[string]string {
+	return map[string]string{"name": t.Name, "endpoint": t.Endpoint, "version": t.Version, "authType": t.AuthType,
+		"authKey": t.AuthKey, "verbs": strings.Join(t.Filter.Verbs, "\n"), "activities": strings.Join(t.Filter.Activities, "\n")}
+}
+
+func targetPageData(t forward.Target, form map[string]string) map[string]any {
+	return map[string]any{"Target": t, "Form": form, "Versions": versionOptions, "Auths": authOptions, "Editing": true,
+		"SecretHint": "Leave empty to keep the current one. A new sign-in method needs a new secret."}
+}
+
+func (s *adminUI) adminTargetPage(c echo.Context, v adminView) error {
+	st, err := s.svc.Forwarding.Status(c.Request().Context(), v.B.ID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, "admin_forwarding_target", s.adminPage(c, v, "Change "+st.Name, "forwarding",
+		targetPageData(st.Target, targetForm(st.Target))))
+}
+
+// adminUpdateTarget changes a target's settings; the secret changes only
+// when a new one is typed, and delivery carries on from where it was.
+func (s *adminUI) adminUpdateTarget(c echo.Context, v adminView) error {
+	ctx := c.Request().Context()
+	st, err := s.svc.Forwarding.Status(ctx, v.B.ID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	form := map[string]string{}
+	for _, k := range []string{"name", "endpoint", "version", "authType", "authKey", "verbs", "activities"} {
+		form[k] = strings.TrimSpace(c.FormValue(k))
+	}
+	verbs, acts := lines(form["verbs"]), lines(form["activities"])
+	name, endpoint, version, authType, key := form["name"], form["endpoint"], form["version"], form["authType"], form["authKey"]
+	in := forward.Input{Name: &name, Endpoint: &endpoint, Version: &version, AuthType: &authType, AuthKey: &key,
+		Verbs: &verbs, Activities: &acts}
+	if secret := c.FormValue("secret"); secret != "" {
+		in.Secret = &secret
+	}
+	_, err = s.svc.Forwarding.Update(ctx, v.P.Subject, v.B.ID, st.ID, in)
+	if err == nil {
+		return done(c, "/admin/"+v.B.Slug+"/forwarding", "targetsaved")
+	}
+	var fe web.FormErrors
+	if err := formError(err, targetField(errs.MessageOf(err)), &fe); err != nil {
+		return err
+	}
+	pg := s.adminPage(c, v, "Change "+st.Name, "forwarding", targetPageData(st.Target, form))
+	pg.Errors = fe
+	return s.render(c, http.StatusBadRequest, "admin_forwarding_target", pg)
 }

@@ -435,11 +435,22 @@ func TestAdminForwardingPages(t *testing.T) {
 			t.Fatalf("targets: %+v", targets)
 		}
 		id := targets[0].ID
+		code, _, body = admin.get("/admin/london/forwarding/" + id)
+		want(t, "change form", code, body, http.StatusOK, `value="Loop"`, "verbs/completed</textarea>", "Leave empty to keep the current one")
+		code, _, body = admin.post("/admin/london/forwarding/"+id, url.Values{"name": {"Loop"}, "endpoint": {r.URL + "/xapi/"},
+			"version": {"1.0.3"}, "authType": {"bearer"}, "authKey": {""}})
+		want(t, "new sign-in method without a secret", code, body, http.StatusBadRequest, "needs a new secret")
+		code, loc, _ = admin.post("/admin/london/forwarding/"+id, url.Values{"name": {"Loop 2"}, "endpoint": {r.URL + "/xapi/"},
+			"version": {"1.0.3"}, "authType": {"basic"}, "authKey": {creds[0].Key}, "verbs": {""}})
+		if st, _ := r.App.Forwarding().Status(ctx, b.ID, id); code != http.StatusSeeOther || st.Name != "Loop 2" || len(st.Filter.Verbs) != 0 {
+			t.Fatalf("change target: %d %q, now %+v", code, loc, st.Target)
+		}
+		// The secret was kept, so the test statement still gets in.
 		code, _, body = admin.post("/admin/london/forwarding/"+id+"/test", nil)
 		want(t, "test statement", code, body, http.StatusOK, "Test statement accepted")
 		code, loc, _ = admin.post("/admin/london/forwarding/"+id+"/pause", nil)
 		code2, _, body := admin.get(loc)
-		want(t, "paused", code2, body, http.StatusOK, "was paused", ">Paused<", "Resume<span")
+		want(t, "paused", code2, body, http.StatusOK, "was paused", ">Paused<", "Resume<span", "Loop 2")
 		if code != http.StatusSeeOther {
 			t.Errorf("pause: %d", code)
 		}
