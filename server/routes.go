@@ -87,10 +87,17 @@ func (s *Server) readyz(c echo.Context) error {
 	wg.Wait()
 	status := http.StatusOK
 	overall := "ok"
-	for _, r := range results {
-		if r.Status != "ok" {
-			status, overall = http.StatusServiceUnavailable, "unavailable"
+	for _, chk := range s.deps.Ready {
+		if results[chk.Name].Status == "ok" {
+			continue
 		}
+		if chk.Optional {
+			if status == http.StatusOK {
+				overall = "degraded"
+			}
+			continue
+		}
+		status, overall = http.StatusServiceUnavailable, "unavailable"
 	}
 	if status != http.StatusOK {
 		c.Response().Header().Set("Retry-After", "5")

@@ -28,6 +28,11 @@ import (
 type ReadyCheck struct {
 	Name string
 	Ping func(context.Context) error
+	// Optional marks a backend Reach works without (only slower, such as
+	// the Redis cache): when it fails, /readyz reports it down and the
+	// whole as "degraded" but still answers 200, so a load balancer does
+	// not take every replica out at once over a shared cache outage.
+	Optional bool
 }
 
 // Limiter decides whether an action keyed by key may happen now.

@@ -155,7 +155,9 @@ func (a *App) Server(ctx context.Context) (*server.Server, error) {
 		Ready: []server.ReadyCheck{
 			{Name: "database", Ping: a.DB.Ping},
 			{Name: "blobs", Ping: a.Blobs.Ping},
-			{Name: "cache", Ping: a.KV.Ping},
+			// Without Redis Reach falls back to the database and local
+			// counting, so a cache outage alone keeps replicas ready.
+			{Name: "cache", Ping: a.KV.Ping, Optional: true},
 		},
 	}
 	if err := a.mountDomain(ctx, &deps); err != nil {
