@@ -3,6 +3,7 @@ package clustertest
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -230,7 +231,22 @@ func TestRedisOutage(t *testing.T) {
 		if err := p.Redis.Stop(); err != nil {
 			t.Error(err)
 		}
-		time.Sleep(outage)
+		time.Sleep(time.Second)
+		// Every replica stays ready: a load balancer must not take them
+		// all out over a cache they can work without.
+		for _, r := range c.Replicas {
+			res, err := httpClient.Get(r.URL + "/readyz")
+			if err != nil {
+				t.Errorf("/readyz on %s: %v", r.Name, err)
+				continue
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK || !strings.Contains(string(body), `"degraded"`) {
+				t.Errorf("/readyz on %s while Redis is down: %d %s, want 200 degraded", r.Name, res.StatusCode, body)
+			}
+		}
+		time.Sleep(outage - time.Second)
 		if err := p.Redis.Start(ctx); err != nil {
 			t.Error(err)
 		}
