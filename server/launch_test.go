@@ -409,6 +409,72 @@ func TestPortalAndCMI5Launch(t *testing.T) {
 		if regs[0].SatisfiedAt == nil {
 			t.Errorf("registration not satisfied after every module: %+v", regs[0])
 		}
+
+		// The LMS's statements carry what cmi5 asks of them.
+		req, _ = http.NewRequest(http.MethodGet, r.URL+"/xapi/statements?registration="+lp.registration+"&limit=200", nil)
+		req.SetBasicAuth(cred.Key, cred.Secret)
+		req.Header.Set("X-Experience-API-Version", "1.0.3")
+		sres, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all struct {
+			Statements []struct {
+				Verb   struct{ ID string } `json:"verb"`
+				Object struct {
+					ID         string `json:"id"`
+					Definition struct {
+						Type string `json:"type"`
+					} `json:"definition"`
+				} `json:"object"`
+				Result  json.RawMessage `json:"result"`
+				Context struct {
+					ContextActivities struct {
+						Category []struct{ ID string } `json:"category"`
+						Grouping []struct{ ID string } `json:"grouping"`
+					} `json:"contextActivities"`
+					Extensions map[string]any `json:"extensions"`
+				} `json:"context"`
+			} `json:"statements"`
+		}
+		_ = json.NewDecoder(sres.Body).Decode(&all)
+		sres.Body.Close()
+		seen := map[string]bool{}
+		for _, s := range all.Statements {
+			cats := fmt.Sprint(s.Context.ContextActivities.Category)
+			ext := s.Context.Extensions
+			switch verb := s.Verb.ID[strings.LastIndex(s.Verb.ID, "/")+1:]; verb {
+			case "launched":
+				seen[verb] = true
+				for _, k := range []string{"launchmode", "launchurl", "moveon", "masteryscore", "sessionid"} {
+					if ext["https://w3id.org/xapi/cmi5/context/extensions/"+k] == nil {
+						t.Errorf("launched lacks the %s extension", k)
+					}
+				}
+				if len(s.Context.ContextActivities.Grouping) == 0 || !strings.Contains(cats, cmi5) {
+					t.Errorf("launched lacks the publisher grouping or the cmi5 category: %+v", s.Context)
+				}
+			case "waived":
+				seen[verb] = true
+				if !strings.Contains(cats, moveOn) || !strings.Contains(string(s.Result), `"Administrative"`) || !strings.Contains(string(s.Result), `"success":true`) {
+					t.Errorf("waived: categories %s, result %s", cats, s.Result)
+				}
+			case "satisfied":
+				if s.Object.Definition.Type == "https://w3id.org/xapi/cmi5/activitytype/course" {
+					seen["course satisfied"] = true
+					if s.Object.ID == regs[0].CourseID || len(s.Context.ContextActivities.Grouping) == 0 ||
+						s.Context.ContextActivities.Grouping[0].ID != regs[0].CourseID {
+						t.Errorf("course satisfied: object %s, grouping %+v; want an LMS id and the publisher id in grouping",
+							s.Object.ID, s.Context.ContextActivities.Grouping)
+					}
+				}
+			}
+		}
+		for _, want := range []string{"launched", "waived", "course satisfied"} {
+			if !seen[want] {
+				t.Errorf("no %s statement in the registration", want)
+			}
+		}
 	})
 }
 

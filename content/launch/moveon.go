@@ -87,7 +87,8 @@ func (s *Service) satisfyAU(ctx context.Context, reg Registration, au content.AU
 	if err != nil || !first {
 		return err
 	}
-	st := s.statement(reg.LearnerID, VerbSatisfied, "Satisfied", activity(au.ID, "", au.Title), reg.ID, sessionID, reg.CourseID, nil, nil)
+	// The publisher's AU id goes in grouping (cmi5 §9.6.2.3).
+	st := s.statement(reg.LearnerID, VerbSatisfied, "Satisfied", activity(au.ID, "", au.Title), reg.ID, sessionID, au.ID, nil, nil)
 	if err := s.send(ctx, reg.BoroughID, st); err != nil {
 		return err
 	}
@@ -276,8 +277,11 @@ func (s *Service) Waive(ctx context.Context, boroughID, learnerID, registrationI
 		return errs.E(errs.Conflict, "this AU is already satisfied or waived for the learner")
 	}
 	sessionID := uuid.NewString()
-	st := s.statement(reg.LearnerID, VerbWaived, "Waived", activity(auID, "", target.AU.Title), reg.ID, sessionID, reg.CourseID, nil,
+	// Waived has success and completion, so it carries the moveon
+	// category too (cmi5 §9.6.2.2).
+	st := s.statement(reg.LearnerID, VerbWaived, "Waived", activity(auID, "", target.AU.Title), reg.ID, sessionID, auID, nil,
 		map[string]any{"success": true, "completion": true, "extensions": map[string]any{ExtReason: reason}})
+	addCategory(st, CategoryMoveOn)
 	if err := s.send(ctx, boroughID, st); err != nil {
 		return err
 	}

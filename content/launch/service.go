@@ -441,6 +441,13 @@ func (s *Service) statement(learnerID, verbID, verbName string, object map[strin
 	return st
 }
 
+// addCategory adds a category activity to an LMS statement built by
+// statement.
+func addCategory(st map[string]any, id string) {
+	ca := st["context"].(map[string]any)["contextActivities"].(map[string]any)
+	ca["category"] = append(ca["category"].([]any), map[string]any{"objectType": "Activity", "id": id})
+}
+
 func (s *Service) send(ctx context.Context, boroughID string, sts ...map[string]any) error {
 	parsed := make([]*lrs.Statement, 0, len(sts))
 	for _, st := range sts {
@@ -474,7 +481,8 @@ func activity(id, typ string, title string) map[string]any {
 }
 
 func (s *Service) sendLaunched(ctx context.Context, l content.Launchable, reg Registration, sess Session, auURL string, agent json.RawMessage) error {
-	ext := map[string]any{ExtLaunchMode: sess.LaunchMode, ExtLaunchURL: stripQuery(auURL), ExtMoveOn: sess.MoveOn}
+	// launchURL is the AU's URL before the cmi5 parameters were added.
+	ext := map[string]any{ExtLaunchMode: sess.LaunchMode, ExtLaunchURL: auURL, ExtMoveOn: sess.MoveOn}
 	if l.AU.LaunchParameters != "" {
 		ext[ExtLaunchParameters] = l.AU.LaunchParameters
 	}
@@ -483,13 +491,6 @@ func (s *Service) sendLaunched(ctx context.Context, l content.Launchable, reg Re
 	}
 	st := s.statement(sess.LearnerID, VerbLaunched, "Launched", activity(l.AU.ID, "", l.AU.Title), reg.ID, sess.ID, l.AU.ID, ext, nil)
 	return s.send(ctx, sess.BoroughID, st)
-}
-
-func stripQuery(raw string) string {
-	if i := strings.IndexAny(raw, "?#"); i >= 0 {
-		return raw[:i]
-	}
-	return raw
 }
 
 // abandonOpen abandons every open session of the AU in the registration: a
