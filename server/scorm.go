@@ -40,6 +40,27 @@ func (h *scormHandler) routesApp(e *echo.Echo, s *Server) {
 	g.POST("/attempts/:attempt/commit", h.commit)
 	g.POST("/attempts/:attempt/navigate", h.navigate)
 	g.OPTIONS("/*", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
+
+	// Admins read a registration's attempts with their stored CMI data.
+	admin := e.Group("/api/v1/boroughs/:borough/scorm", middleware.BodyLimit(byteLimit(s.cfg.MaxBodyBytes)), s.authenticate, s.csrf)
+	admin.GET("/registrations/:registration/attempts", h.registrationAttempts)
+}
+
+// registrationAttempts lists a registration's SCORM attempts, oldest first,
+// for the borough's admins.
+func (h *scormHandler) registrationAttempts(c echo.Context) error {
+	b, _, err := h.s.adminOf(c)
+	if err != nil {
+		return err
+	}
+	list, err := h.svc.Attempts(c.Request().Context(), b.ID, c.Param("registration"))
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []scorm.Attempt{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"attempts": list})
 }
 
 // cors answers the content origin's requests and preflights; other

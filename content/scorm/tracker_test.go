@@ -131,6 +131,24 @@ func (f *fixture) commit(t *testing.T, id, token, event string, values ...[2]str
 	return f.call(t, http.MethodPost, "/attempts/"+id+"/commit", token, map[string]any{"event": event, "values": pairs})
 }
 
+// login signs the first platform admin in and returns the session token.
+func (f *fixture) login(t *testing.T) string {
+	t.Helper()
+	b, _ := json.Marshal(map[string]string{"email": f.inst.AdminEmail, "password": f.inst.AdminPassword})
+	res, err := http.Post(f.inst.URL+"/api/v1/auth/login", "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out struct {
+		Token string `json:"token"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || out.Token == "" {
+		t.Fatalf("admin login: %d %v", res.StatusCode, err)
+	}
+	return out.Token
+}
+
 // statements returns the verbs of the registration's statements, oldest
 // first, and the statements.
 func (f *fixture) statements(t *testing.T, registration string) ([]string, []map[string]any) {
@@ -302,6 +320,30 @@ func TestTrackerSCORM12(t *testing.T) {
 			}
 			if err != nil || st["location"] != "q2" || st["total_time"] != "PT0H3M0S" || st["credit"] != "credit" {
 				t.Errorf("attempt state %s, %v", doc.Content, err)
+			}
+			// Admins read the attempts and their CMI data; learners' tokens cannot.
+			adminTok := f.login(t)
+			req, _ = http.NewRequest(http.MethodGet, f.inst.URL+"/api/v1/boroughs/london/scorm/registrations/"+reg+"/attempts", nil)
+			req.Header.Set("Authorization", "Bearer "+adminTok)
+			lres, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var listed struct {
+				Attempts []scorm.Attempt `json:"attempts"`
+			}
+			err = json.NewDecoder(lres.Body).Decode(&listed)
+			lres.Body.Close()
+			if err != nil || lres.StatusCode != http.StatusOK || len(listed.Attempts) != 1 ||
+				listed.Attempts[0].CMI["cmi.core.lesson_status"] != "passed" || listed.Attempts[0].CMI["cmi.interactions.1.id"] != "q2" {
+				t.Errorf("admin list: %d %+v %v", lres.StatusCode, listed, err)
+			}
+			req.Header.Set("Authorization", "Bearer "+tok2)
+			if res, err := http.DefaultClient.Do(req); err == nil {
+				res.Body.Close()
+				if res.StatusCode != http.StatusForbidden {
+					t.Errorf("a launch token listed attempts: %d, want 403", res.StatusCode)
+				}
 			}
 			// A finished attempt: the next launch starts attempt 2.
 			a3, _ := f.start(t, reg, "quiz")
