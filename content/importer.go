@@ -36,6 +36,8 @@ func (s *Service) ImportReader(ctx context.Context, boroughID, actor string, r i
 // audited records a successful import in the audit log.
 func (s *Service) audited(p Package, err error) (Package, error) {
 	if err == nil {
+		s.log.Info("package imported", "package_id", p.ID, "borough_id", p.BoroughID, "type", string(p.Type),
+			"files", p.FileCount, "bytes", p.Size)
 		s.auth.Audit(context.Background(), p.BoroughID, p.CreatedBy, AuditPackageImport, p.Title,
 			map[string]any{"packageId": p.ID, "type": string(p.Type), "files": p.FileCount, "bytes": p.Size})
 	}

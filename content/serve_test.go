@@ -95,6 +95,11 @@ func TestServe(t *testing.T) {
 			t.Errorf("content address: %d %v", res.StatusCode, res.Header)
 		}
 
+		// The package root without a slash redirects to its index.
+		noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		if res, err := noFollow.Get(strings.TrimSuffix(root, "/")); err != nil || res.StatusCode != 301 || res.Header.Get("Location") != strings.TrimPrefix(root, inst.ContentURL) {
+			t.Errorf("root redirect: %v %v", res, err)
+		}
 		// Access checks.
 		for _, tt := range []struct {
 			name, url string

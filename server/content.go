@@ -30,7 +30,13 @@ func (h *contentHandler) routesContent(e *echo.Echo, s *Server) {
 	e.HEAD("/c/sha256/:sum", h.serveBlob)
 	e.GET("/p/:pkg/:token/*", h.servePackageFile)
 	e.HEAD("/p/:pkg/:token/*", h.servePackageFile)
-	e.GET("/p/:pkg/:token", h.servePackageFile)
+	e.GET("/p/:pkg/:token", h.slashRedirect)
+}
+
+// slashRedirect sends /p/<id>/<token> to /p/<id>/<token>/ (the package's
+// index.html), so relative links resolve inside the package.
+func (h *contentHandler) slashRedirect(c echo.Context) error {
+	return c.Redirect(http.StatusMovedPermanently, c.Request().URL.EscapedPath()+"/")
 }
 
 // serveBlob serves a file by its content address. Its bytes can never
