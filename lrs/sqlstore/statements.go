@@ -914,12 +914,16 @@ func (s *Store) QueryStatements(ctx context.Context, borough string, q lrs.Store
 		` ORDER BY ` + seqCol + ` ` + order + ` LIMIT ` + arg(limit)
 	var rows rowsLike
 	var err error
-	if s.d.Dialect == db.Postgres {
-		// An unnamed statement is planned for its actual values each time.
-		// A cached prepared statement would soon get a generic plan, which
-		// cannot tell a rare term from a common one and may merge-join the
-		// whole range of a common verb instead of probing it.
+	if s.d.Dialect == db.Postgres && len(terms) > 0 {
+		// With terms to check besides the one walked, plan for the actual
+		// values each time (an unnamed statement): a cached prepared
+		// statement soon gets a generic plan, which cannot tell a rare
+		// term from a common one and may merge-join the whole range of a
+		// common verb instead of probing it. A single-term walk has one
+		// good plan, so it keeps the cached statement and skips planning.
 		rows, err = s.d.Pool.Query(ctx, query, append([]any{pgx.QueryExecModeExec}, args...)...)
+	} else if s.d.Dialect == db.Postgres {
+		rows, err = s.d.Pool.Query(ctx, query, args...)
 	} else {
 		var r *sql.Rows
 		r, err = s.d.SQL.QueryContext(ctx, query, args...)
