@@ -186,6 +186,10 @@ func TestPortalAndCMI5Launch(t *testing.T) {
 		if lp.endpoint != r.URL+"/xapi/" || lp.registration == "" || lp.activityID == "" || lp.fetch == "" {
 			t.Fatalf("launch parameters: %+v", lp)
 		}
+		// cmi5 §8.1: the activityId is the LMS's own, not the publisher's.
+		if !strings.HasPrefix(lp.activityID, r.URL+"/xapi/activities/au/") {
+			t.Errorf("activityId %s is not an LMS-generated id", lp.activityID)
+		}
 		status, tok := fetchToken(t, lp.fetch)
 		if status != 200 || tok["auth-token"] == "" {
 			t.Fatalf("fetch: %d %v", status, tok)
@@ -209,6 +213,9 @@ func TestPortalAndCMI5Launch(t *testing.T) {
 		}
 		if err := json.Unmarshal(raw, &ld); code != 200 || err != nil {
 			t.Fatalf("LMS.LaunchData: %d %s", code, raw)
+		}
+		if !strings.Contains(string(raw), `"grouping":[{"id":"https://reach.london/course/`) {
+			t.Errorf("LMS.LaunchData has no publisher id in grouping: %s", raw)
 		}
 		sid := ld.ContextTemplate.Extensions["https://w3id.org/xapi/cmi5/context/extensions/sessionid"]
 		if sid == "" || ld.LaunchMode != "Normal" || ld.MoveOn == "" || !strings.HasPrefix(ld.ReturnURL, r.URL+"/b/"+slug+"/dashboard") {
@@ -591,7 +598,21 @@ func TestTinCanLaunchAndSweep(t *testing.T) {
 			launch.Outcome{Completed: true}); err == nil {
 			t.Error("an outcome for an AU never launched was accepted")
 		}
-		if err := r.App.Launch().RecordOutcome(ctx, bor.ID, lp.registration, lp.activityID,
+		var lagent struct{ Account struct{ Name string } }
+		_ = json.Unmarshal(lp.actor, &lagent)
+		lregs, err := admin.Registrations(ctx, slug, lagent.Account.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		publisherAU := ""
+		for _, rg := range lregs {
+			for _, a := range rg.AUs {
+				if a.Module == modules[0] {
+					publisherAU = a.AUID
+				}
+			}
+		}
+		if err := r.App.Launch().RecordOutcome(ctx, bor.ID, lp.registration, publisherAU,
 			launch.Outcome{Completed: true, Passed: true, Score: &score, Seconds: 60}); err != nil {
 			t.Fatal(err)
 		}

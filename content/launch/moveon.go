@@ -8,8 +8,18 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/reach-london/reach/content"
+	"github.com/reach-london/reach/content/manifest"
 	"github.com/reach-london/reach/internal/errs"
 )
+
+// objectID is the id LMS statements about an AU use: the LMS's activityId
+// for a cmi5 AU, the package's own id for anything else.
+func (s *Service) objectID(au content.AU) string {
+	if au.Kind == manifest.KindAU {
+		return s.auActivityID(au.ID)
+	}
+	return au.ID
+}
 
 // moveOnMet reports whether an AU's status meets its moveOn criterion
 // (cmi5 §13.1.4).
@@ -88,7 +98,7 @@ func (s *Service) satisfyAU(ctx context.Context, reg Registration, au content.AU
 		return err
 	}
 	// The publisher's AU id goes in grouping (cmi5 §9.6.2.3).
-	st := s.statement(reg.LearnerID, VerbSatisfied, "Satisfied", activity(au.ID, "", au.Title), reg.ID, sessionID, au.ID, nil, nil)
+	st := s.statement(reg.LearnerID, VerbSatisfied, "Satisfied", activity(s.objectID(au), "", au.Title), reg.ID, sessionID, au.ID, nil, nil)
 	if err := s.send(ctx, reg.BoroughID, st); err != nil {
 		return err
 	}
@@ -279,7 +289,7 @@ func (s *Service) Waive(ctx context.Context, boroughID, learnerID, registrationI
 	sessionID := uuid.NewString()
 	// Waived has success and completion, so it carries the moveon
 	// category too (cmi5 §9.6.2.2).
-	st := s.statement(reg.LearnerID, VerbWaived, "Waived", activity(auID, "", target.AU.Title), reg.ID, sessionID, auID, nil,
+	st := s.statement(reg.LearnerID, VerbWaived, "Waived", activity(s.objectID(target.AU), "", target.AU.Title), reg.ID, sessionID, auID, nil,
 		map[string]any{"success": true, "completion": true, "extensions": map[string]any{ExtReason: reason}})
 	addCategory(st, CategoryMoveOn)
 	if err := s.send(ctx, boroughID, st); err != nil {

@@ -153,8 +153,8 @@ func checkRules(sess Session, au AUStatus, p auth.Principal, stmts []*lrs.Statem
 		if !slices.Contains(auVerbs, st.VerbID) {
 			return ruleErr(i, "the cmi5 category is for cmi5 defined statements (initialized, completed, passed, failed, terminated)")
 		}
-		if st.Object.Type != "Activity" || st.Object.ID != sess.AUID {
-			return ruleErr(i, "the object of a cmi5 defined statement must be the AU %s", sess.AUID)
+		if st.Object.Type != "Activity" || st.Object.ID != p.ActivityID {
+			return ruleErr(i, "the object of a cmi5 defined statement must be the AU %s", p.ActivityID)
 		}
 		judging := st.VerbID == VerbCompleted || st.VerbID == VerbPassed || st.VerbID == VerbFailed
 		if judging != moveOnCat {
@@ -262,7 +262,7 @@ func (s *Service) Stored(ctx context.Context, p auth.Principal, stmts []*lrs.Sta
 		v := stmtView{st}
 		// cmi5 AUs mark their defined statements; tincan content has no
 		// such category, so its verbs about the AU itself count.
-		if st.Object.ID != sess.AUID || (sess.Kind == "cmi5" && !v.hasCategory(CategoryCMI5)) {
+		if st.Object.ID != p.ActivityID || (sess.Kind == "cmi5" && !v.hasCategory(CategoryCMI5)) {
 			continue
 		}
 		switch st.VerbID {

@@ -187,11 +187,18 @@ func (s *Service) Launch(ctx context.Context, r Request) (Launched, error) {
 		return Launched{}, err
 	}
 	now := s.now().UTC()
+	// cmi5 §8.1: the LMS gives the AU an activityId of its own, not the
+	// publisher's id (which goes in grouping); tincan content keeps its
+	// own activity id.
+	actID := s.auActivityID(l.AU.ID)
+	if kind != "cmi5" {
+		actID = l.AU.ID
+	}
 	sess := Session{ID: uuid.NewString(), RegistrationID: reg.ID, BoroughID: r.Learner.BoroughID, LearnerID: r.Learner.ID,
 		AUID: l.AU.ID, Kind: kind, LaunchMode: r.Mode, MasteryScore: l.AU.MasteryScore, MoveOn: moveOnOf(l.AU),
 		State: StateLaunched, LaunchedAt: now, LastSeenAt: now}
 	tok, tokID, err := s.auth.IssueLaunchToken(auth.LaunchGrant{BoroughID: r.Learner.BoroughID, Actor: agent,
-		Registration: reg.ID, ActivityID: l.AU.ID, SessionID: sess.ID, TTL: s.opts.TokenTTL,
+		Registration: reg.ID, ActivityID: actID, SessionID: sess.ID, TTL: s.opts.TokenTTL,
 		Scopes: []auth.Scope{auth.ScopeStatementsWrite, auth.ScopeStatementsReadMine, auth.ScopeState, auth.ScopeProfile}})
 	if err != nil {
 		return Launched{}, err
@@ -208,7 +215,7 @@ func (s *Service) Launch(ctx context.Context, r Request) (Launched, error) {
 	params.Set("actor", string(agent))
 	params.Set("registration", reg.ID)
 	if kind == "cmi5" {
-		if err := s.writeLaunchDocuments(ctx, r, l, reg, sess, agent); err != nil {
+		if err := s.writeLaunchDocuments(ctx, r, l, reg, sess, agent, actID); err != nil {
 			return Launched{}, err
 		}
 		code := randomCode()
@@ -216,7 +223,7 @@ func (s *Service) Launch(ctx context.Context, r Request) (Launched, error) {
 			return Launched{}, errs.Wrap(errs.Unavailable, err, "the launch could not be prepared; try again")
 		}
 		params.Set("fetch", s.opts.PublicURL+"/launch/fetch/"+code)
-		params.Set("activityId", l.AU.ID)
+		params.Set("activityId", actID)
 	} else {
 		// tincan launch: "auth" is an Authorization header value.
 		params.Set("auth", "Basic "+basic)
@@ -229,7 +236,7 @@ func (s *Service) Launch(ctx context.Context, r Request) (Launched, error) {
 		return Launched{}, err
 	}
 	if kind == "cmi5" {
-		if err := s.sendLaunched(ctx, l, reg, sess, auURL, agent); err != nil {
+		if err := s.sendLaunched(ctx, l, reg, sess, auURL); err != nil {
 			return Launched{}, err
 		}
 	}
@@ -311,6 +318,10 @@ func (s *Service) Fetch(ctx context.Context, code string) (string, error) {
 	return string(v), nil
 }
 
+// auActivityID is the activityId the LMS gives a cmi5 AU: the same in
+// every registration, never the publisher's id.
+func (s *Service) auActivityID(publisherID string) string { return s.lmsActivityID("au", publisherID) }
+
 // lmsActivityID is the id the LMS gives a course or block in satisfied
 // statements: cmi5 §9.3.9 forbids the publisher's id there, and a
 // deterministic id keeps it the same in every registration.
@@ -339,7 +350,7 @@ func (s *Service) registrationFor(ctx context.Context, l Learner, v content.Cour
 	return reg, nil
 }
 
-func (s *Service) writeLaunchDocuments(ctx context.Context, r Request, l content.Launchable, reg Registration, sess Session, agent json.RawMessage) error {
+func (s *Service) writeLaunchDocuments(ctx context.Context, r Request, l content.Launchable, reg Registration, sess Session, agent json.RawMessage, actID string) error {
 	ld := map[string]any{
 		"contextTemplate": map[string]any{
 			"contextActivities": map[string]any{
@@ -364,7 +375,7 @@ func (s *Service) writeLaunchDocuments(ctx context.Context, r Request, l content
 	}
 	body, _ := json.Marshal(ld)
 	err := s.docs.Put(ctx, r.Learner.BoroughID, lrs.DocumentRequest{Kind: lrs.StateDocument, Version: lrs.V103,
-		ActivityID: l.AU.ID, Agent: string(agent), Registration: reg.ID, ID: LaunchDataStateID}, "application/json", body)
+		ActivityID: actID, Agent: string(agent), Registration: reg.ID, ID: LaunchDataStateID}, "application/json", body)
 	if err != nil {
 		return err
 	}
@@ -480,7 +491,7 @@ func activity(id, typ string, title string) map[string]any {
 	return a
 }
 
-func (s *Service) sendLaunched(ctx context.Context, l content.Launchable, reg Registration, sess Session, auURL string, agent json.RawMessage) error {
+func (s *Service) sendLaunched(ctx context.Context, l content.Launchable, reg Registration, sess Session, auURL string) error {
 	// launchURL is the AU's URL before the cmi5 parameters were added.
 	ext := map[string]any{ExtLaunchMode: sess.LaunchMode, ExtLaunchURL: auURL, ExtMoveOn: sess.MoveOn}
 	if l.AU.LaunchParameters != "" {
@@ -489,7 +500,7 @@ func (s *Service) sendLaunched(ctx context.Context, l content.Launchable, reg Re
 	if l.AU.MasteryScore != nil {
 		ext[ExtMasteryScore] = *l.AU.MasteryScore
 	}
-	st := s.statement(sess.LearnerID, VerbLaunched, "Launched", activity(l.AU.ID, "", l.AU.Title), reg.ID, sess.ID, l.AU.ID, ext, nil)
+	st := s.statement(sess.LearnerID, VerbLaunched, "Launched", activity(s.auActivityID(l.AU.ID), "", l.AU.Title), reg.ID, sess.ID, l.AU.ID, ext, nil)
 	return s.send(ctx, sess.BoroughID, st)
 }
 
@@ -526,7 +537,7 @@ func (s *Service) abandon(ctx context.Context, x Session) error {
 	if x.Kind != "cmi5" {
 		return nil
 	}
-	st := s.statement(x.LearnerID, VerbAbandoned, "Abandoned", activity(x.AUID, "", ""), x.RegistrationID, x.ID, x.AUID, nil,
+	st := s.statement(x.LearnerID, VerbAbandoned, "Abandoned", activity(s.auActivityID(x.AUID), "", ""), x.RegistrationID, x.ID, x.AUID, nil,
 		map[string]any{"duration": isoDuration(secs)})
 	return s.send(ctx, x.BoroughID, st)
 }
