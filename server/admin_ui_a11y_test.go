@@ -89,6 +89,10 @@ func TestAdminPagesAccessible(t *testing.T) {
 		for _, p := range pages {
 			run(t, ctx, chromedp.Navigate(r.URL+p))
 			audit(t, ctx, axe, p)
+			// Tables fit too: none hides columns behind a sideways scroll.
+			if n := js[int](t, ctx, `[...document.querySelectorAll(".table-wrap")].filter(e => e.scrollWidth > e.clientWidth + 1).length`); n > 0 {
+				t.Errorf("%s at %d px: %d tables scroll sideways", p, width, n)
+			}
 		}
 	}
 
