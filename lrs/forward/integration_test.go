@@ -106,16 +106,21 @@ const (
 // recorder is an xAPI statements endpoint that records what it receives,
 // per statement id, and can be told to fail.
 type recorder struct {
-	srv  *httptest.Server
-	mu   sync.Mutex
-	got  map[string]int
-	auth []string
-	fail bool
+	srv   *httptest.Server
+	mu    sync.Mutex
+	got   map[string]int
+	auth  []string
+	fail  bool
+	delay time.Duration // before answering, outside the lock
 }
 
 func newRecorder(t *testing.T) *recorder {
 	r := &recorder{got: map[string]int{}}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
+		delay := r.delay
+		r.mu.Unlock()
+		time.Sleep(delay)
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		if r.fail {

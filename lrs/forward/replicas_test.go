@@ -88,3 +88,39 @@ func TestForwardingReplicasShareTargets(t *testing.T) {
 		})
 	}
 }
+
+// TestForwardingSlowTargetDoesNotHoldUpOthers gives one target an LRS that
+// takes seconds to answer: another target still gets its statements at
+// once.
+func TestForwardingSlowTargetDoesNotHoldUpOthers(t *testing.T) {
+	ctx := context.Background()
+	src := reachtest.Start(t, reachtest.Backends()[0])
+	src.App.StartForwarding(ctx, testOptions())
+	t.Cleanup(src.App.StopForwarding)
+	ac := adminClient(t, src)
+	user := credential(t, ac, src, "london")
+	slow, fast := newRecorder(t), newRecorder(t)
+	slow.delay = 4 * time.Second
+	for name, r := range map[string]*recorder{"slow": slow, "fast": fast} {
+		if _, err := ac.CreateForwarding(ctx, "london", client.ForwardingInput{Name: ptr(name),
+			Endpoint: ptr(r.srv.URL + "/xapi/"), AuthType: ptr("bearer"), Secret: ptr("t")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, second := statement(verbCompleted, act1), statement(verbCompleted, act2)
+	user.post(t, first)
+	time.Sleep(300 * time.Millisecond) // the slow target is now busy with the first
+	user.post(t, second)
+	start := time.Now()
+	eventually(t, 10*time.Second, "the fast target's statements", func() (bool, string) {
+		got, _ := fast.snapshot()
+		return got[ids(second)[0]] == 1, fmt.Sprint(got)
+	})
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("the fast target waited %v behind the slow one", d)
+	}
+	eventually(t, 20*time.Second, "the slow target's statements", func() (bool, string) {
+		got, _ := slow.snapshot()
+		return got[ids(first)[0]] == 1 && got[ids(second)[0]] == 1, fmt.Sprint(got)
+	})
+}

@@ -3,7 +3,6 @@ package forward
 import (
 	"bytes"
 	"context"
-	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"strings"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/reach-london/reach/internal/errs"
 )
 
 // Options tune a Worker; zero values take the defaults.
@@ -83,8 +84,13 @@ type Worker struct {
 	h      horizon
 	now    func() time.Time
 
-	mu     sync.Mutex
-	leased map[string]bool
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	leased   map[string]bool
+	inflight map[string]bool
+	// lastErr and lastLogged keep a failing database from filling the log.
+	lastErr    string
+	lastLogged time.Time
 }
 
 // NewWorker returns a worker over store that sends with sender (a default
@@ -95,37 +101,45 @@ func NewWorker(store Store, sender *Sender, opts Options) *Worker {
 		sender = NewSender(nil)
 	}
 	return &Worker{store: store, sender: sender, opts: opts, h: horizon{grace: opts.Grace}, now: time.Now,
-		leased: map[string]bool{}}
+		leased: map[string]bool{}, inflight: map[string]bool{}}
 }
 
-// Run delivers until ctx ends, then gives up its leases so another
-// replica takes over at once.
+// Run delivers until ctx ends, then waits for deliveries in flight and
+// gives up its leases so another replica takes over at once.
 func (w *Worker) Run(ctx context.Context) {
 	t := time.NewTicker(w.opts.Poll)
 	defer t.Stop()
-	var lastErr string
+	defer w.releaseAll()
+	defer w.wg.Wait()
 	for {
 		err := w.Tick(ctx)
 		if isClosed(err) {
 			return // the process is closing its database
 		}
-		if err != nil && ctx.Err() == nil {
-			// One log line per distinct failure, not one a second.
-			if err.Error() != lastErr {
-				w.opts.Logger.Error("statement forwarding", "err", err)
-			}
-			lastErr = err.Error()
-		} else {
-			lastErr = ""
-		}
+		w.report(ctx, err)
 		select {
 		case <-ctx.Done():
-			w.releaseAll()
 			return
 		case <-t.C:
 		case <-w.opts.Wake:
 		}
 	}
+}
+
+// report logs err, but the same failure at most once a minute rather
+// than on every poll.
+func (w *Worker) report(ctx context.Context, err error) {
+	if err == nil || ctx.Err() != nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := w.now()
+	if err.Error() == w.lastErr && now.Sub(w.lastLogged) < time.Minute {
+		return
+	}
+	w.lastErr, w.lastLogged = err.Error(), now
+	w.opts.Logger.Error("statement forwarding", "err", err)
 }
 
 func (w *Worker) releaseAll() {
@@ -143,8 +157,10 @@ func (w *Worker) releaseAll() {
 	}
 }
 
-// Tick makes one pass over the targets: it moves the horizon and
-// delivers what each due target has waiting.
+// Tick makes one pass over the targets: it moves the horizon and starts
+// a delivery for each due target that has statements waiting and none in
+// flight. It does not wait for them, so a slow or hanging target never
+// holds up the others; Run waits for them when it ends.
 func (w *Worker) Tick(ctx context.Context) error {
 	ts, sts, err := w.store.Targets(ctx, "")
 	if err != nil {
@@ -172,28 +188,31 @@ func (w *Worker) Tick(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sem := make(chan struct{}, w.opts.Parallel)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var errsSeen []error
 	for _, i := range due {
 		if sts[i].Cursor >= settled {
 			continue
 		}
-		wg.Add(1)
-		sem <- struct{}{}
+		id := ts[i].ID
+		w.mu.Lock()
+		if w.inflight[id] || len(w.inflight) >= w.opts.Parallel {
+			w.mu.Unlock()
+			continue // busy: the next tick looks again
+		}
+		w.inflight[id] = true
+		w.mu.Unlock()
+		w.wg.Add(1)
 		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if err := w.deliver(ctx, ts[i], sts[i], settled); err != nil {
-				mu.Lock()
-				errsSeen = append(errsSeen, err)
-				mu.Unlock()
+			defer w.wg.Done()
+			err := w.deliver(ctx, ts[i], sts[i], settled)
+			w.mu.Lock()
+			delete(w.inflight, id)
+			w.mu.Unlock()
+			if err != nil && !isClosed(err) {
+				w.report(ctx, err)
 			}
 		}()
 	}
-	wg.Wait()
-	return errors.Join(errsSeen...)
+	return nil
 }
 
 // maxBatchesPerTick keeps one busy target from holding a worker slot for
@@ -202,10 +221,14 @@ const maxBatchesPerTick = 50
 
 // deliver sends target t what lies between its cursor and settled. Errors
 // returned are the store's; a target's failures are recorded on it.
-func (w *Worker) deliver(ctx context.Context, t Target, st State, settled int64) error {
-	// Remember the target before asking: a lease taken just as ctx
-	// ends may be written while the call reports cancellation, and it
-	// must still be released on the way out.
+//
+// A batch once started is finished even when stop ends (the worker is
+// stopping): its answer and cursor move are recorded, so a clean stop
+// sends nothing twice. stop is checked between batches.
+func (w *Worker) deliver(stop context.Context, t Target, st State, settled int64) error {
+	ctx := context.WithoutCancel(stop)
+	// Remember the target before asking, so the lease is released on
+	// the way out whatever happens next.
 	w.mu.Lock()
 	w.leased[t.ID] = true
 	w.mu.Unlock()
@@ -213,9 +236,23 @@ func (w *Worker) deliver(ctx context.Context, t Target, st State, settled int64)
 	if err != nil || !ok {
 		return err
 	}
+	// The listing this delivery started from may predate the last
+	// delivery's advance (ours a moment ago, or another replica's whose
+	// lease ran out): start from the state as it is now, under the lease,
+	// or a batch would go twice.
+	t, st, err = w.store.Target(ctx, t.BoroughID, t.ID)
+	if errs.Is(err, errs.NotFound) {
+		return nil // deleted meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	if !t.Enabled || (st.NextRetryAt != nil && st.NextRetryAt.After(w.now())) {
+		return nil
+	}
 	cursor := st.Cursor
 	for range maxBatchesPerTick {
-		if cursor >= settled {
+		if cursor >= settled || stop.Err() != nil {
 			return nil
 		}
 		entries, err := w.store.Feed(ctx, t.BoroughID, t.Filter, cursor, settled, w.opts.Batch)
@@ -234,9 +271,6 @@ func (w *Worker) deliver(ctx context.Context, t Target, st State, settled int64)
 				_, err = w.sender.Post(ctx, t, batchBody(entries))
 			}
 			if err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
 				attempts := st.Attempts + 1
 				now := w.now()
 				return w.store.Fail(ctx, t.ID, w.opts.Owner, err.Error(), attempts, now, now.Add(Backoff(attempts, w.opts.MinBackoff, w.opts.MaxBackoff)))
