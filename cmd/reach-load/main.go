@@ -57,6 +57,7 @@ type options struct {
 	reachBin     string
 	keep         bool
 	maxErrorRate float64
+	think        time.Duration
 }
 
 func envOr(name, def string) string {
@@ -76,6 +77,7 @@ func run() error {
 	flag.DurationVar(&o.duration, "duration", 60*time.Second, "how long to run (at most 30m)")
 	flag.Int64Var(&o.maxRequests, "max-requests", 500000, "stop after this many requests")
 	flag.IntVar(&o.learners, "learners", 20, "simulated learners at once")
+	flag.DurationVar(&o.think, "think", 200*time.Millisecond, "how long a learner reads before each statement")
 	flag.IntVar(&o.readers, "readers", 4, "LMS readers at once")
 	flag.IntVar(&o.writers, "writers", 2, "LMS writers at once")
 	flag.StringVar(&o.databaseURL, "database-url", envOr("REACH_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"),
@@ -142,15 +144,15 @@ func run() error {
 		}
 	}
 
-	fmt.Printf("load: %d learners, %d LMS readers, %d LMS writers against %d replicas for %v (at most %d requests)\n",
-		o.learners, o.readers, o.writers, len(targets), o.duration, o.maxRequests)
+	fmt.Printf("load: %d learners (%v reading before each statement), %d LMS readers, %d LMS writers against %d replicas for %v (at most %d requests)\n",
+		o.learners, o.think, o.readers, o.writers, len(targets), o.duration, o.maxRequests)
 	before := map[int]clustertest.Usage{}
 	for _, p := range pids {
 		before[p] = clustertest.ReadUsage(p)
 	}
 	rep, err := clustertest.RunLoad(ctx, clustertest.LoadOptions{Targets: targets, Borough: o.borough, Learners: o.learners,
 		Readers: o.readers, Writers: o.writers, Duration: o.duration, MaxRequests: o.maxRequests,
-		ReaderCred: cred, WriterCred: cred, WriterPause: 50 * time.Millisecond})
+		ReaderCred: cred, WriterCred: cred, WriterPause: 50 * time.Millisecond, Think: o.think})
 	if err != nil {
 		return err
 	}

@@ -80,6 +80,10 @@ type StatusError struct {
 
 func (e *StatusError) Error() string {
 	body := e.Body
+	// For an HTML page, its title says enough.
+	if _, rest, ok := strings.Cut(body, "<title>"); ok {
+		body, _, _ = strings.Cut(rest, "</title>")
+	}
 	if len(body) > 300 {
 		body = body[:300] + "…"
 	}

@@ -29,7 +29,9 @@ type LoadOptions struct {
 	// MaxRequests stops the run after this many requests (0: no bound
 	// beyond Duration).
 	MaxRequests int64
-	Pages       int           // experienced statements per module visit (default 4)
+	Pages       int // experienced statements per module visit (default 4)
+	// Think is how long a learner reads before each statement (default 0).
+	Think       time.Duration
 	Questions   int           // answered statements per module visit (default 2)
 	WriterBatch int           // statements per writer batch (default 10)
 	WriterPause time.Duration // wait between a writer's batches (default none)
@@ -243,6 +245,8 @@ func (r *loadRun) learner(ctx context.Context, runID string, i int) {
 	}
 	var modules []string
 	done := map[string]bool{}
+	rounds, signIns := 0, 0
+	var launches []time.Time
 	for ctx.Err() == nil {
 		if len(modules) == 0 {
 			br.Base = r.target()
@@ -262,13 +266,30 @@ func (r *loadRun) learner(ctx context.Context, runID string, i int) {
 			if ctx.Err() != nil {
 				return
 			}
+			// The portal allows 60 launches per learner in 10 minutes; a
+			// person never comes near that, so neither does the simulation.
+			for len(launches) > 0 && time.Since(launches[0]) > 10*time.Minute {
+				launches = launches[1:]
+			}
+			if len(launches) >= 55 {
+				pause(ctx, time.Until(launches[0].Add(10*time.Minute)))
+				continue
+			}
+			launches = append(launches, time.Now())
 			if err := r.visit(ctx, br, m, !done[m]); err == nil {
 				done[m] = true
 			} else {
 				pause(ctx, 500*time.Millisecond)
 			}
 		}
-		// Sign out and in again, on whichever replicas the balancer picks.
+		// Every third round, sign out and in again on whichever replicas
+		// the balancer picks; a person signs in a few times an hour, and
+		// more than 10 sign-ins in 10 minutes hits the per-email limit.
+		rounds++
+		if rounds%3 != 0 || signIns >= 8 {
+			continue
+		}
+		signIns++
 		br.Base = r.target()
 		_ = r.timed(ctx, "signout", br.Base, http.StatusSeeOther, func() (int, string, error) {
 			return br.Do(ctx, http.MethodPost, "/b/"+r.o.Borough+"/signout", url.Values{"_csrf": {br.Cookie("reach_csrf")}})
@@ -331,6 +352,9 @@ func (r *loadRun) visit(ctx context.Context, br *Browser, module string, first b
 		return err
 	}
 	post := func(s map[string]any) error {
+		if r.o.Think > 0 {
+			pause(ctx, r.o.Think)
+		}
 		au.Base = r.target()
 		return r.timed(ctx, "statement", au.Base, http.StatusOK, func() (int, string, error) {
 			err := au.Post(ctx, "statement", s)
