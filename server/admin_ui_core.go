@@ -241,7 +241,18 @@ func (s *adminUI) adminAuditPage(c echo.Context, v adminView) error {
 	if err != nil {
 		return err
 	}
-	data := map[string]any{"Entries": entries}
+	// Actors are account ids; people read them as email addresses.
+	actors := map[string]string{}
+	for _, e := range entries {
+		if _, done := actors[e.Actor]; done {
+			continue
+		}
+		actors[e.Actor] = e.Actor
+		if u, err := s.deps.Auth.Store().UserByID(c.Request().Context(), e.Actor); err == nil {
+			actors[e.Actor] = u.Email
+		}
+	}
+	data := map[string]any{"Entries": entries, "Actors": actors}
 	if v.B.ID == "" {
 		// London-wide: name each entry's borough.
 		bs, err := s.deps.Auth.Store().ListBoroughs(c.Request().Context())

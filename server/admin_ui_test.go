@@ -240,7 +240,7 @@ func TestAdminPages(t *testing.T) {
 		}
 
 		code, _, body = admin.get("/admin/camden/audit")
-		want(t, "audit", code, body, http.StatusOK, "learner.erase", "credential.revoke", "learner.deactivate")
+		want(t, "audit", code, body, http.StatusOK, "learner.erase", "credential.revoke", "learner.deactivate", `data-label="By">boss@camden.test<`)
 		code, _, body = root.get("/admin/audit")
 		want(t, "London-wide audit", code, body, http.StatusOK, "borough.create", "Camden")
 
