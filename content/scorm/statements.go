@@ -21,6 +21,7 @@ const (
 	TypeLesson       = "http://adlnet.gov/expapi/activities/lesson"
 	TypeAttempt      = "http://adlnet.gov/expapi/activities/attempt"
 	TypeInteraction  = "http://adlnet.gov/expapi/activities/interaction"
+	TypeObjective    = "http://adlnet.gov/expapi/activities/objective"
 	VerbInitialized  = "http://adlnet.gov/expapi/verbs/initialized"
 	VerbResumed      = "http://adlnet.gov/expapi/verbs/resumed"
 	VerbSuspended    = "http://adlnet.gov/expapi/verbs/suspended"
@@ -67,6 +68,9 @@ func (s *Service) statements(old, a Attempt, event Event, prev CMI) ([]map[strin
 	}
 	for _, i := range changedInteractions(a.Version, prev, a.CMI) {
 		add(VerbAnswered, s.interactionActivity(a, i), interactionResult(a.Version, a.CMI, i), true)
+	}
+	for _, ch := range changedObjectives(a.Version, prev, a.CMI) {
+		add(ch.verb, s.objectiveActivity(a, ch.index), ch.result, true)
 	}
 	completion, success := statusOf(a.Version, a.Meta, a.CMI)
 	oldCompletion, oldSuccess := statusOf(a.Version, a.Meta, prev)
@@ -260,6 +264,84 @@ func changedInteractions(v Version, prev, cur CMI) []int {
 		}
 	}
 	return out
+}
+
+// objectiveChange is an objective whose status the commit changed.
+type objectiveChange struct {
+	index  int
+	verb   string
+	result map[string]any
+}
+
+// changedObjectives lists the objectives the commit completed, passed or
+// failed, as the profile reports them: a statement about the objective
+// activity, with the SCO as parent.
+func changedObjectives(v Version, prev, cur CMI) []objectiveChange {
+	var out []objectiveChange
+	for i := 0; i < cur.Count("cmi.objectives"); i++ {
+		p := "cmi.objectives." + strconv.Itoa(i) + "."
+		if cur[p+"id"] == "" {
+			continue
+		}
+		score := objectiveScore(v, cur, p)
+		if v == V12 {
+			st := cur[p+"status"]
+			if st == prev[p+"status"] {
+				continue
+			}
+			switch st {
+			case "passed", "failed":
+				r := map[string]any{"success": st == "passed"}
+				if score != nil {
+					r["score"] = score
+				}
+				out = append(out, objectiveChange{i, map[bool]string{true: VerbPassed, false: VerbFailed}[st == "passed"], r})
+			case "completed":
+				out = append(out, objectiveChange{i, VerbCompleted, map[string]any{"completion": true}})
+			}
+			continue
+		}
+		if st := cur[p+"completion_status"]; st == "completed" && prev[p+"completion_status"] != st {
+			out = append(out, objectiveChange{i, VerbCompleted, map[string]any{"completion": true}})
+		}
+		if st := cur[p+"success_status"]; (st == "passed" || st == "failed") && prev[p+"success_status"] != st {
+			r := map[string]any{"success": st == "passed"}
+			if score != nil {
+				r["score"] = score
+			}
+			out = append(out, objectiveChange{i, map[bool]string{true: VerbPassed, false: VerbFailed}[st == "passed"], r})
+		}
+	}
+	return out
+}
+
+// objectiveScore is an objective's score in xAPI form, or nil.
+func objectiveScore(v Version, c CMI, prefix string) map[string]any {
+	sub := CMI{}
+	core := "cmi.score."
+	if v == V12 {
+		core = "cmi.core.score."
+	}
+	for _, k := range []string{"scaled", "raw", "min", "max"} {
+		if val, ok := c[prefix+"score."+k]; ok {
+			sub[core+k] = val
+		}
+	}
+	if sc, ok := scoreResult(v, sub)["score"].(map[string]any); ok {
+		return sc
+	}
+	return nil
+}
+
+// objectiveActivity is a SCO-local objective as an activity
+// (<SCO IRI>/objectives/<id>, as the profile recommends).
+func (s *Service) objectiveActivity(a Attempt, i int) map[string]any {
+	id := a.CMI["cmi.objectives."+strconv.Itoa(i)+".id"]
+	def := map[string]any{"type": TypeObjective, "name": langMap(id)}
+	if d := a.CMI["cmi.objectives."+strconv.Itoa(i)+".description"]; d != "" {
+		def["description"] = langMap(stripLang(d))
+	}
+	return map[string]any{"objectType": "Activity", "id": a.Meta.SCOIRI + "/objectives/" + iriSegment(id), "definition": def}
 }
 
 func responseKey(v Version) string {

@@ -77,6 +77,14 @@ func TestStatements(t *testing.T) {
 		{"2004 failed", V2004, sessionInitialized, "", CMI{}, CMI{"cmi.success_status": "failed", "cmi.score.scaled": "0.2"}, EventCommit, StatusActive, []string{"failed"}},
 		{"2004 completed and passed", V2004, sessionInitialized, "", CMI{},
 			CMI{"cmi.completion_status": "completed", "cmi.success_status": "passed", "cmi.score.scaled": "0.9"}, EventCommit, StatusActive, []string{"completed", "passed"}},
+		{"2004 objective passed", V2004, sessionInitialized, "", CMI{"cmi.objectives.0.id": "o1"},
+			CMI{"cmi.objectives.0.id": "o1", "cmi.objectives.0.success_status": "passed", "cmi.objectives.0.score.scaled": "0.9"}, EventCommit, StatusActive, []string{"passed"}},
+		{"2004 objective completed and failed", V2004, sessionInitialized, "", CMI{},
+			CMI{"cmi.objectives.0.id": "o1", "cmi.objectives.0.completion_status": "completed", "cmi.objectives.0.success_status": "failed"}, EventCommit, StatusActive, []string{"completed", "failed"}},
+		{"1.2 objective failed", V12, sessionInitialized, "", CMI{},
+			CMI{"cmi.objectives.0.id": "o1", "cmi.objectives.0.status": "failed", "cmi.objectives.0.score.raw": "20"}, EventCommit, StatusActive, []string{"failed"}},
+		{"unchanged objective says nothing", V12, sessionInitialized, "", CMI{"cmi.objectives.0.id": "o1", "cmi.objectives.0.status": "passed"},
+			CMI{"cmi.objectives.0.id": "o1", "cmi.objectives.0.status": "passed"}, EventCommit, StatusActive, nil},
 		{"terminate with suspend", V2004, sessionInitialized, "", CMI{}, CMI{"cmi.exit": "suspend", "cmi.session_time": "PT1M"}, EventTerminate, StatusSuspended, []string{"suspended"}},
 		{"terminate normally", V12, sessionInitialized, "", CMI{"cmi.core.lesson_status": "passed"}, CMI{"cmi.core.lesson_status": "passed"}, EventTerminate, StatusFinished, []string{"terminated"}},
 		{"unload without suspend says nothing", V12, sessionInitialized, "", CMI{}, CMI{}, EventUnload, StatusActive, nil},
@@ -233,5 +241,26 @@ func TestDefaultStatus12(t *testing.T) {
 		if got := a.CMI["cmi.core.lesson_status"]; got != tt.want {
 			t.Errorf("%s: lesson_status %q, want %q", tt.name, got, tt.want)
 		}
+	}
+}
+
+func TestObjectiveStatement(t *testing.T) {
+	s := &Service{}
+	old := testAttempt(V2004)
+	a := old
+	a.CMI = CMI{"cmi.objectives.0.id": "urn:obj:1", "cmi.objectives.0.success_status": "passed", "cmi.objectives.0.score.scaled": "0.75"}
+	out := decode(t, mustStatements(t, s, old, a, EventCommit))
+	if len(out) != 1 {
+		t.Fatalf("got %d statements, want 1", len(out))
+	}
+	st := out[0]
+	if st.Object.ID != a.Meta.SCOIRI+"/objectives/urn:obj:1" || st.Object.Definition["type"] != TypeObjective {
+		t.Errorf("objective object %s %v", st.Object.ID, st.Object.Definition)
+	}
+	if p := st.Context.ContextActivities["parent"]; len(p) != 1 || p[0]["id"] != a.Meta.SCOIRI {
+		t.Errorf("objective parent %v, want the SCO", p)
+	}
+	if sc, _ := st.Result["score"].(map[string]any); st.Result["success"] != true || sc["scaled"] != 0.75 {
+		t.Errorf("objective result %v", st.Result)
 	}
 }
