@@ -300,7 +300,7 @@ func measureQueries(ctx context.Context, d *db.DB, store *sqlstore.Store, svc *l
 		fmt.Printf("loaded up to %d statements for queries in %.0fs\n", have, time.Since(start).Seconds())
 	}
 	fmt.Printf("%d statements stored in the queried borough\n", have)
-	for _, kind := range []string{"agent", "verb+activity", "registration"} {
+	for _, kind := range []string{"agent", "verb+activity", "registration", "related agent"} {
 		lat, n, err := queryLatencies(client, base, gen, kind, o.queries)
 		if err != nil {
 			return err
@@ -377,6 +377,9 @@ func queryLatencies(client *http.Client, base string, g *generator, kind string,
 		case "verb+activity":
 			q.Set("verb", g.verb(g.r.IntN(len(verbs))))
 			q.Set("activity", g.activity(g.r.IntN(g.activities)))
+		case "related agent":
+			q.Set("agent", g.agentJSON(g.r.IntN(g.learners)))
+			q.Set("related_agents", "true")
 		case "registration":
 			q.Set("registration", g.registration(g.r.IntN(g.learners), g.r.IntN(g.courses)))
 		}

@@ -869,6 +869,7 @@ func (s *Store) QueryStatements(ctx context.Context, borough string, q lrs.Store
 	// statements: a page of a selective filter then reads little more
 	// than the rows it returns.
 	terms := q.Terms
+	planPerCall := false
 	driver := -1
 	for i, t := range terms {
 		if !strings.Contains(termKinds(t.Kind), ",") {
@@ -885,6 +886,16 @@ func (s *Store) QueryStatements(ctx context.Context, borough string, q lrs.Store
 	} else {
 		from = `lrs_statements s`
 		seqCol = "s.seq"
+		if len(terms) > 0 {
+			// Only related terms (two kinds each): take the first one's
+			// statements as a set rather than scanning every statement
+			// and probing it.
+			d := terms[0]
+			terms = terms[1:]
+			planPerCall = true
+			where = append(where, `s.seq IN (SELECT t.seq FROM lrs_statement_terms t WHERE t.borough_id = $1 AND t.kind IN (`+
+				termKinds(d.Kind)+`) AND t.term = `+arg(d.Value)+`)`)
+		}
 	}
 	where = append(where, "s.borough_id = $1", "s.voided = FALSE")
 	for _, t := range terms {
@@ -914,9 +925,10 @@ func (s *Store) QueryStatements(ctx context.Context, borough string, q lrs.Store
 		` ORDER BY ` + seqCol + ` ` + order + ` LIMIT ` + arg(limit)
 	var rows rowsLike
 	var err error
-	if s.d.Dialect == db.Postgres && len(terms) > 0 {
-		// With terms to check besides the one walked, plan for the actual
-		// values each time (an unnamed statement): a cached prepared
+	if s.d.Dialect == db.Postgres && (planPerCall || len(terms) > 0) {
+		// With terms to check besides the one walked, or a set of related
+		// statements to take, plan for the actual values each time (an
+		// unnamed statement): a cached prepared
 		// statement soon gets a generic plan, which cannot tell a rare
 		// term from a common one and may merge-join the whole range of a
 		// common verb instead of probing it. A single-term walk has one
