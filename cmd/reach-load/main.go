@@ -58,6 +58,7 @@ type options struct {
 	keep         bool
 	maxErrorRate float64
 	think        time.Duration
+	rampUp       time.Duration
 }
 
 func envOr(name, def string) string {
@@ -78,6 +79,7 @@ func run() error {
 	flag.Int64Var(&o.maxRequests, "max-requests", 500000, "stop after this many requests")
 	flag.IntVar(&o.learners, "learners", 20, "simulated learners at once")
 	flag.DurationVar(&o.think, "think", 200*time.Millisecond, "how long a learner reads before each statement")
+	flag.DurationVar(&o.rampUp, "ramp-up", 10*time.Second, "spread the learners' arrival over this long")
 	flag.IntVar(&o.readers, "readers", 4, "LMS readers at once")
 	flag.IntVar(&o.writers, "writers", 2, "LMS writers at once")
 	flag.StringVar(&o.databaseURL, "database-url", envOr("REACH_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"),
@@ -152,7 +154,7 @@ func run() error {
 	}
 	rep, err := clustertest.RunLoad(ctx, clustertest.LoadOptions{Targets: targets, Borough: o.borough, Learners: o.learners,
 		Readers: o.readers, Writers: o.writers, Duration: o.duration, MaxRequests: o.maxRequests,
-		ReaderCred: cred, WriterCred: cred, WriterPause: 50 * time.Millisecond, Think: o.think})
+		ReaderCred: cred, WriterCred: cred, WriterPause: 50 * time.Millisecond, Think: o.think, RampUp: o.rampUp})
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,8 @@ type LoadOptions struct {
 	// beyond Duration).
 	MaxRequests int64
 	Pages       int // experienced statements per module visit (default 4)
+	// RampUp spreads the learners' arrival over this long (default 0).
+	RampUp time.Duration
 	// Think is how long a learner reads before each statement (default 0).
 	Think       time.Duration
 	Questions   int           // answered statements per module visit (default 2)
@@ -233,11 +235,23 @@ func (r *loadRun) learner(ctx context.Context, runID string, i int) {
 	br.HTTP.Timeout = 30 * time.Second
 	email := fmt.Sprintf("load-%s-%d@example.org", runID, i)
 	const password = "correct horse battery staple"
-	for ctx.Err() == nil {
+	// Learners arrive spread over the ramp-up, not all in one instant.
+	if r.o.RampUp > 0 && r.o.Learners > 1 {
+		pause(ctx, time.Duration(i)*r.o.RampUp/time.Duration(r.o.Learners))
+	}
+	for attempt := 0; ctx.Err() == nil; attempt++ {
 		br.Base = r.target()
-		if r.timed(ctx, "signup", br.Base, http.StatusSeeOther, func() (int, string, error) {
+		err := r.timed(ctx, "signup", br.Base, http.StatusSeeOther, func() (int, string, error) {
 			return br.Do(ctx, http.MethodPost, "/b/"+r.o.Borough+"/signup", url.Values{"name": {fmt.Sprintf("Learner %d", i)},
 				"email": {email}, "password": {password}, "profession": {"artist"}})
+		})
+		if err == nil {
+			break
+		}
+		// A sign-up that timed out may have been done all the same: then
+		// the email is taken and the learner signs in instead.
+		if attempt > 0 && statusOf(err) == http.StatusUnprocessableEntity && r.timed(ctx, "signin", br.Base, http.StatusSeeOther, func() (int, string, error) {
+			return br.Do(ctx, http.MethodPost, "/b/"+r.o.Borough+"/signin", url.Values{"email": {email}, "password": {password}})
 		}) == nil {
 			break
 		}
