@@ -35,8 +35,15 @@ func (a *App) learnerErasers() []server.LearnerEraser {
 	// The report facts exist only where their tables are migrated.
 	for _, m := range domainMigrations() {
 		if m.Component == reportsql.Migrations.Component {
-			facts := reportsql.New(a.DB)
+			facts, projector := reportsql.New(a.DB), a.Reports()
 			out = append(out, server.EraserFunc(func(ctx context.Context, borough string, _ auth.User, agent lrs.Actor) error {
+				// Catch the projector up first: a batch read before the
+				// statements were deleted is then either applied already
+				// (and its facts erased below) or refused for its stale
+				// cursor, so no fact of the learner comes back afterwards.
+				if _, err := projector.CatchUp(ctx); err != nil {
+					return err
+				}
 				return facts.EraseLearner(ctx, borough, agent.Key())
 			}))
 			break
