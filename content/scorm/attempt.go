@@ -66,6 +66,10 @@ const (
 	sessionLaunched    = "launched"
 	sessionInitialized = "initialized"
 	sessionEnded       = "ended"
+	// sessionUnloaded: the window went away before Terminate. A SCO that
+	// terminates in its own unload handler does so after the player's
+	// unload commit, so a Terminate may still follow.
+	sessionUnloaded = "unloaded"
 )
 
 // Meta is what an attempt keeps of its package so commits need no package

@@ -159,7 +159,7 @@ func waitSessionEnded(t *testing.T, f *fixture, id string) scorm.Attempt {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if a.SessionState == "ended" {
+		if a.SessionState == "ended" || a.SessionState == "unloaded" {
 			return a
 		}
 		time.Sleep(100 * time.Millisecond)

@@ -69,7 +69,9 @@ func (s *Service) commitOnce(ctx context.Context, p auth.Principal, attemptID st
 	if p.SessionID != old.SessionID {
 		return Attempt{}, errs.E(errs.Conflict, errReplaced)
 	}
-	if old.SessionState == sessionEnded && (c.Event != EventUnload || len(c.Values) > 0) {
+	ended := old.SessionState == sessionEnded && (c.Event != EventUnload || len(c.Values) > 0)
+	unloaded := old.SessionState == sessionUnloaded && (c.Event == EventInitialize || c.Event == EventCommit)
+	if ended || unloaded {
 		return Attempt{}, errs.E(errs.Invalid, "this session has terminated; launch the attempt again to continue")
 	}
 	cmi, err := old.CMI.Apply(old.Version, c.Values)
@@ -86,13 +88,13 @@ func (s *Service) commitOnce(ctx context.Context, p auth.Principal, attemptID st
 			a.SessionState = sessionInitialized
 		}
 	case EventTerminate:
-		s.endSession(&a, true)
+		s.endSession(old, &a, true)
 	case EventUnload:
 		if a.SessionState == sessionEnded {
 			// Terminate already ended the session; nothing more to do.
 			return a, nil
 		}
-		s.endSession(&a, false)
+		s.endSession(old, &a, false)
 	}
 	built, err := s.statements(old, a, c.Event, prev)
 	if err != nil {
@@ -140,7 +142,7 @@ func outcomeOf(old, a Attempt) Outcome {
 			o.Score = &f
 		}
 	}
-	if old.SessionState != sessionEnded && a.SessionState == sessionEnded {
+	if a.TotalSeconds > old.TotalSeconds {
 		o.Seconds = a.TotalSeconds - old.TotalSeconds
 	}
 	return o
@@ -149,10 +151,18 @@ func outcomeOf(old, a Attempt) Outcome {
 // endSession adds the session's time to the attempt's total and sets the
 // attempt's status from cmi.exit. A window that closed without Terminate
 // leaves the attempt active (resumable) unless the SCO asked to suspend.
-func (s *Service) endSession(a *Attempt, terminated bool) {
-	a.SessionState = sessionEnded
-	if a.Version == V12 {
-		defaultStatus12(a)
+// After an unload, a late Terminate (or unload) of the same session
+// replaces the session time the unload counted.
+func (s *Service) endSession(old Attempt, a *Attempt, terminated bool) {
+	if old.SessionState == sessionUnloaded {
+		a.TotalSeconds -= sessionSeconds(old.Version, old.CMI)
+	}
+	a.SessionState = sessionUnloaded
+	if terminated {
+		a.SessionState = sessionEnded
+		if a.Version == V12 {
+			defaultStatus12(a)
+		}
 	}
 	a.TotalSeconds += sessionSeconds(a.Version, a.CMI)
 	exit := a.CMI.exit(a.Version)
@@ -167,11 +177,15 @@ func (s *Service) endSession(a *Attempt, terminated bool) {
 }
 
 // defaultStatus12 applies SCORM 1.2's rule for a SCO that never set its
-// status (SCORM 1.2 RTE 3.4.4, cmi.core.lesson_status): when the session
-// ends the LMS sets "completed", and then, if the package gives a mastery
-// score and the SCO reported a raw score, "passed" or "failed".
+// status (SCORM 1.2 RTE 3.4.4, cmi.core.lesson_status): at LMSFinish the
+// LMS sets "completed", and then, if the package gives a mastery score and
+// the SCO reported a raw score, "passed" or "failed". Reach applies it at
+// LMSFinish only, not when the window closes, since a SCO may still set
+// its status in its own unload handler after the player's unload commit,
+// and not when the SCO suspends.
 func defaultStatus12(a *Attempt) {
-	if a.CMI["cmi.core.lesson_status"] != "" {
+	// A SCO that suspends means to come back; it is not completed yet.
+	if a.CMI["cmi.core.lesson_status"] != "" || a.CMI["cmi.core.exit"] == "suspend" {
 		return
 	}
 	a.CMI["cmi.core.lesson_status"] = "completed"

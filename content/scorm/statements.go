@@ -93,10 +93,13 @@ func (s *Service) statements(old, a Attempt, event Event, prev CMI) ([]map[strin
 	}
 	if (event == EventTerminate || event == EventUnload) && old.SessionState != sessionEnded {
 		r := overallResult(a.Version, a.Meta, a.CMI)
+		// An unload may have said suspended already; a Terminate that
+		// follows it in the same session does not say it again.
+		saidSuspended := old.SessionState == sessionUnloaded && old.Status == StatusSuspended
 		switch {
-		case a.Status == StatusSuspended:
+		case a.Status == StatusSuspended && !saidSuspended:
 			add(VerbSuspended, sco, r, false)
-		case event == EventTerminate:
+		case a.Status == StatusFinished && event == EventTerminate:
 			add(VerbTerminated, sco, r, false)
 		}
 	}

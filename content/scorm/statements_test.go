@@ -213,7 +213,7 @@ func TestOutcome(t *testing.T) {
 		t.Errorf("outcome %+v (score %v), want completed, passed, 0.8, 90s", o, o.Score)
 	}
 	a.CMI = CMI{"cmi.core.lesson_status": "incomplete"}
-	a.SessionState = sessionInitialized
+	a.SessionState, a.TotalSeconds = sessionInitialized, 0
 	if o := outcomeOf(old, a); o.Completed || o.Passed || o.Score != nil || o.Seconds != 0 {
 		t.Errorf("outcome %+v, want nothing done", o)
 	}
@@ -231,6 +231,7 @@ func TestDefaultStatus12(t *testing.T) {
 		{"unset with mastery and a passing score", &half, CMI{"cmi.core.score.raw": "50"}, "passed"},
 		{"unset with mastery and a failing score", &half, CMI{"cmi.core.score.raw": "49.5"}, "failed"},
 		{"unset with mastery and no score", &half, CMI{}, "completed"},
+		{"suspending is not completing", nil, CMI{"cmi.core.exit": "suspend"}, ""},
 		{"set by the SCO stands", &half, CMI{"cmi.core.lesson_status": "incomplete", "cmi.core.score.raw": "90"}, "incomplete"},
 	}
 	for _, tt := range tests {

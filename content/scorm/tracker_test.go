@@ -354,6 +354,47 @@ func TestTrackerSCORM12(t *testing.T) {
 	}
 }
 
+// TestTrackerLateTerminate covers a SCO that sets exit and calls
+// LMSFinish in its own unload handler: the player's unload commit arrives
+// first, the SCO's Terminate after it.
+func TestTrackerLateTerminate(t *testing.T) {
+	for _, b := range reachtest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			f := newFixture(t, b, "testdata/scorm12")
+			reg := uuid.NewString()
+			a, tok := f.start(t, reg, "quiz")
+			f.commit(t, a.ID, tok, "initialize")
+			f.commit(t, a.ID, tok, "commit", [2]string{"cmi.suspend_data", "page 3"}, [2]string{"cmi.core.session_time", "0000:00:10.00"})
+			if status, body := f.commit(t, a.ID, tok, "unload"); status != http.StatusOK || body["status"] != "active" {
+				t.Fatalf("unload: %d %v", status, body)
+			}
+			if status, _ := f.commit(t, a.ID, tok, "commit", [2]string{"cmi.suspend_data", "late"}); status != http.StatusBadRequest {
+				t.Errorf("a plain commit after the unload: %d, want 400", status)
+			}
+			status, body := f.commit(t, a.ID, tok, "terminate", [2]string{"cmi.core.exit", "suspend"},
+				[2]string{"cmi.core.session_time", "0000:00:25.00"})
+			if status != http.StatusOK || body["status"] != "suspended" {
+				t.Fatalf("late terminate: %d %v", status, body)
+			}
+			stored, _ := f.svc.AttemptForBorough(context.Background(), f.borough.ID, a.ID)
+			if stored.TotalSeconds != 25 || stored.CMI["cmi.suspend_data"] != "page 3" {
+				t.Errorf("after the late terminate: total %v, CMI %v; want 25 s (the later session time, not both)", stored.TotalSeconds, stored.CMI)
+			}
+			if status, _ := f.commit(t, a.ID, tok, "terminate"); status != http.StatusBadRequest {
+				t.Errorf("a second terminate: %d, want 400", status)
+			}
+			verbs, _ := f.statements(t, reg)
+			if got := strings.Join(verbs, ","); got != "initialized,suspended" {
+				t.Errorf("statements %s, want initialized,suspended", got)
+			}
+			a2, _ := f.start(t, reg, "quiz")
+			if a2.ID != a.ID || a2.Entry != "resume" {
+				t.Errorf("relaunch: attempt %s entry %q, want the same attempt resumed", a2.ID, a2.Entry)
+			}
+		})
+	}
+}
+
 func TestTrackerCORS(t *testing.T) {
 	f := newFixture(t, reachtest.Backends()[0], "testdata/scorm2004")
 	for _, tt := range []struct {

@@ -35,6 +35,7 @@ function say(text) {
 // What the SCO set since the last successful commit, in call order.
 const pending = [];
 let initialized = false;
+let unloading = false;
 let terminated = false;
 let navRequest = "";
 let items = [];
@@ -70,8 +71,8 @@ function reportFailure(status, body) {
   say(`Your progress could not be saved: ${msg}`);
 }
 
-// sendOnUnload hands what is left to the browser to deliver after the page
-// is gone. sendBeacon cannot set headers, so the token rides in the body
+// beacon hands a commit to the browser to deliver after the page is gone.
+// sendBeacon cannot set headers, so the token rides in the body
 // (text/plain keeps it a simple request that needs no preflight).
 function beacon(event, values) {
   const body = JSON.stringify({ event, values, token });
@@ -81,7 +82,10 @@ function beacon(event, values) {
   }
 }
 
+// sendOnUnload ends the session when the window goes away before the SCO
+// terminated, with whatever it set since its last commit.
 function sendOnUnload() {
+  unloading = true;
   if (!initialized || terminated) return;
   beacon("unload", pending.splice(0));
   terminated = true;
@@ -110,9 +114,10 @@ function makeAPI(version) {
           if (statusEl.textContent.startsWith("Your progress could not be saved")) say("");
           return { result: "true", errorCode: 0 };
         }
-        if (r.status === 0) {
-          // The page is going away (a SCO that terminates in its unload
-          // handler): let the browser deliver it.
+        if (r.status === 0 && unloading) {
+          // The page is going away and the SCO commits or terminates in
+          // its own unload handler, where browsers refuse synchronous
+          // requests: let the browser deliver it.
           beacon(immediate ? "terminate" : "unload", pending.splice(0));
           return { result: "true", errorCode: 0 };
         }
