@@ -152,19 +152,19 @@ func checkAccessible(t *testing.T, ctx context.Context) {
 
 // waitSessionEnded polls the server until the attempt's session has ended
 // (the unload beacon arrives after the page is gone).
-func waitSessionEnded(t *testing.T, f *fixture, id string) scorm.Attempt {
+func waitSessionEnded(t *testing.T, f *fixture, id, state string) scorm.Attempt {
 	t.Helper()
 	for i := 0; i < 100; i++ {
 		a, err := f.svc.AttemptForBorough(context.Background(), f.borough.ID, id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if a.SessionState == "ended" || a.SessionState == "unloaded" {
+		if a.SessionState == state {
 			return a
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("the unload commit of attempt %s never arrived", id)
+	t.Fatalf("attempt %s never reached session state %q", id, state)
 	return scorm.Attempt{}
 }
 
@@ -194,7 +194,7 @@ func TestBrowserSCORM12(t *testing.T) {
 			if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
 				t.Fatal(err)
 			}
-			stored := waitSessionEnded(t, f, a.ID)
+			stored := waitSessionEnded(t, f, a.ID, "ended")
 			if stored.Status != scorm.StatusSuspended || stored.CMI["cmi.suspend_data"] != "q1=b" ||
 				stored.CMI["cmi.interactions.0.student_response"] != "b" || stored.CMI["cmi.core.lesson_location"] != "q2" {
 				t.Fatalf("after closing: status %s, CMI %v", stored.Status, stored.CMI)
@@ -317,7 +317,7 @@ func TestBrowserSCORM2004(t *testing.T) {
 			if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
 				t.Fatal(err)
 			}
-			stored := waitSessionEnded(t, f, a.ID)
+			stored := waitSessionEnded(t, f, a.ID, "unloaded")
 			if stored.Status != scorm.StatusSuspended || stored.CMI["cmi.location"] != "q2" || stored.CMI["cmi.progress_measure"] != "0.5" {
 				t.Fatalf("after closing: status %s, CMI %v", stored.Status, stored.CMI)
 			}
