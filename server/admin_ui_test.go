@@ -500,6 +500,20 @@ func TestAdminLearnerPage(t *testing.T) {
 		}
 		code, _, body = admin.get(loc)
 		want(t, "after waiving", code, body, http.StatusOK, "The module was waived", "Waived (Administrative)")
+		// Erasure takes the learner's pins and registrations too.
+		if _, err := r.App.Content().Pin(ctx, b.ID, u.ID, mod); err != nil {
+			t.Fatalf("no pin after a launch: %v", err)
+		}
+		code, _, _ = admin.post("/admin/london/learners/"+u.ID+"/erase", url.Values{"confirm": {"yes"}})
+		if code != http.StatusSeeOther {
+			t.Fatalf("erase: %d", code)
+		}
+		if _, err := r.App.Content().Pin(ctx, b.ID, u.ID, mod); err == nil {
+			t.Error("the erased learner's pin remains")
+		}
+		if regs, err := r.App.Launch().Registrations(ctx, b.ID, u.ID); err != nil || len(regs) != 0 {
+			t.Errorf("the erased learner's registrations: %+v, %v", regs, err)
+		}
 		if _, err := r.App.Auth.CreateBorough(ctx, "test", "camden", ""); err != nil {
 			t.Fatal(err)
 		}

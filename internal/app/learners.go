@@ -49,6 +49,26 @@ func (a *App) learnerErasers() []server.LearnerEraser {
 			break
 		}
 	}
+	// The versions a learner is pinned to, per module.
+	courses := a.Content()
+	out = append(out, server.EraserFunc(func(ctx context.Context, borough string, u auth.User, _ lrs.Actor) error {
+		vs, err := courses.Versions(ctx, borough)
+		if err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		for _, v := range vs {
+			for _, m := range v.Modules {
+				if !seen[m.Module] {
+					seen[m.Module] = true
+					if err := courses.ReleasePin(ctx, borough, u.ID, m.Module); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	}))
 	return append(out, server.EraserFunc(func(ctx context.Context, borough string, u auth.User, _ lrs.Actor) error {
 		return a.Auth.AnonymiseLearner(ctx, borough, u.ID)
 	}))
