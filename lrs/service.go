@@ -306,6 +306,11 @@ func buildRecord(st *Statement, authority []byte, authorityKey string, ver Versi
 	if st.Registration != "" {
 		add(TermRegistration, st.Registration)
 	}
+	var hashes []string
+	for _, a := range st.Attachments {
+		hashes = append(hashes, a.SHA2)
+	}
+	add(TermAttachment, dedupe(hashes)...)
 	for _, m := range st.Activities {
 		if m.Definition == nil {
 			continue
@@ -492,14 +497,28 @@ func (s *Service) Person(ctx context.Context, p auth.Principal, agent Actor) (Pe
 }
 
 // EraseAgent deletes one learner's statements in a borough (GDPR
-// erasure) and returns how many statements were removed. The store
-// records that the erasure happened.
+// erasure), and the attachments only they named, and returns how many
+// statements were removed. The store records that the erasure happened.
 func (s *Service) EraseAgent(ctx context.Context, borough string, agent Actor) (int, error) {
 	key := agent.Key()
 	if key == "" {
 		return 0, errs.E(errs.Invalid, "the agent to erase must have an identifier")
 	}
-	return s.store.EraseAgent(ctx, borough, key)
+	n, orphans, err := s.store.EraseAgent(ctx, borough, key)
+	if err != nil {
+		return 0, err
+	}
+	// Attachment bytes may hold the learner's work: those no remaining
+	// statement names go too.
+	for _, h := range orphans {
+		if s.blobs == nil {
+			break
+		}
+		if err := s.blobs.Delete(ctx, attachmentKey(borough, h)); err != nil {
+			return n, errs.Wrap(errs.Unavailable, err, "the statements were erased but attachment storage failed while deleting their attachments")
+		}
+	}
+	return n, nil
 }
 
 // sortedKeys returns m's keys in order, for deterministic writes.

@@ -31,8 +31,10 @@ type Store interface {
 	Activity(ctx context.Context, borough, id string) ([]byte, error)
 	// EraseAgent deletes every statement in the borough whose actor,
 	// object, authority or context mentions the agent with the given key,
-	// records the erasure, and returns how many statements went.
-	EraseAgent(ctx context.Context, borough, agentKey string) (int, error)
+	// records the erasure, and returns how many statements went and the
+	// hashes of attachments that no remaining statement of the borough
+	// names.
+	EraseAgent(ctx context.Context, borough, agentKey string) (n int, orphans []string, err error)
 }
 
 // Record is a statement ready to store.
@@ -75,6 +77,9 @@ const (
 	// the common verb+activity query walks one index range instead of
 	// probing the verb for every statement of the activity.
 	TermVerbActivity TermKind = 8
+	// TermAttachment is the SHA-2 of an attachment the statement names,
+	// so erasure can tell which attachment bytes no statement needs.
+	TermAttachment TermKind = 9
 )
 
 // VerbActivity is the value of a TermVerbActivity term. IRIs contain no

@@ -978,33 +978,32 @@ func (s *Store) Activity(ctx context.Context, borough, id string) ([]byte, error
 }
 
 // EraseAgent implements lrs.Store.
-func (s *Store) EraseAgent(ctx context.Context, borough, agentKey string) (int, error) {
+func (s *Store) EraseAgent(ctx context.Context, borough, agentKey string) (int, []string, error) {
 	var seqs []any
+	var orphans []string
 	err := s.d.Tx(ctx, func(tx *sql.Tx) error {
+		seqs, orphans = nil, nil
 		// Every statement that mentions the agent anywhere goes: actor,
 		// object, authority, instructor, team, group membership, and
 		// statements that reference one of those.
-		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT seq FROM lrs_statement_terms
-			WHERE borough_id = $1 AND kind IN (1, 2, 7) AND term = $2`, borough, agentKey)
-		if err != nil {
+		var err error
+		if seqs, err = queryList[int64](ctx, tx, `SELECT DISTINCT seq FROM lrs_statement_terms
+			WHERE borough_id = $1 AND kind IN (1, 2, 7) AND term = $2`, borough, agentKey); err != nil {
 			return err
 		}
-		for rows.Next() {
-			var seq int64
-			if err := rows.Scan(&seq); err != nil {
-				rows.Close()
-				return err
-			}
-			seqs = append(seqs, seq)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
+		hashes := map[string]bool{}
 		for start := 0; start < len(seqs); start += 500 {
 			chunk := seqs[start:min(start+500, len(seqs))]
 			args := append([]any{borough}, chunk...)
 			ph := placeholders(2, len(chunk))
+			hs, err := queryList[string](ctx, tx, `SELECT DISTINCT term FROM lrs_statement_terms
+				WHERE borough_id = $1 AND kind = 9 AND seq IN (`+ph+`)`, args...)
+			if err != nil {
+				return err
+			}
+			for _, h := range hs {
+				hashes[h.(string)] = true
+			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM lrs_statement_terms WHERE borough_id = $1 AND seq IN (`+ph+`)`, args...); err != nil {
 				return err
 			}
@@ -1012,14 +1011,43 @@ func (s *Store) EraseAgent(ctx context.Context, borough, agentKey string) (int, 
 				return err
 			}
 		}
+		for h := range hashes {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM lrs_statement_terms WHERE borough_id = $1 AND kind = 9 AND term = $2`,
+				borough, h).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				orphans = append(orphans, h)
+			}
+		}
+		sort.Strings(orphans)
 		_, err = tx.ExecContext(ctx, `INSERT INTO lrs_erasures (borough_id, agent_hash, statements, erased_at) VALUES ($1, $2, $3, $4)`,
 			borough, hashKey(agentKey), len(seqs), time.Now().UnixMilli())
 		return err
 	})
 	if err != nil {
-		return 0, errs.Wrap(errs.Internal, err, "erase agent")
+		return 0, nil, errs.Wrap(errs.Internal, err, "erase agent")
 	}
-	return len(seqs), nil
+	return len(seqs), orphans, nil
+}
+
+// queryList runs a one-column query and returns its values.
+func queryList[T any](ctx context.Context, tx *sql.Tx, q string, args ...any) ([]any, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []any
+	for rows.Next() {
+		var v T
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 // Erasures returns how many erasures have been recorded in a borough.

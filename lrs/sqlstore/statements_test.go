@@ -2,9 +2,12 @@ package sqlstore_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -421,5 +424,44 @@ func TestLargeBatch(t *testing.T) {
 		if len(res.Statements) != 1 || res.More == "" {
 			t.Fatalf("got %d statements, more %q", len(res.Statements), res.More)
 		}
+	})
+}
+
+func TestEraseAgentDeletesOnlyOrphanAttachments(t *testing.T) {
+	eachDialect(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		withAttachment := func(id, actor, data string) (string, []lrs.Part) {
+			sum := sha256.Sum256([]byte(data))
+			h := hex.EncodeToString(sum[:])
+			return stmt(id, actor, "did", act("att"), `"attachments":[{"usageType":"http://example.org/u","display":{"en":"A"},"contentType":"text/plain","length":`+
+				strconv.Itoa(len(data))+`,"sha2":"`+h+`"}]`), []lrs.Part{{SHA2: h, ContentType: "text/plain", Data: []byte(data)}}
+		}
+		post := func(body string, parts []lrs.Part) {
+			stmts, err := lrs.ParseStatements([]byte(body), lrs.V103)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.svc.Store(ctx, e.a, stmts, parts, lrs.V103); err != nil {
+				t.Fatal(err)
+			}
+		}
+		own, ownParts := withAttachment(uuidN(90), "ada", "ada's essay")
+		post(own, ownParts)
+		shared, sharedParts := withAttachment(uuidN(91), "ada", "the course handout")
+		post(shared, sharedParts)
+		other, otherParts := withAttachment(uuidN(92), "bob", "the course handout")
+		post(other, otherParts)
+		ada, _ := lrs.ParseAgent([]byte(`{"mbox":"mailto:ada@example.org"}`))
+		if n, err := e.svc.EraseAgent(ctx, "borough-a", ada); err != nil || n != 2 {
+			t.Fatalf("got %d, %v; want 2 statements erased", n, err)
+		}
+		if _, err := e.svc.OpenAttachment(ctx, e.a, ownParts[0].SHA2); !errs.Is(err, errs.NotFound) {
+			t.Errorf("the erased learner's own attachment: got %v, want it gone", err)
+		}
+		obj, err := e.svc.OpenAttachment(ctx, e.a, sharedParts[0].SHA2)
+		if err != nil {
+			t.Fatalf("an attachment another statement still names: got %v, want it kept", err)
+		}
+		obj.Close()
 	})
 }
