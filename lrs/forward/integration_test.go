@@ -112,6 +112,9 @@ type recorder struct {
 	auth  []string
 	fail  bool
 	delay time.Duration // before answering, outside the lock
+	// refuse lists statement ids the recorder answers 400 for, refusing
+	// the whole batch, as an LRS does with an invalid statement.
+	refuse map[string]bool
 }
 
 func newRecorder(t *testing.T) *recorder {
@@ -137,6 +140,12 @@ func newRecorder(t *testing.T) *recorder {
 		if err := json.NewDecoder(req.Body).Decode(&stmts); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
+		}
+		for _, s := range stmts {
+			if r.refuse[s.ID] {
+				http.Error(w, `{"error":{"message":"statement `+s.ID+` is not valid here"}}`, http.StatusBadRequest)
+				return
+			}
 		}
 		r.auth = append(r.auth, req.Header.Get("Authorization"))
 		var ids []string

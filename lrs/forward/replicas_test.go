@@ -3,6 +3,7 @@ package forward_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,5 +123,48 @@ func TestForwardingSlowTargetDoesNotHoldUpOthers(t *testing.T) {
 	eventually(t, 20*time.Second, "the slow target's statements", func() (bool, string) {
 		got, _ := slow.snapshot()
 		return got[ids(first)[0]] == 1 && got[ids(second)[0]] == 1, fmt.Sprint(got)
+	})
+}
+
+// TestForwardingIsolatesARefusedStatement has the target refuse one
+// statement of a batch: the statements before it are delivered, the
+// status names the refused one, and nothing after it jumps the queue.
+func TestForwardingIsolatesARefusedStatement(t *testing.T) {
+	ctx := context.Background()
+	src := reachtest.Start(t, reachtest.Backends()[0])
+	src.App.StartForwarding(ctx, testOptions())
+	t.Cleanup(src.App.StopForwarding)
+	ac := adminClient(t, src)
+	user := credential(t, ac, src, "london")
+	rec := newRecorder(t)
+	tg, err := ac.CreateForwarding(ctx, "london", client.ForwardingInput{Name: ptr("picky"),
+		Endpoint: ptr(rec.srv.URL + "/xapi/"), AuthType: ptr("bearer"), Secret: ptr("t")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent []map[string]any
+	for range 4 { // one batch (testOptions' Batch is 4)
+		sent = append(sent, statement(verbCompleted, act1))
+	}
+	bad := ids(sent[2])[0]
+	rec.mu.Lock()
+	rec.refuse = map[string]bool{bad: true}
+	rec.mu.Unlock()
+	user.post(t, sent...)
+	eventually(t, 10*time.Second, "the refused statement named in the status", func() (bool, string) {
+		st, err := ac.Forwarding(ctx, "london", tg.ID)
+		return err == nil && strings.HasPrefix(st.LastError, "statement "+bad+" refused: target answered 400") && st.Lag == 2,
+			fmt.Sprintf("%+v, %v", st, err)
+	})
+	got, _ := rec.snapshot()
+	if got[ids(sent[0])[0]] != 1 || got[ids(sent[1])[0]] != 1 || got[bad] != 0 || got[ids(sent[3])[0]] != 0 {
+		t.Errorf("got %v, want the two before the refused statement once each and nothing after it", got)
+	}
+	rec.mu.Lock()
+	rec.refuse = nil
+	rec.mu.Unlock()
+	eventually(t, 10*time.Second, "delivery once the target takes it", func() (bool, string) {
+		got, _ := rec.snapshot()
+		return got[bad] == 1 && got[ids(sent[3])[0]] == 1, fmt.Sprint(got)
 	})
 }

@@ -3,8 +3,10 @@ package forward
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -251,16 +253,17 @@ func (w *Worker) deliver(stop context.Context, t Target, st State, settled int64
 		return nil
 	}
 	cursor := st.Cursor
+	batch := w.opts.Batch
 	for range maxBatchesPerTick {
 		if cursor >= settled || stop.Err() != nil {
 			return nil
 		}
-		entries, err := w.store.Feed(ctx, t.BoroughID, t.Filter, cursor, settled, w.opts.Batch)
+		entries, err := w.store.Feed(ctx, t.BoroughID, t.Filter, cursor, settled, batch)
 		if err != nil {
 			return err
 		}
 		next := settled
-		if len(entries) == w.opts.Batch {
+		if len(entries) == batch {
 			next = entries[len(entries)-1].Seq
 		}
 		if len(entries) > 0 {
@@ -269,6 +272,17 @@ func (w *Worker) deliver(stop context.Context, t Target, st State, settled int64
 				_, err = w.sender.PostWithAttachments(ctx, t, batchBody(entries), w.opts.Attachments, parts)
 			} else {
 				_, err = w.sender.Post(ctx, t, batchBody(entries))
+			}
+			var de *DeliveryError
+			if errors.As(err, &de) && de.Status == http.StatusBadRequest {
+				if len(entries) > 1 {
+					// One statement the target will not take must not
+					// hold back the others before it: go one by one to
+					// deliver those and find it.
+					batch = 1
+					continue
+				}
+				err = &DeliveryError{Status: de.Status, Msg: "statement " + entries[0].ID + " refused: " + de.Msg}
 			}
 			if err != nil {
 				attempts := st.Attempts + 1
