@@ -270,3 +270,23 @@ func TestAlternateSyntaxAfterParsedForm(t *testing.T) {
 		t.Fatalf("got %d %s, want 204", rec.Code, rec.Body.String())
 	}
 }
+
+func TestDefaultVersion(t *testing.T) {
+	tests := []struct {
+		configured lrs.Version
+		want       string
+	}{
+		{"", "2.0.0"},
+		{lrs.V103, "1.0.3"},
+		{"1.0", "1.0.3"},
+		{"9.9", "2.0.0"},
+	}
+	for _, tt := range tests {
+		h := newHarnessWith(t, testenv.SQLiteURL(t), func(d *Deps) { d.DefaultVersion = tt.configured })
+		resp := h.do(t, "GET", "/xapi/statements", "a", "", "", nil)
+		readAll(t, resp)
+		if resp.StatusCode != 400 || resp.Header.Get(HeaderVersion) != tt.want {
+			t.Errorf("default %q: got %d with version %q, want 400 with %q", tt.configured, resp.StatusCode, resp.Header.Get(HeaderVersion), tt.want)
+		}
+	}
+}
