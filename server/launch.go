@@ -102,6 +102,7 @@ func launchTokenOf(h string) string {
 
 // StatementRules is what the cmi5 guard asks of the launch room.
 type StatementRules interface {
+	Lock(ctx context.Context, p auth.Principal) (func(), error)
 	Check(ctx context.Context, p auth.Principal, stmts []*lrs.Statement) error
 	Stored(ctx context.Context, p auth.Principal, stmts []*lrs.Statement) error
 }
@@ -155,6 +156,11 @@ func CMI5Guard(a *auth.Service, rules StatementRules, maxBytes int64, log *slog.
 			if err != nil {
 				return next(c) // the LRS reports what is malformed
 			}
+			unlock, err := rules.Lock(r.Context(), p)
+			if err != nil {
+				return withCORS(c, err)
+			}
+			defer unlock()
 			if err := rules.Check(r.Context(), p, stmts); err != nil {
 				return withCORS(c, err)
 			}

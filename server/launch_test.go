@@ -667,3 +667,61 @@ func TestFetchOnceAcrossReplicas(t *testing.T) {
 		t.Errorf("fetch again on replica 1: got %d %v, want 200 with error-code 1", status, again)
 	}
 }
+
+// TestConcurrentPassed: two passed statements of one session sent at the
+// same moment; the session lock lets exactly one through.
+func TestConcurrentPassed(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, r *reachtest.Instance) {
+		b := newBrowser(t, r.URL)
+		if res, body := b.do(http.MethodPost, "/b/london/signup", url.Values{"name": {"Con Current"}, "email": {"con@example.org"},
+			"password": {"correct horse battery"}, "profession": {"gp"}}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sign-up: %d %s", res.StatusCode, body)
+		}
+		_, body := b.do(http.MethodGet, "/b/london/dashboard", nil)
+		lp := launchModule(t, b, "london", moduleRE.FindStringSubmatch(body)[1])
+		_, tok := fetchToken(t, lp.fetch)
+		code, raw := auXAPI(t, http.MethodGet, lp.endpoint+"activities/state?"+url.Values{"activityId": {lp.activityID},
+			"agent": {string(lp.actor)}, "registration": {lp.registration}, "stateId": {"LMS.LaunchData"}}.Encode(), tok["auth-token"], nil)
+		var ld struct {
+			ContextTemplate struct{ Extensions map[string]string } `json:"contextTemplate"`
+		}
+		if err := json.Unmarshal(raw, &ld); code != 200 || err != nil {
+			t.Fatalf("LMS.LaunchData: %d %s", code, raw)
+		}
+		sid := ld.ContextTemplate.Extensions["https://w3id.org/xapi/cmi5/context/extensions/sessionid"]
+		mk := func(verb string, cats []string, result map[string]any) map[string]any {
+			ca := []any{}
+			for _, c := range cats {
+				ca = append(ca, map[string]any{"id": c})
+			}
+			st := map[string]any{"id": uuid.NewString(), "actor": lp.actor, "verb": map[string]any{"id": verb},
+				"object": map[string]any{"id": lp.activityID},
+				"context": map[string]any{"registration": lp.registration, "contextActivities": map[string]any{"category": ca},
+					"extensions": map[string]any{"https://w3id.org/xapi/cmi5/context/extensions/sessionid": sid}}}
+			if result != nil {
+				st["result"] = result
+			}
+			return st
+		}
+		cats := []string{"https://w3id.org/xapi/cmi5/context/categories/cmi5", "https://w3id.org/xapi/cmi5/context/categories/moveon"}
+		if code, raw := auXAPI(t, http.MethodPost, lp.endpoint+"statements", tok["auth-token"],
+			mk("http://adlnet.gov/expapi/verbs/initialized", cats[:1], nil)); code != 200 {
+			t.Fatalf("initialized: %d %s", code, raw)
+		}
+		codes := make(chan int, 4)
+		for range 4 {
+			go func() {
+				code, _ := auXAPI(t, http.MethodPost, lp.endpoint+"statements", tok["auth-token"],
+					mk("http://adlnet.gov/expapi/verbs/passed", cats, map[string]any{"success": true, "score": map[string]any{"scaled": 1}}))
+				codes <- code
+			}()
+		}
+		got := map[int]int{}
+		for range 4 {
+			got[<-codes]++
+		}
+		if got[200] != 1 || got[403] != 3 {
+			t.Errorf("four concurrent passed statements answered %v, want one 200 and three 403", got)
+		}
+	})
+}

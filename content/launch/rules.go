@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/reach-london/reach/internal/auth"
 	"github.com/reach-london/reach/internal/errs"
@@ -317,4 +318,35 @@ func (s *Service) Stored(ctx context.Context, p auth.Principal, stmts []*lrs.Sta
 		return s.evaluate(ctx, reg, sess.AUID, sess.ID)
 	}
 	return nil
+}
+
+// Lock serialises the statement writes of one launch session across
+// replicas (a kv lock, in Redis in production), so two batches sent at
+// once cannot both pass a once-only rule before either is stored. The
+// returned func releases it. Principals that are not launch tokens get a
+// no-op lock.
+func (s *Service) Lock(ctx context.Context, p auth.Principal) (func(), error) {
+	if p.Kind != auth.KindLaunch || p.SessionID == "" {
+		return func() {}, nil
+	}
+	key := "cmi5-session-lock:" + p.SessionID
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ok, err := s.kv.SetNX(ctx, key, []byte("1"), 15*time.Second)
+		if err != nil {
+			return nil, errs.Wrap(errs.Unavailable, err, "the session lock is unavailable; try again")
+		}
+		if ok {
+			// Release with a fresh context: the request's may be done.
+			return func() { _ = s.kv.Delete(context.WithoutCancel(ctx), key) }, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, errs.E(errs.Conflict, "another request of this session is still being recorded; try again")
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
