@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -92,4 +93,46 @@ func TestPortalAccounts(t *testing.T) {
 			t.Errorf("static file: %d %q", res.StatusCode, res.Header.Get("Cache-Control"))
 		}
 	})
+}
+
+// TestPortalBranding: a borough's colour and logo from the published course
+// version brand the portal through a stylesheet and an image URL, never
+// inline styles.
+func TestPortalBranding(t *testing.T) {
+	r := reachtest.Start(t, reachtest.Backends()[0])
+	ctx := context.Background()
+	admin := adminClient(t, r)
+	png := []byte("\x89PNG\r\n\x1a\n0000")
+	v, err := admin.SetSlots(ctx, "london", map[string]any{"branding": map[string]any{"primaryColour": "#7a1f5c",
+		"logo": png, "logoType": "image/png", "logoAlt": "London Borough logo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Publish(ctx, "london", v.Number); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, r.URL)
+	_, body := b.do(http.MethodGet, "/b/london/", nil)
+	css := regexpFind(t, body, `href="(/b/london/brand\.css\?v=[^"]+)"`)
+	logo := regexpFind(t, body, `src="(/b/london/logo\?v=[^"]+)" alt="London Borough logo"`)
+	res, cssBody := b.do(http.MethodGet, strings.ReplaceAll(css, "&amp;", "&"), nil)
+	if res.StatusCode != 200 || !strings.Contains(cssBody, "--brand: #7a1f5c") || !strings.Contains(res.Header.Get("Cache-Control"), "immutable") {
+		t.Errorf("brand.css: %d %q %q", res.StatusCode, res.Header.Get("Cache-Control"), cssBody)
+	}
+	res, logoBody := b.do(http.MethodGet, logo, nil)
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/png" || logoBody != string(png) {
+		t.Errorf("logo: %d %q", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	if strings.Contains(body, "style=") {
+		t.Error("the branded page has an inline style")
+	}
+}
+
+func regexpFind(t *testing.T, s, expr string) string {
+	t.Helper()
+	m := regexp.MustCompile(expr).FindStringSubmatch(s)
+	if m == nil {
+		t.Fatalf("no %s in:\n%.1500s", expr, s)
+	}
+	return m[1]
 }
