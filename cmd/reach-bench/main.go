@@ -31,6 +31,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -203,15 +204,20 @@ func run(backend string, o options) error {
 	// Hand back what earlier work left, so the RSS figure is this run's.
 	debug.FreeOSMemory()
 	rss := startRSSSampler()
+	cpu0 := cpuTime()
 	start := time.Now()
 	if err := ingest(client, srv.URL, batches, o.clients); err != nil {
 		return err
 	}
 	httpDur := time.Since(start)
+	cpuUsed := cpuTime() - cpu0
 	peak := rss.stop()
 	httpRate := float64(len(batches)*o.batch) / httpDur.Seconds()
 	fmt.Printf("ingest over HTTP: %d statements in batches of %d, %d clients: %.0f statements/s (%.2fs, load average now %s)\n",
 		len(batches)*o.batch, o.batch, o.clients, httpRate, httpDur.Seconds(), loadAverage())
+	fmt.Printf("CPU time of this process (server and clients%s) during ingest: %.2fs of %.2fs wall on %d cores (%.0f%% of the machine)\n",
+		map[bool]string{true: ", not PostgreSQL's", false: ""}[backend == "postgres"], cpuUsed.Seconds(), httpDur.Seconds(), runtime.NumCPU(),
+		100*cpuUsed.Seconds()/(httpDur.Seconds()*float64(runtime.NumCPU())))
 	fmt.Printf("peak RSS of this process during ingest (server, the 8 clients and the %d MB of pre-built request bodies): %.0f MB\n",
 		batchBytes(batches)>>20, float64(peak)/(1<<20))
 
@@ -487,6 +493,15 @@ func (s *rssSampler) stop() int64 {
 	close(s.done)
 	s.wg.Wait()
 	return s.peak.Load()
+}
+
+// cpuTime is the user and system CPU time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // loadAverage is the 1-minute load average: figures taken on a busy
