@@ -26,9 +26,12 @@ func (h *Handler) readStatements(c echo.Context) ([]*lrs.Statement, []lrs.Part, 
 	ver := VersionFrom(r.Context())
 	switch ct {
 	case "application/json":
-		body, err := io.ReadAll(r.Body)
+		body, err := io.ReadAll(io.LimitReader(r.Body, h.maxBytes+1))
 		if err != nil {
 			return nil, nil, readErr(err)
+		}
+		if int64(len(body)) > h.maxBytes {
+			return nil, nil, errs.E(errs.TooLarge, "statements body is larger than %d bytes; send smaller batches", h.maxBytes)
 		}
 		stmts, err := lrs.ParseStatements(body, ver)
 		return stmts, nil, err

@@ -290,3 +290,16 @@ func TestDefaultVersion(t *testing.T) {
 		}
 	}
 }
+
+func TestStatementsBodyLimit(t *testing.T) {
+	h := newHarnessWith(t, testenv.SQLiteURL(t), func(d *Deps) { d.MaxAttachmentBytes = 1000 })
+	big := "[" + strings.TrimSuffix(strings.Repeat(statementJSON("ada", "http://example.org/big")+",", 20), ",") + "]"
+	resp := h.do(t, "POST", "/xapi/statements", "a", "1.0.3", big, nil)
+	if body := readAll(t, resp); resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("got %d %s, want 413", resp.StatusCode, body)
+	}
+	resp = h.do(t, "POST", "/xapi/statements", "a", "1.0.3", statementJSON("ada", "http://example.org/small"), nil)
+	if body := readAll(t, resp); resp.StatusCode != http.StatusOK {
+		t.Fatalf("small statement: got %d %s, want 200", resp.StatusCode, body)
+	}
+}

@@ -32,8 +32,8 @@ type Deps struct {
 	// "" means 2.0.0. Set it to 1.0.3 for an LRS whose clients are all
 	// 1.0.3.
 	DefaultVersion lrs.Version
-	// MaxAttachmentBytes caps a multipart statements request's decoded
-	// size; 0 means 64 MiB.
+	// MaxAttachmentBytes caps a statements request's body, JSON or
+	// multipart with its attachments; 0 means 64 MiB.
 	MaxAttachmentBytes int64
 }
 
