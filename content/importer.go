@@ -144,19 +144,23 @@ func (s *Service) importZip(ctx context.Context, boroughID, actor string, r io.R
 		return Package{}, err
 	}
 
-	created, err := s.storeBlobs(ctx, hashed)
+	created, reused, err := s.storeBlobs(ctx, hashed)
 	if err == nil {
 		err = s.insertPackage(ctx, pkg)
 		if db := (uniqueErr{}); errors.As(err, &db) {
-			// A concurrent import of the same zip won the race.
+			// A concurrent import of the same zip won the race; its package
+			// references the same blobs, so nothing is cleaned up.
 			if existing, e2 := s.packageByHash(ctx, boroughID, pkg.ContentHash); e2 == nil {
-				return existing, nil
+				return existing, s.ensureReused(ctx, append(created, reused...))
 			}
 		}
 	}
 	if err != nil {
 		s.cleanupBlobs(created)
 		return Package{}, err
+	}
+	if err := s.ensureReused(ctx, reused); err != nil {
+		return Package{}, errs.Wrap(errs.Unavailable, err, "the package was recorded but a shared file could not be checked; import it again")
 	}
 	return pkg, nil
 }
@@ -209,7 +213,7 @@ func (s *Service) hashEntries(ctx context.Context, entries []zipEntry) ([]hashed
 // storeBlobs puts every file whose blob is not stored yet, returning the
 // keys it created (for cleanup on failure). Identical files within the
 // package are put once.
-func (s *Service) storeBlobs(ctx context.Context, hashed []hashedEntry) ([]string, error) {
+func (s *Service) storeBlobs(ctx context.Context, hashed []hashedEntry) (created, reused []*hashedEntry, err error) {
 	unique := map[string]*hashedEntry{}
 	var order []string
 	for i := range hashed {
@@ -219,35 +223,59 @@ func (s *Service) storeBlobs(ctx context.Context, hashed []hashedEntry) ([]strin
 		}
 	}
 	var mu sync.Mutex
-	var created []string
-	err := parallel(ctx, len(order), s.opts.ImportWorkers, func(i int) error {
+	err = parallel(ctx, len(order), s.opts.ImportWorkers, func(i int) error {
 		h := unique[order[i]]
-		key := BlobKey(h.ref.SHA256)
-		if _, err := s.blobs.Stat(ctx, key); err == nil {
+		if _, err := s.blobs.Stat(ctx, BlobKey(h.ref.SHA256)); err == nil {
+			mu.Lock()
+			reused = append(reused, h)
+			mu.Unlock()
 			return nil
 		} else if !errors.Is(err, blob.ErrNotFound) {
 			return err
 		}
-		rc, err := h.File.Open()
-		if err != nil {
-			return errs.Wrap(errs.Invalid, err, "zip entry %q cannot be read", h.Path)
+		err := s.putEntry(ctx, h)
+		if err == nil || errs.KindOf(err) == errs.Internal {
+			mu.Lock()
+			created = append(created, h)
+			mu.Unlock()
 		}
-		defer rc.Close()
-		hr := &hashingReader{r: rc, h: sha256.New()}
-		if err := s.blobs.Put(ctx, key, hr, h.ref.Size, h.ref.ContentType); err != nil {
+		return err
+	})
+	return created, reused, err
+}
+
+// putEntry stores one zip entry under its content address, checking the
+// bytes still hash to it.
+func (s *Service) putEntry(ctx context.Context, h *hashedEntry) error {
+	rc, err := h.File.Open()
+	if err != nil {
+		return errs.Wrap(errs.Invalid, err, "zip entry %q cannot be read", h.Path)
+	}
+	defer rc.Close()
+	hr := &hashingReader{r: rc, h: sha256.New()}
+	if err := s.blobs.Put(ctx, BlobKey(h.ref.SHA256), hr, h.ref.Size, h.ref.ContentType); err != nil {
+		return err
+	}
+	if got := hex.EncodeToString(hr.h.Sum(nil)); got != h.ref.SHA256 {
+		// The zip changed under us between the passes; never keep a blob
+		// under a key that is not its hash (the caller deletes it).
+		return errs.E(errs.Internal, "zip entry %q changed while importing", h.Path)
+	}
+	return nil
+}
+
+// ensureReused runs after the package is recorded: a blob this import
+// found already stored may have been deleted since by a failed import
+// that had just created it (see cleanupBlobs); put it back from the zip.
+func (s *Service) ensureReused(ctx context.Context, reused []*hashedEntry) error {
+	return parallel(ctx, len(reused), s.opts.ImportWorkers, func(i int) error {
+		h := reused[i]
+		if _, err := s.blobs.Stat(ctx, BlobKey(h.ref.SHA256)); !errors.Is(err, blob.ErrNotFound) {
 			return err
 		}
-		mu.Lock()
-		created = append(created, key)
-		mu.Unlock()
-		if got := hex.EncodeToString(hr.h.Sum(nil)); got != h.ref.SHA256 {
-			// The zip changed under us between the passes; never keep a
-			// blob under a key that is not its hash.
-			return errs.E(errs.Internal, "zip entry %q changed while importing", h.Path)
-		}
-		return nil
+		s.log.Warn("import: a shared blob vanished during import; storing it again", "sha256", h.ref.SHA256)
+		return s.putEntry(ctx, h)
 	})
-	return created, err
 }
 
 type hashingReader struct {
@@ -265,23 +293,39 @@ func (h *hashingReader) Read(p []byte) (int, error) {
 }
 
 // cleanupBlobs deletes blobs a failed import created, unless a package
-// (a concurrent import of a file with the same bytes) now references them.
-func (s *Service) cleanupBlobs(keys []string) {
+// references them. Another import may have found such a blob already
+// stored and be about to commit a package naming it, so after deleting,
+// the references are checked again and the blob put back if one appeared;
+// the other import also re-checks its reused blobs after committing
+// (ensureReused), so whichever order the two run in, no package is left
+// naming a missing blob.
+func (s *Service) cleanupBlobs(created []*hashedEntry) {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
-	for _, key := range keys {
-		sum := strings.TrimPrefix(key, BlobPrefix)
+	referenced := func(sum string) (bool, error) {
 		var one int
 		err := s.db.SQL.QueryRowContext(ctx, `SELECT 1 FROM content_files WHERE sha256 = $1 LIMIT 1`, sum).Scan(&one)
-		if err == nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	for _, h := range created {
+		sum := h.ref.SHA256
+		if ref, err := referenced(sum); err != nil || ref {
+			if err != nil {
+				s.log.Warn("import cleanup: cannot check blob references; keeping blob", "sha256", sum, "err", err)
+			}
 			continue
 		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			s.log.Warn("import cleanup: cannot check blob references; keeping blob", "key", key, "err", err)
+		if err := s.blobs.Delete(ctx, BlobKey(sum)); err != nil {
+			s.log.Warn("import cleanup: blob not deleted", "sha256", sum, "err", err)
 			continue
 		}
-		if err := s.blobs.Delete(ctx, key); err != nil {
-			s.log.Warn("import cleanup: blob not deleted", "key", key, "err", err)
+		if ref, err := referenced(sum); err == nil && ref {
+			if err := s.putEntry(ctx, h); err != nil {
+				s.log.Error("import cleanup: a blob another package needs could not be restored", "sha256", sum, "err", err)
+			}
 		}
 	}
 }
