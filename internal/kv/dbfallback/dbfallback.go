@@ -39,8 +39,8 @@ func mustSub(f fs.FS, dir string) fs.FS {
 }
 
 // Store is a kv.Store over a primary store with a database fallback for
-// Set, Get, Take and Delete. Incr, Publish, Subscribe, Ping and Close go
-// to the primary only.
+// Set, SetNX, Get, Take and Delete. Incr, Publish, Subscribe, Ping and
+// Close go to the primary only.
 type Store struct {
 	kv.Store
 	db  *db.DB
@@ -95,6 +95,37 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	_, err = s.db.SQL.ExecContext(ctx, `INSERT INTO kv_fallback (key, value, expires_at) VALUES ($1, $2, $3)
 ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`, key, value, now.Add(ttl).UnixMilli())
 	return dbErr(err)
+}
+
+// SetNX implements kv.Store. During an outage the database decides who
+// sets the key first (INSERT … ON CONFLICT DO NOTHING), so a short lock
+// still excludes other replicas. A key set in the primary just before it
+// went down is not seen there, nor a key set in the database once the
+// primary is back: around the edges of an outage two holders are
+// possible for at most the key's ttl.
+func (s *Store) SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	if s.closed.Load() {
+		return false, errClosed
+	}
+	ok, err := s.Store.SetNX(ctx, key, value, ttl)
+	if !unavailable(err) {
+		return ok, err
+	}
+	s.warn("setnx", err)
+	if ttl == 0 {
+		ttl = 24 * time.Hour
+	}
+	now := s.now()
+	if _, err := s.db.SQL.ExecContext(ctx, `DELETE FROM kv_fallback WHERE key = $1 AND expires_at < $2`, key, now.UnixMilli()); err != nil {
+		return false, dbErr(err)
+	}
+	res, err := s.db.SQL.ExecContext(ctx, `INSERT INTO kv_fallback (key, value, expires_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING`,
+		key, value, now.Add(ttl).UnixMilli())
+	if err != nil {
+		return false, dbErr(err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, dbErr(err)
 }
 
 // Get implements kv.Store: a key the primary lacks (or cannot answer for)

@@ -118,6 +118,25 @@ func TestOutage(t *testing.T) {
 				t.Errorf("expired value: %v, want ErrNotFound", err)
 			}
 
+			// A lock taken during the outage excludes the other replica
+			// until it is deleted or expires.
+			if ok, err := a.SetNX(ctx, "lock:1", []byte("a"), 50*time.Millisecond); err != nil || !ok {
+				t.Fatalf("first SetNX during the outage: %v %v", ok, err)
+			}
+			if ok, err := b.SetNX(ctx, "lock:1", []byte("b"), time.Minute); err != nil || ok {
+				t.Errorf("second SetNX during the outage: %v %v, want false", ok, err)
+			}
+			time.Sleep(60 * time.Millisecond)
+			if ok, err := b.SetNX(ctx, "lock:1", []byte("b"), time.Minute); err != nil || !ok {
+				t.Errorf("SetNX after the lock expired: %v %v, want true", ok, err)
+			}
+			if err := b.Delete(ctx, "lock:1"); err != nil {
+				t.Fatal(err)
+			}
+			if ok, err := a.SetNX(ctx, "lock:1", []byte("a"), time.Minute); err != nil || !ok {
+				t.Errorf("SetNX after Delete: %v %v, want true", ok, err)
+			}
+
 			// With Redis up nothing goes to the database.
 			if err := back.Set(ctx, "fetch:4", []byte("redis"), time.Minute); err != nil {
 				t.Fatal(err)
