@@ -88,6 +88,12 @@ type Meta struct {
 	TimeLimitAction     string   `json:"timeLimitAction,omitempty"`
 	// ReturnURL is where the player's "back" link goes (the portal).
 	ReturnURL string `json:"returnUrl,omitempty"`
+	// ModuleAU is the item the portal launched (the AU its module is
+	// bound to), kept as the learner moves to other SCOs of the package;
+	// SCOs lists the package's SCOs, whose outcomes together are the
+	// module's.
+	ModuleAU string   `json:"moduleAu,omitempty"`
+	SCOs     []string `json:"scos,omitempty"`
 }
 
 // Attempt is one learner's attempt on one SCO within a registration.
@@ -195,6 +201,9 @@ type AttemptStart struct {
 	SCOID string
 	// ReturnURL, if set, is an absolute http(s) URL the player links back to.
 	ReturnURL string
+	// ModuleAU is the item the portal launched for a module, when the
+	// attempt belongs to one (StartSCORM sets it; Navigate keeps it).
+	ModuleAU string
 }
 
 // VersionOf maps a package type to its run-time version.
@@ -300,7 +309,7 @@ func (s *Service) openSession(ctx context.Context, in AttemptStart, pkg content.
 			delete(a.CMI, k)
 		}
 		a.SessionID, a.SessionState, a.Status = uuid.NewString(), sessionLaunched, StatusActive
-		a.Meta.ReturnURL = in.ReturnURL
+		a.Meta.ReturnURL, a.Meta.ModuleAU = in.ReturnURL, in.ModuleAU
 		a.UpdatedAt = now
 		return a, s.update(ctx, a)
 	}
@@ -312,7 +321,7 @@ func (s *Service) openSession(ctx context.Context, in AttemptStart, pkg content.
 		Learner: in.Learner, LearnerID: in.LearnerID, LearnerName: in.LearnerName, PackageID: pkg.ID, SCOID: sco.ID,
 		Version: ver, Number: number, Status: StatusActive, Entry: "ab-initio", SessionID: uuid.NewString(),
 		SessionState: sessionLaunched, CMI: CMI{}, Meta: s.meta(pkg, sco), CreatedAt: now, UpdatedAt: now}
-	a.Meta.ReturnURL = in.ReturnURL
+	a.Meta.ReturnURL, a.Meta.ModuleAU = in.ReturnURL, in.ModuleAU
 	return a, s.insert(ctx, a)
 }
 
@@ -336,7 +345,13 @@ func (s *Service) meta(pkg content.Package, sco content.AU) Meta {
 	if title == "" {
 		title = pkg.Title
 	}
-	return Meta{CourseIRI: course, CourseTitle: title, SCOIRI: course + "/" + iriSegment(sco.ID), SCOTitle: sco.Title,
+	var scos []string
+	for _, au := range pkg.Course.AllAUs() {
+		if au.Kind == "sco" {
+			scos = append(scos, au.ID)
+		}
+	}
+	return Meta{SCOs: scos, CourseIRI: course, CourseTitle: title, SCOIRI: course + "/" + iriSegment(sco.ID), SCOTitle: sco.Title,
 		LaunchPath: sco.LaunchURL, LaunchData: sco.LaunchParameters, MasteryScore: sco.MasteryScore,
 		CompletionThreshold: sco.CompletionThreshold, MaxTimeAllowed: sco.MaxTimeAllowed, TimeLimitAction: sco.TimeLimitAction}
 }

@@ -125,12 +125,71 @@ func (s *Service) commitOnce(ctx context.Context, p auth.Principal, attemptID st
 		}
 	}
 	if s.opts.OnOutcome != nil {
-		if err := s.opts.OnOutcome(ctx, a, outcomeOf(old, a)); err != nil {
+		if err := s.reportOutcome(ctx, old, a); err != nil {
 			s.opts.Logger.ErrorContext(ctx, "SCORM outcome not recorded", "attempt", a.ID, "err", err)
 		}
 	}
 	a.seq++
 	return a, nil
+}
+
+// reportOutcome tells OnOutcome where the attempt's module stands. A
+// module played by a multi-SCO package stands where all its SCOs do: it is
+// completed when each SCO's latest attempt is, failed when one failed,
+// passed when none failed and those that judge success passed, and its
+// score is the mean of the scaled scores given.
+func (s *Service) reportOutcome(ctx context.Context, old, a Attempt) error {
+	o := outcomeOf(old, a)
+	if len(a.Meta.SCOs) > 1 {
+		all, err := s.Attempts(ctx, a.BoroughID, a.Registration)
+		if err != nil {
+			return err
+		}
+		latest := map[string]Attempt{}
+		for _, x := range all {
+			if x.PackageID != a.PackageID {
+				continue
+			}
+			if x.ID == a.ID {
+				x = a
+			}
+			if cur, ok := latest[x.SCOID]; !ok || x.Number > cur.Number {
+				latest[x.SCOID] = x
+			}
+		}
+		o = moduleOutcome(a.Meta.SCOs, latest, o.Seconds)
+	}
+	return s.opts.OnOutcome(ctx, a, o)
+}
+
+// moduleOutcome combines the latest attempts of a package's SCOs.
+func moduleOutcome(scos []string, latest map[string]Attempt, seconds float64) Outcome {
+	o := Outcome{Completed: true, Seconds: seconds}
+	var sum float64
+	var scored, passed int
+	for _, id := range scos {
+		x, ok := latest[id]
+		if !ok {
+			o.Completed = false
+			continue
+		}
+		xo := outcomeOf(x, x)
+		o.Completed = o.Completed && xo.Completed
+		o.Failed = o.Failed || xo.Failed
+		if xo.Passed {
+			passed++
+		}
+		if xo.Score != nil {
+			sum += *xo.Score
+			scored++
+		}
+	}
+	o.Passed = !o.Failed && passed > 0 && o.Completed
+	if scored > 0 {
+		mean := roundTo(sum/float64(scored), 4)
+		o.Score = &mean
+	}
+	return o
 }
 
 // outcomeOf is the attempt's outcome after a commit that moved it from old.

@@ -108,7 +108,7 @@ func (s *Service) Navigate(ctx context.Context, p auth.Principal, fromAttemptID,
 	}
 	_, url, err := s.StartAttempt(ctx, AttemptStart{BoroughID: a.BoroughID, Learner: a.Learner, LearnerID: a.LearnerID,
 		LearnerName: a.LearnerName, Registration: a.Registration, PackageID: a.PackageID, SCOID: scoID,
-		ReturnURL: a.Meta.ReturnURL})
+		ReturnURL: a.Meta.ReturnURL, ModuleAU: a.Meta.ModuleAU})
 	return url, err
 }
 
@@ -122,6 +122,7 @@ func (s *Service) StartSCORM(ctx context.Context, l content.Launchable, registra
 	}
 	_ = json.Unmarshal(learner, &agent)
 	_, u, err := s.StartAttempt(ctx, AttemptStart{BoroughID: l.Version.BoroughID, Learner: learner, LearnerID: learnerID,
-		LearnerName: agent.Name, Registration: registration, PackageID: l.Package.ID, SCOID: l.AU.ID, ReturnURL: returnURL})
+		LearnerName: agent.Name, Registration: registration, PackageID: l.Package.ID, SCOID: l.AU.ID, ReturnURL: returnURL,
+		ModuleAU: l.AU.ID})
 	return u, err
 }

@@ -265,3 +265,41 @@ func TestObjectiveStatement(t *testing.T) {
 		t.Errorf("objective result %v", st.Result)
 	}
 }
+
+func TestModuleOutcome(t *testing.T) {
+	at := func(v Version, cmi CMI) Attempt {
+		a := testAttempt(v)
+		a.CMI = cmi
+		return a
+	}
+	scos := []string{"page", "quiz"}
+	tests := []struct {
+		name                      string
+		latest                    map[string]Attempt
+		completed, passed, failed bool
+		score                     float64 // -1: none
+	}{
+		{"nothing yet", map[string]Attempt{}, false, false, false, -1},
+		{"one of two done", map[string]Attempt{"quiz": at(V12, CMI{"cmi.core.lesson_status": "passed", "cmi.core.score.raw": "80"})},
+			false, false, false, 0.8},
+		{"both done, quiz passed", map[string]Attempt{"page": at(V12, CMI{"cmi.core.lesson_status": "completed"}),
+			"quiz": at(V12, CMI{"cmi.core.lesson_status": "passed", "cmi.core.score.raw": "80"})}, true, true, false, 0.8},
+		{"both done, quiz failed", map[string]Attempt{"page": at(V12, CMI{"cmi.core.lesson_status": "completed"}),
+			"quiz": at(V12, CMI{"cmi.core.lesson_status": "failed", "cmi.core.score.raw": "20"})}, true, false, true, 0.2},
+		{"completed without judging success", map[string]Attempt{"page": at(V2004, CMI{"cmi.completion_status": "completed"}),
+			"quiz": at(V2004, CMI{"cmi.completion_status": "completed"})}, true, false, false, -1},
+		{"scores averaged", map[string]Attempt{"page": at(V2004, CMI{"cmi.completion_status": "completed", "cmi.score.scaled": "0.5"}),
+			"quiz": at(V2004, CMI{"cmi.completion_status": "completed", "cmi.success_status": "passed", "cmi.score.scaled": "1"})}, true, true, false, 0.75},
+	}
+	for _, tt := range tests {
+		o := moduleOutcome(scos, tt.latest, 12)
+		score := -1.0
+		if o.Score != nil {
+			score = *o.Score
+		}
+		if o.Completed != tt.completed || o.Passed != tt.passed || o.Failed != tt.failed || score != tt.score || o.Seconds != 12 {
+			t.Errorf("%s: outcome %+v (score %v), want completed %v passed %v failed %v score %v", tt.name, o, score,
+				tt.completed, tt.passed, tt.failed, tt.score)
+		}
+	}
+}

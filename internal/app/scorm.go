@@ -28,11 +28,14 @@ func (a *App) SCORM() *scorm.Service {
 }
 
 // scormOutcome brings the portal's progress up to date after a SCORM
-// commit. Only the SCO a module is bound to counts for the module; the
-// other SCOs of a multi-SCO package were never launched as AUs of the
-// registration, and their outcomes stay in the tracker and the LRS.
+// commit: the outcome (of all the package's SCOs, for a multi-SCO package)
+// belongs to the AU the module is bound to. Attempts started outside the
+// portal belong to no module and change nothing.
 func (a *App) scormOutcome(ctx context.Context, at scorm.Attempt, o scorm.Outcome) error {
-	err := a.Launch().RecordOutcome(ctx, at.BoroughID, at.Registration, at.SCOID, launch.Outcome{
+	if at.Meta.ModuleAU == "" {
+		return nil
+	}
+	err := a.Launch().RecordOutcome(ctx, at.BoroughID, at.Registration, at.Meta.ModuleAU, launch.Outcome{
 		Completed: o.Completed, Passed: o.Passed, Failed: o.Failed, Score: o.Score, Seconds: o.Seconds})
 	if errs.Is(err, errs.NotFound) {
 		return nil
