@@ -274,6 +274,22 @@ func portalModule(t *testing.T, f *fixture) string {
 	return module
 }
 
+// moduleStatus is the module's line of the learner's portal progress.
+func moduleStatus(t *testing.T, f *fixture, learnerID, module string) launch.ModuleProgress {
+	t.Helper()
+	prog, err := f.inst.App.Launch().Progress(context.Background(), f.borough.ID, learnerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range prog.Modules {
+		if m.Module == module {
+			return m
+		}
+	}
+	t.Fatalf("progress has no module %s", module)
+	return launch.ModuleProgress{}
+}
+
 // portalLaunch launches the module as the learner portal does and returns
 // the URL the learner's browser goes to.
 func portalLaunch(t *testing.T, f *fixture, module, learnerID string) (string, string) {
@@ -337,6 +353,10 @@ func TestBrowserSCORM2004(t *testing.T) {
 			// which finishes with "exitAll".
 			waitFor(t, ctx, "continue to the summary", `document.getElementById("player-title").textContent`, "Reach SCORM 2004 test course: Summary")
 			waitFor(t, ctx, "summary entry", inSCO(`doc.getElementById("entry").textContent`), "ab-initio")
+			// The lesson is passed, but the module waits for its summary.
+			if st := moduleStatus(t, f, learnerID, module); st.Status != launch.StatusInProgress {
+				t.Errorf("module with the summary still open: %+v, want in progress", st)
+			}
 			click(t, ctx, "done")
 			waitFor(t, ctx, "summary finished", inSCO(`doc.getElementById("log").textContent`), "finished")
 			waitFor(t, ctx, "exitAll followed", `document.getElementById("player-status").textContent.startsWith("This lesson has finished")`, "true")
@@ -353,17 +373,8 @@ func TestBrowserSCORM2004(t *testing.T) {
 			}
 			// The portal's progress follows the tracker: the module is passed
 			// (its SCO passed, moveOn met) with the time of both sessions.
-			prog, err := f.inst.App.Launch().Progress(context.Background(), f.borough.ID, learnerID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var mod *launch.ModuleProgress
-			for i := range prog.Modules {
-				if prog.Modules[i].Module == module {
-					mod = &prog.Modules[i]
-				}
-			}
-			if mod == nil || (mod.Status != launch.StatusPassed && mod.Status != launch.StatusSatisfied) || mod.Seconds != 180 ||
+			mod := moduleStatus(t, f, learnerID, module)
+			if (mod.Status != launch.StatusPassed && mod.Status != launch.StatusSatisfied) || mod.Seconds != 180 ||
 				mod.Score == nil || *mod.Score != 1 {
 				t.Errorf("portal progress of module %s: %+v", module, mod)
 			}
