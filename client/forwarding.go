@@ -121,6 +121,17 @@ func (c *Client) TestForwarding(ctx context.Context, borough, id string) (Forwar
 	return out, c.Do(ctx, http.MethodPost, forwardingPath(borough, id, "test"), nil, &out)
 }
 
+// SkipForwarding gives up on the next statement waiting for a target
+// (one it refuses) and returns that statement's id.
+func (c *Client) SkipForwarding(ctx context.Context, borough, id string) (string, ForwardingTarget, error) {
+	var out struct {
+		Skipped string           `json:"skipped"`
+		Target  ForwardingTarget `json:"target"`
+	}
+	err := c.Do(ctx, http.MethodPost, forwardingPath(borough, id, "skip"), nil, &out)
+	return out.Skipped, out.Target, err
+}
+
 // ExportStatements downloads a borough's statements; params holds format
 // (jsonl or csv) and the xAPI filters. The caller closes the body.
 func (c *Client) ExportStatements(ctx context.Context, borough string, params url.Values) (io.ReadCloser, error) {

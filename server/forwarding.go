@@ -28,6 +28,7 @@ import (
 //	POST   /api/v1/boroughs/{b}/forwarding/{id}/pause
 //	POST   /api/v1/boroughs/{b}/forwarding/{id}/resume
 //	POST   /api/v1/boroughs/{b}/forwarding/{id}/test  send a test statement
+//	POST   /api/v1/boroughs/{b}/forwarding/{id}/skip  give up on the next waiting statement
 //	GET    /api/v1/forwarding                         every borough's (platform admins)
 func MountForwarding(svc *forward.Service) func(e *echo.Echo, s *Server) {
 	return func(e *echo.Echo, s *Server) {
@@ -41,6 +42,7 @@ func MountForwarding(svc *forward.Service) func(e *echo.Echo, s *Server) {
 		g.POST("/boroughs/:borough/forwarding/:id/pause", h.pause)
 		g.POST("/boroughs/:borough/forwarding/:id/resume", h.resume)
 		g.POST("/boroughs/:borough/forwarding/:id/test", h.test)
+		g.POST("/boroughs/:borough/forwarding/:id/skip", h.skip)
 		g.GET("/forwarding", h.listAll)
 		s.registry.MustRegister(&forwardingCollector{svc: svc, log: s.log})
 	}
@@ -172,6 +174,29 @@ func (h forwardingHandlers) test(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, res)
+}
+
+// skipped is the answer to a skip: the statement that will not be sent.
+type skipped struct {
+	Skipped string         `json:"skipped"`
+	Target  forward.Status `json:"target"`
+}
+
+func (h forwardingHandlers) skip(c echo.Context) error {
+	b, p, err := h.s.adminOf(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	id, err := h.svc.Skip(ctx, p.Subject, b.ID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	st, err := h.svc.Status(ctx, b.ID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, skipped{Skipped: id, Target: st})
 }
 
 // forwardingCollector reports every target's delivery state when

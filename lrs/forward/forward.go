@@ -137,6 +137,10 @@ type Store interface {
 	Advance(ctx context.Context, id, owner string, from, to int64, delivered int, at time.Time) (bool, error)
 	// Fail records a failed attempt and when to retry.
 	Fail(ctx context.Context, id, owner, msg string, attempts int, at, next time.Time) error
+	// Skip moves the cursor from from to to for an admin, whoever holds
+	// the lease, and clears the failure so delivery resumes at once; it
+	// reports whether the cursor was still from.
+	Skip(ctx context.Context, id string, from, to int64) (bool, error)
 }
 
 // Auditor records admin actions; auth.Service implements it.
@@ -453,4 +457,35 @@ func (s *Service) SendTest(ctx context.Context, actor, borough, id, homePage str
 	}
 	s.audit.Audit(ctx, borough, actor, "forwarding.test", t.ID, map[string]any{"ok": res.OK, "status": code})
 	return res, nil
+}
+
+// Skip gives up on the next statement waiting for a target, typically
+// one the target refuses: the cursor moves past it and delivery goes on
+// with the rest. It returns the skipped statement's id; the audit log
+// records it, since that statement will not reach the target.
+func (s *Service) Skip(ctx context.Context, actor, borough, id string) (string, error) {
+	t, st, err := s.store.Target(ctx, borough, id)
+	if err != nil {
+		return "", err
+	}
+	max, err := s.store.MaxSeq(ctx)
+	if err != nil {
+		return "", err
+	}
+	next, err := s.store.Feed(ctx, borough, t.Filter, st.Cursor, max, 1)
+	if err != nil {
+		return "", err
+	}
+	if len(next) == 0 {
+		return "", errs.E(errs.Conflict, "no statement is waiting for this target")
+	}
+	ok, err := s.store.Skip(ctx, t.ID, st.Cursor, next[0].Seq)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", errs.E(errs.Conflict, "the target's cursor moved meanwhile; look at its status and try again")
+	}
+	s.audit.Audit(ctx, borough, actor, "forwarding.skip", t.ID, map[string]any{"name": t.Name, "statement": next[0].ID})
+	return next[0].ID, nil
 }

@@ -2,7 +2,9 @@ package forward_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -160,11 +162,32 @@ func TestForwardingIsolatesARefusedStatement(t *testing.T) {
 	if got[ids(sent[0])[0]] != 1 || got[ids(sent[1])[0]] != 1 || got[bad] != 0 || got[ids(sent[3])[0]] != 0 {
 		t.Errorf("got %v, want the two before the refused statement once each and nothing after it", got)
 	}
-	rec.mu.Lock()
-	rec.refuse = nil
-	rec.mu.Unlock()
-	eventually(t, 10*time.Second, "delivery once the target takes it", func() (bool, string) {
+	// An admin gives up on it; the rest follows.
+	skippedID, _, err := ac.SkipForwarding(ctx, "london", tg.ID)
+	if err != nil || skippedID != bad {
+		t.Fatalf("skip: got %q, %v; want %s", skippedID, err, bad)
+	}
+	eventually(t, 10*time.Second, "delivery after the skip", func() (bool, string) {
 		got, _ := rec.snapshot()
-		return got[bad] == 1 && got[ids(sent[3])[0]] == 1, fmt.Sprint(got)
+		st, err := ac.Forwarding(ctx, "london", tg.ID)
+		return got[ids(sent[3])[0]] == 1 && err == nil && st.Lag == 0 && st.LastError == "", fmt.Sprintf("%v %+v", got, st)
 	})
+	if got, _ := rec.snapshot(); got[bad] != 0 {
+		t.Errorf("the skipped statement was sent")
+	}
+	var ce *client.Error
+	if _, _, err := ac.SkipForwarding(ctx, "london", tg.ID); !errors.As(err, &ce) || ce.Status != http.StatusConflict {
+		t.Errorf("skip with nothing waiting: got %v, want 409", err)
+	}
+	entries, err := ac.Audit(ctx, "london")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range entries {
+		found = found || e.Action == "forwarding.skip"
+	}
+	if !found {
+		t.Errorf("the skip is not in the audit log")
+	}
 }

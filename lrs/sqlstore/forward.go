@@ -215,3 +215,14 @@ func (s *ForwardStore) Fail(ctx context.Context, id, owner, msg string, attempts
 	}
 	return nil
 }
+
+// Skip implements forward.Store.
+func (s *ForwardStore) Skip(ctx context.Context, id string, from, to int64) (bool, error) {
+	res, err := s.d.SQL.ExecContext(ctx, `UPDATE lrs_forward_targets SET cursor_seq = $3, attempts = 0, last_error = '',
+		next_attempt_at = NULL WHERE id = $1 AND cursor_seq = $2`, id, from, to)
+	if err != nil {
+		return false, errs.Wrap(errs.Internal, err, "skip forwarded statement")
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
