@@ -73,6 +73,11 @@ func (p *portal) htmlErrors(next echo.HandlerFunc) echo.HandlerFunc {
 				return err
 			}
 		}
+		if errs.Is(err, errs.Forbidden) && strings.HasPrefix(errs.MessageOf(err), "missing or wrong CSRF token") {
+			// The API's wording helps developers; a learner needs to know
+			// what to do.
+			err = errs.E(errs.Forbidden, "this form has expired or was opened in another tab; go back, reload the page and try again")
+		}
 		page := web.Page{}
 		if b, berr := p.s.deps.Auth.BoroughBySlug(c.Request().Context(), c.Param("slug")); berr == nil {
 			page.Borough = p.brand(c, b)

@@ -44,7 +44,7 @@ func TestPortalAccounts(t *testing.T) {
 			{"invitation used twice", "GET", link.Path, nil, 409, "", "already been used"},
 			{"dashboard", "GET", "/b/" + slug + "/dashboard", nil, 200, "", "GP or primary care"},
 			{"role page", "GET", "/b/" + slug + "/role", nil, 200, "", `value="gp" checked`},
-			{"role without CSRF", "POST", "/b/" + slug + "/role", url.Values{"profession": {"artist"}}, 403, "", ""},
+			{"role without CSRF", "POST", "/b/" + slug + "/role", url.Values{"profession": {"artist"}}, 403, "", "reload the page and try again"},
 			{"sign out", "POST", "/b/" + slug + "/signout", url.Values{"_csrf": {"CSRF"}}, 303, "/b/" + slug + "/", ""},
 			{"sign in with a wrong password", "POST", "/b/" + slug + "/signin", url.Values{"email": {"invited@example.org"}, "password": {"wrong password!!"}}, 422, "", "wrong"},
 			{"sign in with an outside next", "POST", "/b/" + slug + "/signin", url.Values{"email": {"invited@example.org"},
