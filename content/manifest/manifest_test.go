@@ -148,7 +148,6 @@ func TestParseErrors(t *testing.T) {
 		{"scorm dangling ref", SCORMFile, scorm(`<item identifier="i" identifierref="nope"/>`, goodRes), `<item identifier="i">: attribute identifierref "nope" names no <resource>`},
 		{"scorm no href", SCORMFile, scorm(`<item identifier="i" identifierref="r"/>`, `<resource identifier="r" adlcp:scormtype="sco"/>`), `<resource identifier="r">: has no href`},
 		{"scorm bad scormtype", SCORMFile, scorm(`<item identifier="i" identifierref="r"/>`, `<resource identifier="r" adlcp:scormtype="page" href="a.html"/>`), `adlcp:scormType "page" is not sco or asset`},
-		{"scorm missing scormtype", SCORMFile, scorm(`<item identifier="i" identifierref="r"/>`, `<resource identifier="r" href="a.html"/>`), `adlcp:scormType (sco or asset) is missing`},
 		{"scorm mastery 150", SCORMFile, scorm(`<item identifier="i" identifierref="r"><adlcp:masteryscore>150</adlcp:masteryscore></item>`, goodRes), `"150" must be a number from 0 to 100`},
 		{"scorm duplicate item", SCORMFile, scorm(`<item identifier="i" identifierref="r"/><item identifier="i" identifierref="r"/>`, goodRes), `<item identifier="i">: identifier is used by another <item>`},
 		{"scorm traversal href", SCORMFile, scorm(`<item identifier="i" identifierref="r"/>`, `<resource identifier="r" adlcp:scormtype="sco" href="../x.html"/>`), "points outside the package"},
@@ -272,5 +271,17 @@ func TestTinCanExternalLaunch(t *testing.T) {
 	}
 	if au := m.Course.AUs[0]; !au.External || au.LaunchURL != "https://cdn.example.org/a/index.html" {
 		t.Fatalf("external launch: %+v", au)
+	}
+}
+
+func TestSCORMLenientDefaults(t *testing.T) {
+	m, err := ParseSCORM([]byte(`<manifest xmlns:adlcp="http://www.adlnet.org/xsd/adlcp_rootv1p2"><metadata><schemaversion>1.2</schemaversion></metadata>
+<organizations><organization identifier="org1"><title>T</title><item identifier="i" identifierref="r"/></organization></organizations>
+<resources><resource identifier="r" href="index.html"/></resources></manifest>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Course.ID != "org1" || m.Course.AUs[0].Kind != KindSCO {
+		t.Fatalf("defaults: id %q kind %q", m.Course.ID, m.Course.AUs[0].Kind)
 	}
 }

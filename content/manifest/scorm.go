@@ -62,9 +62,6 @@ func ParseSCORM(data []byte) (*Manifest, error) {
 	}
 	p.typ = m.Type
 	m.Course.ID = root.attrValue("identifier")
-	if m.Course.ID == "" {
-		return nil, p.errf("<manifest>", "attribute identifier is missing")
-	}
 	// Resources first, so items can be checked against them.
 	resources := root.child("resources")
 	if resources == nil {
@@ -114,6 +111,14 @@ func ParseSCORM(data []byte) (*Manifest, error) {
 		}
 	}
 	m.Course.Organization = org.attrValue("identifier")
+	if m.Course.ID == "" {
+		// The manifest identifier is required, but some exporters leave it
+		// out; the organization's identifier is the next stable choice.
+		m.Course.ID = m.Course.Organization
+	}
+	if m.Course.ID == "" {
+		return nil, p.errf("<manifest>", "attribute identifier is missing (and the organization has none either)")
+	}
 	m.Course.Title = titleOf(org)
 	if m.Course.Title == "" {
 		m.Course.Title = m.Course.ID
@@ -249,9 +254,11 @@ func (p *scormParser) au(it *node, el, ref string) (AU, error) {
 		launch = appendParameters(launch, params)
 	}
 	au := AU{Kind: KindSCO, LaunchURL: launch, ResourceID: ref, LaunchMethod: defaultLaunchMethod, MoveOn: MoveOnCompletedOrPassed}
+	// adlcp:scormType is required, but a few exporters omit it on the one
+	// resource they launch; players treat such a resource as a SCO.
 	st, ok := r.attr("scormtype")
 	if !ok {
-		return AU{}, p.errf(rel, "attribute adlcp:scormType (sco or asset) is missing")
+		st = "sco"
 	}
 	switch strings.ToLower(strings.TrimSpace(st)) {
 	case "sco":
