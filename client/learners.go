@@ -86,6 +86,11 @@ func (c *Client) Invitations(ctx context.Context, borough string) ([]Invitation,
 	return out, c.Do(ctx, http.MethodGet, "/api/v1/boroughs/"+url.PathEscape(borough)+"/learners/invitations", nil, &out)
 }
 
+// CancelInvitation withdraws an invitation not yet accepted.
+func (c *Client) CancelInvitation(ctx context.Context, borough, id string) error {
+	return c.Do(ctx, http.MethodDelete, "/api/v1/boroughs/"+url.PathEscape(borough)+"/learners/invitations/"+url.PathEscape(id), nil, nil)
+}
+
 // DeactivateLearner ends a learner's access and sessions.
 func (c *Client) DeactivateLearner(ctx context.Context, borough, id string) (User, error) {
 	var u User

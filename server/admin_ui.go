@@ -56,6 +56,7 @@ var noticeText = map[string]string{
 	"signedout":     "You have signed out.",
 	"password":      "Your password was changed.",
 	"deactivated":   "The learner was deactivated and signed out everywhere.",
+	"cancelled":     "The invitation was cancelled; its link no longer works.",
 	"reactivated":   "The learner can sign in again.",
 	"erased":        "The learner's data was erased, and the erasure recorded in the audit log.",
 	"waived":        "The module was waived: it now counts as satisfied for this learner.",
@@ -114,6 +115,7 @@ func (s *adminUI) mount(e *echo.Echo) {
 	g.GET("/:borough/", s.admin(boroughAdmin, s.adminDashboard))
 	g.GET("/:borough/learners", s.admin(boroughAdmin, s.adminLearnersPage))
 	g.POST("/:borough/learners/invite", s.admin(boroughAdmin, s.adminInvite))
+	g.POST("/:borough/learners/invitations/:id/cancel", s.admin(boroughAdmin, s.adminCancelInvitation))
 	g.POST("/:borough/learners/:id/deactivate", s.admin(boroughAdmin, s.adminSetActive(false)))
 	g.POST("/:borough/learners/:id/reactivate", s.admin(boroughAdmin, s.adminSetActive(true)))
 	g.GET("/:borough/learners/:id", s.admin(boroughAdmin, s.adminLearnerPage))

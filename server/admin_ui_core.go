@@ -128,6 +128,13 @@ func (s *adminUI) adminInvite(c echo.Context, v adminView) error {
 	return s.render(c, statusFor(fe), "admin_learners", pg)
 }
 
+func (s *adminUI) adminCancelInvitation(c echo.Context, v adminView) error {
+	if err := s.deps.Auth.CancelInvitation(c.Request().Context(), v.P.Subject, v.B.ID, c.Param("id")); err != nil {
+		return err
+	}
+	return done(c, "/admin/"+v.B.Slug+"/learners", "cancelled")
+}
+
 func (s *adminUI) adminSetActive(active bool) func(echo.Context, adminView) error {
 	return func(c echo.Context, v adminView) error {
 		if _, err := s.deps.Auth.SetLearnerActive(c.Request().Context(), v.P.Subject, v.B.ID, c.Param("id"), active); err != nil {

@@ -182,6 +182,21 @@ func TestAdminPages(t *testing.T) {
 		if err != nil {
 			t.Fatalf("accept invitation: %v", err)
 		}
+		code, _, body = admin.post("/admin/camden/learners/invite", url.Values{"email": {"carol@example.org"}})
+		want(t, "second invitation", code, body, http.StatusOK, "Invitation for carol@example.org")
+		invs, _ := r.App.Auth.ListInvitations(ctx, b.ID)
+		var carolID string
+		for _, inv := range invs {
+			if inv.Email == "carol@example.org" {
+				carolID = inv.ID
+			}
+		}
+		code, loc, _ = admin.post("/admin/camden/learners/invitations/"+carolID+"/cancel", nil)
+		c2, _, body := admin.get(loc)
+		want(t, "after cancelling", c2, body, http.StatusOK, "The invitation was cancelled")
+		if code != http.StatusSeeOther || strings.Contains(body, "carol@example.org") {
+			t.Errorf("cancel invitation: %d; page still shows it: %v", code, strings.Contains(body, "carol@example.org"))
+		}
 		code, _, body = admin.get("/admin/camden/learners?q=lovelace")
 		want(t, "search", code, body, http.StatusOK, "Ada Lovelace", "ada@example.org", "Showing 1 to 1 of 1 learners")
 		code, _, body = admin.get("/admin/camden/learners?q=nobody")

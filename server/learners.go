@@ -35,6 +35,7 @@ func (f EraserFunc) EraseLearner(ctx context.Context, boroughID string, user aut
 //	GET  /api/v1/boroughs/{b}/learners                    list (q, status, limit, offset)
 //	GET  /api/v1/boroughs/{b}/learners/invitations        invitations
 //	POST /api/v1/boroughs/{b}/learners/invitations        invite by email
+//	DELETE /api/v1/boroughs/{b}/learners/invitations/{id} cancel an open invitation
 //	GET  /api/v1/boroughs/{b}/learners/{id}               one learner
 //	POST /api/v1/boroughs/{b}/learners/{id}/deactivate    end access and sessions
 //	POST /api/v1/boroughs/{b}/learners/{id}/reactivate
@@ -44,6 +45,7 @@ func MountLearners(e *echo.Echo, s *Server) {
 	g.GET("", s.apiListLearners)
 	g.GET("/invitations", s.apiListInvitations)
 	g.POST("/invitations", s.apiInvite)
+	g.DELETE("/invitations/:id", s.apiCancelInvitation)
 	g.GET("/:id", s.apiGetLearner)
 	g.POST("/:id/deactivate", s.apiSetLearnerActive(false))
 	g.POST("/:id/reactivate", s.apiSetLearnerActive(true))
@@ -122,6 +124,17 @@ func (s *Server) apiInvite(c echo.Context) error {
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusCreated, InvitationCreated{Invitation: inv, URL: s.inviteURL(b, tok)})
+}
+
+func (s *Server) apiCancelInvitation(c echo.Context) error {
+	b, p, err := s.adminOf(c)
+	if err != nil {
+		return err
+	}
+	if err := s.deps.Auth.CancelInvitation(c.Request().Context(), p.Subject, b.ID, c.Param("id")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
 }
 
 func (s *Server) apiListInvitations(c echo.Context) error {

@@ -146,6 +146,26 @@ func TestLearnerInviteDeactivateReactivate(t *testing.T) {
 			t.Fatalf("invitations: %+v, %v; want one accepted, without its link", invs, err)
 		}
 
+		// An open invitation can be cancelled, once; its link stops working.
+		carol, err := f.admin.Invite(ctx, "camden", "carol@example.org")
+		if err != nil {
+			t.Fatal(err)
+		}
+		other := newLearnerFixture(t, r, "hackney")
+		wantStatus(t, other.admin.CancelInvitation(ctx, "camden", carol.ID), http.StatusNotFound)
+		wantStatus(t, other.admin.CancelInvitation(ctx, "hackney", carol.ID), http.StatusNotFound)
+		wantStatus(t, f.admin.CancelInvitation(ctx, "camden", invs[0].ID), http.StatusNotFound) // accepted already
+		if err := f.admin.CancelInvitation(ctx, "camden", carol.ID); err != nil {
+			t.Fatalf("cancel invitation: %v", err)
+		}
+		wantStatus(t, f.admin.CancelInvitation(ctx, "camden", carol.ID), http.StatusNotFound)
+		if _, err := r.App.Auth.Invitation(ctx, f.borough.ID, path.Base(carol.URL)); err == nil {
+			t.Error("a cancelled invitation's link still works")
+		}
+		if invs, _ := f.admin.Invitations(ctx, "camden"); len(invs) != 1 {
+			t.Errorf("invitations after cancelling: %+v, want only the accepted one", invs)
+		}
+
 		got, err := f.admin.DeactivateLearner(ctx, "camden", u.ID)
 		if err != nil || got.Status != "deactivated" {
 			t.Fatalf("deactivate: %+v, %v", got, err)
@@ -174,8 +194,9 @@ func TestLearnerInviteDeactivateReactivate(t *testing.T) {
 		for _, e := range entries {
 			actions = append(actions, e.Action)
 		}
-		if all := strings.Join(actions, " "); !strings.Contains(all, "learner.deactivate") || !strings.Contains(all, "learner.reactivate") {
-			t.Errorf("audit actions %q lack deactivate and reactivate", all)
+		if all := strings.Join(actions, " "); !strings.Contains(all, "learner.deactivate") || !strings.Contains(all, "learner.reactivate") ||
+			!strings.Contains(all, "invitation.cancel") {
+			t.Errorf("audit actions %q lack deactivate, reactivate and invitation.cancel", all)
 		}
 	})
 }

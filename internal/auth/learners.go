@@ -48,6 +48,9 @@ type LearnerStore interface {
 	AnonymiseUser(ctx context.Context, u User, oldEmail string, at time.Time) ([]string, error)
 	// ListBoroughAdmins lists a borough's admin accounts by email.
 	ListBoroughAdmins(ctx context.Context, boroughID string) ([]User, error)
+	// DeleteOpenInvitation deletes an invitation of the borough that has
+	// not been accepted, and returns its email; errs.NotFound otherwise.
+	DeleteOpenInvitation(ctx context.Context, boroughID, id string) (string, error)
 }
 
 // Learner list limits.
@@ -210,4 +213,19 @@ func (s *Service) ListBoroughAdmins(ctx context.Context, boroughID string) ([]Us
 		return nil, err
 	}
 	return ls.ListBoroughAdmins(ctx, boroughID)
+}
+
+// CancelInvitation withdraws an invitation not yet accepted, so its link
+// stops working.
+func (s *Service) CancelInvitation(ctx context.Context, actor, boroughID, id string) error {
+	ls, err := s.learners()
+	if err != nil {
+		return err
+	}
+	email, err := ls.DeleteOpenInvitation(ctx, boroughID, id)
+	if err != nil {
+		return err
+	}
+	s.audit(ctx, boroughID, actor, "invitation.cancel", email, nil)
+	return nil
 }

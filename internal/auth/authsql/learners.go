@@ -3,11 +3,13 @@ package authsql
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/reach-london/reach/internal/auth"
+	"github.com/reach-london/reach/internal/errs"
 )
 
 var _ auth.LearnerStore = (*Store)(nil)
@@ -152,4 +154,15 @@ func (s *Store) ListBoroughAdmins(ctx context.Context, boroughID string) ([]auth
 		out = append(out, u)
 	}
 	return out, rows.Err()
+}
+
+// DeleteOpenInvitation implements auth.LearnerStore.
+func (s *Store) DeleteOpenInvitation(ctx context.Context, boroughID, id string) (string, error) {
+	var email string
+	err := s.db.SQL.QueryRowContext(ctx, `DELETE FROM invitations WHERE borough_id = $1 AND id = $2 AND accepted_at IS NULL RETURNING email`,
+		boroughID, id).Scan(&email)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", errs.E(errs.NotFound, "no open invitation %q in this borough", id)
+	}
+	return email, err
 }
