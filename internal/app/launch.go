@@ -8,7 +8,6 @@ import (
 
 	"github.com/reach-london/reach/content/launch"
 	"github.com/reach-london/reach/internal/auth"
-	"github.com/reach-london/reach/internal/kv"
 	"github.com/reach-london/reach/internal/kv/dbfallback"
 	"github.com/reach-london/reach/lrs"
 	"github.com/reach-london/reach/server"
@@ -26,7 +25,7 @@ func (a *App) Launch() *launch.Service {
 	}
 	// Fetch codes fall back to the database while Redis is down, so
 	// learners keep launching (see docs/operations/load-and-resilience.md).
-	var codes kv.Store = a.KV
+	codes := a.KV
 	if a.Config.RedisURL != "" {
 		codes = dbfallback.New(a.KV, a.DB, a.Log)
 	}
