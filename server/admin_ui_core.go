@@ -14,8 +14,11 @@ import (
 	"github.com/reach-london/reach/server/web"
 )
 
-// adminLearnersPageSize is how many learners one page of the list shows.
-const adminLearnersPageSize = 25
+// Page sizes of the learner list and the audit log.
+const (
+	adminLearnersPageSize = 25
+	adminAuditPageSize    = 100
+)
 
 // learnerRow is a learner as the list shows them.
 type learnerRow struct {
@@ -244,9 +247,18 @@ func (s *adminUI) adminRevokeCredential(c echo.Context, v adminView) error {
 // --- audit log ---------------------------------------------------------
 
 func (s *adminUI) adminAuditPage(c echo.Context, v adminView) error {
-	entries, err := s.deps.Auth.Store().ListAudit(c.Request().Context(), v.B.ID, 200)
+	before, _ := strconv.ParseInt(c.QueryParam("before"), 10, 64)
+	if before < 0 {
+		before = 0
+	}
+	entries, err := s.deps.Auth.AuditPage(c.Request().Context(), v.B.ID, before, adminAuditPageSize+1)
 	if err != nil {
 		return err
+	}
+	older := ""
+	if len(entries) > adminAuditPageSize {
+		entries = entries[:adminAuditPageSize]
+		older = "?before=" + strconv.FormatInt(entries[len(entries)-1].ID, 10)
 	}
 	// Actors are account ids; people read them as email addresses.
 	actors := map[string]string{}
@@ -259,7 +271,7 @@ func (s *adminUI) adminAuditPage(c echo.Context, v adminView) error {
 			actors[e.Actor] = u.Email
 		}
 	}
-	data := map[string]any{"Entries": entries, "Actors": actors}
+	data := map[string]any{"Entries": entries, "Actors": actors, "Older": older, "Paged": before > 0}
 	if v.B.ID == "" {
 		// London-wide: name each entry's borough.
 		bs, err := s.deps.Auth.Store().ListBoroughs(c.Request().Context())

@@ -256,6 +256,11 @@ func TestAdminPages(t *testing.T) {
 
 		code, _, body = admin.get("/admin/camden/audit")
 		want(t, "audit", code, body, http.StatusOK, "learner.erase", "credential.revoke", "learner.deactivate", `data-label="By">boss@camden.test<`)
+		code, _, body = admin.get("/admin/camden/audit?before=3")
+		want(t, "an older page of the audit log", code, body, http.StatusOK, "Newest entries")
+		if strings.Contains(body, "learner.erase") {
+			t.Error("an older page shows the newest entries")
+		}
 		code, _, body = root.get("/admin/audit")
 		want(t, "London-wide audit", code, body, http.StatusOK, "borough.create", "Camden")
 

@@ -229,3 +229,23 @@ func (s *Service) CancelInvitation(ctx context.Context, actor, boroughID, id str
 	s.audit(ctx, boroughID, actor, "invitation.cancel", email, nil)
 	return nil
 }
+
+// AuditPageStore pages through the audit log; authsql.Store implements it.
+type AuditPageStore interface {
+	// ListAuditBefore lists up to limit entries of the borough (every
+	// borough for "") with ids below before (0: the newest), newest first.
+	ListAuditBefore(ctx context.Context, boroughID string, before int64, limit int) ([]AuditEntry, error)
+}
+
+// AuditPage returns up to limit audit entries older than entry before (0:
+// the newest), for reading the log page by page.
+func (s *Service) AuditPage(ctx context.Context, boroughID string, before int64, limit int) ([]AuditEntry, error) {
+	ap, ok := s.store.(AuditPageStore)
+	if !ok {
+		return nil, errs.E(errs.Internal, "the account store cannot page the audit log")
+	}
+	if before < 0 || limit < 1 || limit > 1000 {
+		return nil, errs.E(errs.Invalid, "before must not be negative and limit must be from 1 to 1000")
+	}
+	return ap.ListAuditBefore(ctx, boroughID, before, limit)
+}

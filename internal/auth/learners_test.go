@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -152,6 +153,51 @@ func TestDeactivateAndAnonymise(t *testing.T) {
 			}
 			if again, _ := s.Store().UserByID(ctx, u.ID); again != got {
 				t.Errorf("second erasure changed the account: %+v", again)
+			}
+		})
+	}
+}
+
+func TestAuditPages(t *testing.T) {
+	for name, url := range testenv.DatabaseURLs(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			s := newService(t, url)
+			b, _ := s.CreateBorough(ctx, "test", "lambeth", "")
+			other, _ := s.CreateBorough(ctx, "test", "merton", "")
+			for i := 0; i < 5; i++ {
+				s.Audit(ctx, b.ID, "admin-1", "test.step", strconv.Itoa(i), nil)
+				s.Audit(ctx, other.ID, "admin-2", "test.step", "other", nil)
+			}
+			var got []string
+			before := int64(0)
+			for {
+				page, err := s.AuditPage(ctx, b.ID, before, 2)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(page) == 0 {
+					break
+				}
+				for _, e := range page {
+					got = append(got, e.Target)
+				}
+				before = page[len(page)-1].ID
+			}
+			if want := "4 3 2 1 0 lambeth"; strings.Join(got, " ") != want {
+				t.Errorf("paged audit targets %q, want %q", strings.Join(got, " "), want)
+			}
+			all, _ := s.AuditPage(ctx, "", 0, 1000)
+			if len(all) != 12 {
+				t.Errorf("every borough's log has %d entries, want 12", len(all))
+			}
+			for _, bad := range []struct {
+				before int64
+				limit  int
+			}{{-1, 10}, {0, 0}, {0, 1001}} {
+				if _, err := s.AuditPage(ctx, b.ID, bad.before, bad.limit); !errs.Is(err, errs.Invalid) {
+					t.Errorf("AuditPage(before %d, limit %d): got %v, want invalid", bad.before, bad.limit, err)
+				}
 			}
 		})
 	}

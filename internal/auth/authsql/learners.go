@@ -166,3 +166,37 @@ func (s *Store) DeleteOpenInvitation(ctx context.Context, boroughID, id string) 
 	}
 	return email, err
 }
+
+var _ auth.AuditPageStore = (*Store)(nil)
+
+// ListAuditBefore implements auth.AuditPageStore.
+func (s *Store) ListAuditBefore(ctx context.Context, boroughID string, before int64, limit int) ([]auth.AuditEntry, error) {
+	q := `SELECT id, borough_id, actor, action, target, details, at FROM audit_log WHERE id < $2`
+	args := []any{limit, before}
+	if before == 0 {
+		args[1] = int64(1) << 62
+	}
+	if boroughID != "" {
+		q += ` AND borough_id = $3`
+		args = append(args, boroughID)
+	}
+	rows, err := s.db.SQL.QueryContext(ctx, q+` ORDER BY id DESC LIMIT $1`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []auth.AuditEntry
+	for rows.Next() {
+		var e auth.AuditEntry
+		var details sql.NullString
+		if err := rows.Scan(&e.ID, &e.BoroughID, &e.Actor, &e.Action, &e.Target, &details, &e.At); err != nil {
+			return nil, err
+		}
+		if details.Valid {
+			e.Details = []byte(details.String)
+		}
+		e.At = e.At.UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
