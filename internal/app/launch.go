@@ -23,8 +23,9 @@ func (a *App) Launch() *launch.Service {
 	if v, ok := launchServices.Load(a); ok {
 		return v.(*launch.Service)
 	}
-	// Fetch codes fall back to the database while Redis is down, so
-	// learners keep launching (see docs/operations/load-and-resilience.md).
+	// Fetch codes and the per-session cmi5 lock fall back to the database
+	// while Redis is down, so learners keep launching and their AUs keep
+	// recording (see docs/operations/load-and-resilience.md).
 	codes := a.KV
 	if a.Config.RedisURL != "" {
 		codes = dbfallback.New(a.KV, a.DB, a.Log)
