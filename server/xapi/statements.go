@@ -17,7 +17,7 @@ import (
 
 // readStatements reads a PUT or POST statements body, plain JSON or
 // multipart/mixed with attachments.
-func (h *Handler) readStatements(c echo.Context) ([]*lrs.Statement, []lrs.Part, error) {
+func (h *Handler) readStatements(c echo.Context, single bool) ([]*lrs.Statement, []lrs.Part, error) {
 	r := c.Request()
 	ct, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil && r.Header.Get("Content-Type") != "" {
@@ -33,6 +33,9 @@ func (h *Handler) readStatements(c echo.Context) ([]*lrs.Statement, []lrs.Part, 
 		if int64(len(body)) > h.maxBytes {
 			return nil, nil, errs.E(errs.TooLarge, "statements body is larger than %d bytes; send smaller batches", h.maxBytes)
 		}
+		if single && isArray(body) {
+			return nil, nil, errs.E(errs.Invalid, "PUT takes one statement object, not an array")
+		}
 		stmts, err := lrs.ParseStatements(body, ver)
 		return stmts, nil, err
 	case "multipart/mixed":
@@ -40,10 +43,18 @@ func (h *Handler) readStatements(c echo.Context) ([]*lrs.Statement, []lrs.Part, 
 		if err != nil {
 			return nil, nil, err
 		}
+		if single && isArray(body) {
+			return nil, nil, errs.E(errs.Invalid, "PUT takes one statement object, not an array")
+		}
 		stmts, err := lrs.ParseStatements(body, ver)
 		return stmts, parts, err
 	}
 	return nil, nil, errs.E(errs.Invalid, "statements must be sent as application/json or multipart/mixed, not %q", r.Header.Get("Content-Type"))
+}
+
+func isArray(body []byte) bool {
+	b := bytes.TrimLeft(body, " \t\r\n")
+	return len(b) > 0 && b[0] == '['
 }
 
 // postStatements stores one statement or a batch, all or nothing, and
@@ -58,7 +69,7 @@ func (h *Handler) postStatements(c echo.Context) error {
 			return errs.E(errs.Invalid, "POST to the statements resource takes no parameter %q", k)
 		}
 	}
-	stmts, parts, err := h.readStatements(c)
+	stmts, parts, err := h.readStatements(c, false)
 	if err != nil {
 		return err
 	}
@@ -85,7 +96,7 @@ func (h *Handler) putStatement(c echo.Context) error {
 	if id == "" {
 		return errs.E(errs.Invalid, "PUT to the statements resource needs the statementId parameter")
 	}
-	stmts, parts, err := h.readStatements(c)
+	stmts, parts, err := h.readStatements(c, true)
 	if err != nil {
 		return err
 	}

@@ -69,6 +69,7 @@ func TestStatementsScenarios(t *testing.T) {
 			{"put", "PUT", "/xapi/statements?statementId=" + sid1, "a", "1.0.3", statementJSON("ada", "http://example.org/a/1"), nil, 204, "", map[string]string{HeaderVersion: "1.0.3"}},
 			{"put same again", "PUT", "/xapi/statements?statementId=" + sid1, "a", "1.0.3", statementJSON("ada", "http://example.org/a/1"), nil, 204, "", nil},
 			{"put different content", "PUT", "/xapi/statements?statementId=" + sid1, "a", "1.0.3", statementJSON("bob", "http://example.org/a/1"), nil, 409, "immutable", nil},
+			{"put an array", "PUT", "/xapi/statements?statementId=" + sid1, "a", "1.0.3", "[" + statementJSON("ada", "http://example.org/a/1") + "]", nil, 400, "not an array", nil},
 			{"put without id", "PUT", "/xapi/statements", "a", "1.0.3", statementJSON("ada", "http://example.org/a/1"), nil, 400, "statementId", nil},
 			{"get it", "GET", "/xapi/statements?statementId=" + sid1, "a", "2.0.0", "", nil, 200, `"id":"` + sid1 + `"`, map[string]string{HeaderVersion: "2.0.0"}},
 			{"other borough cannot see it", "GET", "/xapi/statements?statementId=" + sid1, "b", "1.0.3", "", nil, 404, "", nil},
