@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
+	"os"
 	"strings"
 
+	"github.com/reach-london/reach/content/course"
 	"github.com/reach-london/reach/internal/app"
 	"github.com/reach-london/reach/internal/auth"
 )
@@ -13,6 +17,51 @@ import (
 func init() {
 	register(command{name: "package import", summary: "import a content package zip (cmi5, SCORM, xAPI) into a borough", run: runPackageImport})
 	register(command{name: "course publish", summary: "build the base course and publish it where it changed", run: runCoursePublish})
+	register(command{name: "course build", summary: "write the course's cmi5 package zip", run: runCourseBuild})
+}
+
+// runCourseBuild writes the cmi5 zip of the course from the embedded
+// sources, with local slots from a JSON file if given. It needs no
+// database, so it reads no configuration beyond its flags.
+func runCourseBuild(ctx context.Context, env *cliEnv, args []string) error {
+	fs := flag.NewFlagSet("course build", flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(env.stderr, "Usage: reach course build --out FILE [--slots SLOTS.json]")
+		fs.PrintDefaults()
+	}
+	out := fs.String("out", "", "where to write the zip (required)")
+	slotsFile := fs.String("slots", "", "a JSON file of local slots (boroughName, branding, offers, contacts, caseStudies)")
+	if err := fs.Parse(reorder(args)); err != nil {
+		return err
+	}
+	if *out == "" {
+		return usageError{"--out is required"}
+	}
+	if fs.NArg() > 0 {
+		return usageError{"unexpected arguments: " + strings.Join(fs.Args(), " ")}
+	}
+	var opts course.BuildOptions
+	if *slotsFile != "" {
+		raw, err := os.ReadFile(*slotsFile)
+		if err != nil {
+			return err
+		}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&opts.Slots); err != nil {
+			return fmt.Errorf("%s: %w", *slotsFile, err)
+		}
+	}
+	if err := course.BuildFile(*out, opts); err != nil {
+		return err
+	}
+	st, err := os.Stat(*out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "wrote %s (%d bytes)\n", *out, st.Size())
+	return nil
 }
 
 func runPackageImport(ctx context.Context, env *cliEnv, args []string) error {

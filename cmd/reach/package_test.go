@@ -43,12 +43,21 @@ func TestPackageAndCourseCommands(t *testing.T) {
 			writeZip(t, good, map[string]string{"tincan.xml": `<tincan><activities><activity id="http://example.org/a" type="http://adlnet.gov/expapi/activities/course"><name>CLI test</name><launch>index.html</launch></activity></activities></tincan>`, "index.html": "hi"})
 			bad := filepath.Join(dir, "bad.zip")
 			writeZip(t, bad, map[string]string{"tincan.xml": `<tincan><activities><activity id="http://example.org/a"><launch>missing.html</launch></activity></activities></tincan>`})
+			slotsFile := filepath.Join(dir, "slots.json")
+			writeFile(t, slotsFile, `{"boroughName":"Hackney","offers":[{"name":"Dance for Health"}]}`)
+			badSlots := filepath.Join(dir, "bad-slots.json")
+			writeFile(t, badSlots, `{"branding":{"primaryColour":"#ffff00"}}`)
 			steps := []struct {
 				args             []string
 				code             int
 				wantOut, wantErr string
 			}{
 				{[]string{"course", "publish"}, 1, "", "no boroughs yet"},
+				{[]string{"course", "build"}, 2, "", "--out is required"},
+				{[]string{"course", "build", "--out", filepath.Join(dir, "course.zip")}, 0, "wrote", ""},
+				{[]string{"course", "build", "--out", filepath.Join(dir, "hackney.zip"), "--slots", slotsFile}, 0, "wrote", ""},
+				{[]string{"course", "build", "--out", filepath.Join(dir, "bad.zip"), "--slots", badSlots}, 1, "", "primary colour"},
+				{[]string{"package", "import", filepath.Join(dir, "course.zip"), "--borough", "hackney"}, 1, "", `borough "hackney" not found`},
 				{[]string{"borough", "create", "hackney"}, 0, "created borough", ""},
 				{[]string{"course", "publish"}, 0, "hackney: published version 1", ""},
 				{[]string{"course", "publish", "--borough", "hackney"}, 0, "hackney: version 1 is already current", ""},
@@ -59,6 +68,7 @@ func TestPackageAndCourseCommands(t *testing.T) {
 				{[]string{"package", "import", bad, "--borough", "hackney"}, 1, "", `launch file "missing.html"`},
 				{[]string{"package", "import", filepath.Join(dir, "none.zip"), "--borough", "hackney"}, 1, "", "cannot open"},
 				{[]string{"package", "import", good, "--borough", "hackney", "--json"}, 0, `"type": "xapi"`, ""},
+				{[]string{"package", "import", filepath.Join(dir, "course.zip"), "--borough", "hackney"}, 0, `imported cmi5 package`, ""},
 			}
 			for _, s := range steps {
 				code, out, errOut := cli(t, env, s.args...)
