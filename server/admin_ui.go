@@ -423,6 +423,17 @@ func (s *adminUI) adminDashboard(c echo.Context, v adminView) error {
 	if cs := s.courseSummary(c, v); cs != nil {
 		data["Course"] = cs
 	}
+	if s.svc.Forwarding != nil {
+		sts, err := s.svc.Forwarding.Statuses(ctx, v.B.ID)
+		if err != nil {
+			return err
+		}
+		counts := map[string]int{}
+		for _, st := range sts {
+			counts[healthOf(st)]++
+		}
+		data["Forwarding"] = map[string]int{"Targets": len(sts), "Failing": counts["failing"], "Paused": counts["paused"]}
+	}
 	return s.render(c, http.StatusOK, "admin_dashboard", s.adminPage(c, v, "Dashboard", "dashboard", data))
 }
 

@@ -468,6 +468,8 @@ func TestAdminForwardingPages(t *testing.T) {
 		// The secret was kept, so the test statement still gets in.
 		code, _, body = admin.post("/admin/london/forwarding/"+id+"/test", nil)
 		want(t, "test statement", code, body, http.StatusOK, "Test statement accepted")
+		code, _, body = admin.get("/admin/london/")
+		want(t, "dashboard forwarding line", code, body, http.StatusOK, "1 target, all delivering")
 		code, loc, _ = admin.post("/admin/london/forwarding/"+id+"/pause", nil)
 		code2, _, body := admin.get(loc)
 		want(t, "paused", code2, body, http.StatusOK, "was paused", ">Paused<", "Resume<span", "Loop 2")
