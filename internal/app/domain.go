@@ -13,6 +13,7 @@ import (
 	"github.com/reach-london/reach/lrs"
 	"github.com/reach-london/reach/lrs/forward"
 	"github.com/reach-london/reach/lrs/sqlstore"
+	"github.com/reach-london/reach/reports/reportsql"
 	"github.com/reach-london/reach/server"
 	"github.com/reach-london/reach/server/xapi"
 	"github.com/reach-london/reach/server/xapidocs"
@@ -23,7 +24,7 @@ var Version = "dev"
 
 // domainMigrations lists the migrations of the LRS and content rooms.
 func domainMigrations() []db.MigrationSet {
-	return []db.MigrationSet{sqlstore.Migrations, sqlstore.DocumentMigrations, sqlstore.ForwardingMigrations, content.Migrations, scorm.Migrations, launch.Migrations}
+	return []db.MigrationSet{sqlstore.Migrations, sqlstore.DocumentMigrations, sqlstore.ForwardingMigrations, reportsql.Migrations, content.Migrations, scorm.Migrations, launch.Migrations}
 }
 
 // onFirstRun runs the rooms' first-run steps (publishing the base course).
@@ -54,6 +55,7 @@ func (a *App) mountDomain(ctx context.Context, deps *server.Deps) error {
 	}
 	deps.MountApp = append(deps.MountApp, server.MountForwarding(a.Forwarding()), server.MountExport(statements))
 	a.StartForwarding(ctx, forward.Options{})
+	a.mountReports(deps)
 	a.mountContent(deps)
 	a.mountSCORM(deps)
 	a.mountAdmin(deps)
