@@ -395,6 +395,51 @@ func TestTrackerLateTerminate(t *testing.T) {
 	}
 }
 
+// TestTrackerRejects2004 sends bad SCORM 2004 commits over HTTP: each
+// answers 400 naming the element, and nothing of it is stored.
+func TestTrackerRejects2004(t *testing.T) {
+	for _, b := range reachtest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			f := newFixture(t, b, "testdata/scorm2004")
+			a, tok := f.start(t, uuid.NewString(), "lesson")
+			f.commit(t, a.ID, tok, "initialize")
+			for _, tt := range []struct {
+				values [][2]string
+				want   string
+			}{
+				{[][2]string{{"cmi.location", "p2"}, {"cmi.interactions.0.type", "choice"}}, "set cmi.interactions.0.id first"},
+				{[][2]string{{"cmi.location", "p2"}, {"cmi.score.scaled", "1.5"}}, "cmi.score.scaled"},
+				{[][2]string{{"cmi.location", "p2"}, {"cmi.completion_status", "passed"}}, "cmi.completion_status"},
+				{[][2]string{{"cmi.location", "p2"}, {"cmi.learner_name", "Mallory"}}, "cmi.learner_name is read-only"},
+				{[][2]string{{"cmi.location", "p2"}, {"cmi.core.lesson_status", "passed"}}, "not a SCORM 2004 data model element"},
+				{[][2]string{{"cmi.interactions.0.id", "q"}, {"cmi.interactions.0.type", "true-false"},
+					{"cmi.interactions.0.learner_response", "yes"}}, "cmi.interactions.0.learner_response"},
+				{[][2]string{{"cmi.location", "p2"}, {"adl.nav.request", "jumpAround"}}, "adl.nav.request"},
+			} {
+				status, body := f.commit(t, a.ID, tok, "commit", tt.values...)
+				msg := ""
+				if e, ok := body["error"].(map[string]any); ok {
+					msg, _ = e["message"].(string)
+				}
+				if status != http.StatusBadRequest || !strings.Contains(msg, tt.want) {
+					t.Errorf("commit %v: %d %q, want 400 containing %q", tt.values, status, msg, tt.want)
+				}
+			}
+			if status, _ := f.commit(t, a.ID, tok, "finish"); status != http.StatusBadRequest {
+				t.Errorf("unknown event: %d, want 400", status)
+			}
+			stored, _ := f.svc.AttemptForBorough(context.Background(), f.borough.ID, a.ID)
+			if len(stored.CMI) != 0 {
+				t.Errorf("rejected commits stored %v", stored.CMI)
+			}
+			verbs, _ := f.statements(t, a.Registration)
+			if strings.Join(verbs, ",") != "initialized" {
+				t.Errorf("statements %v, want only initialized", verbs)
+			}
+		})
+	}
+}
+
 func TestTrackerCORS(t *testing.T) {
 	f := newFixture(t, reachtest.Backends()[0], "testdata/scorm2004")
 	for _, tt := range []struct {
