@@ -141,6 +141,7 @@ var launchURLRE = regexp.MustCompile(`href="([^"]+)" data-launch-url`)
 
 // Launch is what a cmi5 launch URL carries.
 type Launch struct {
+	URL                                       string // the AU's launch URL on the content origin
 	Endpoint, Fetch, Registration, ActivityID string
 	Actor                                     json.RawMessage
 }
@@ -163,7 +164,7 @@ func (b *Browser) LaunchModule(ctx context.Context, borough, module string) (Lau
 		return Launch{}, err
 	}
 	q := u.Query()
-	return Launch{Endpoint: q.Get("endpoint"), Fetch: q.Get("fetch"), Registration: q.Get("registration"),
+	return Launch{URL: u.String(), Endpoint: q.Get("endpoint"), Fetch: q.Get("fetch"), Registration: q.Get("registration"),
 		ActivityID: q.Get("activityId"), Actor: json.RawMessage(q.Get("actor"))}, nil
 }
 

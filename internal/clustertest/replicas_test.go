@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -157,9 +158,16 @@ func TestReplicasBehaveAsOne(t *testing.T) {
 				cur = v.Number
 			}
 		}
-		draft, err := ac.CreateDraft(ctx, borough, cur)
+		// A borough variant: the course rebuilt with local slots (a brand
+		// colour), made on A.
+		const colour = "#1d4f91"
+		draft, err := ac.SetSlots(ctx, borough, map[string]any{"boroughName": "Clusterton",
+			"branding": map[string]any{"primaryColour": colour}})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if draft.Number <= cur {
+			t.Fatalf("variant draft %d is not newer than %d", draft.Number, cur)
 		}
 		if _, err := ac.Publish(ctx, borough, draft.Number); err != nil {
 			t.Fatal(err)
@@ -189,8 +197,24 @@ func TestReplicasBehaveAsOne(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := br.LaunchModule(ctx, borough, mods[0]); err != nil {
+		l, err := br.LaunchModule(ctx, borough, mods[0])
+		if err != nil {
 			t.Fatalf("launch on C after publishing on A: %v", err)
+		}
+		// The content C serves is the variant's: its theme has the colour.
+		au, err := url.Parse(Rebase(l.URL, cc.ContentURL))
+		if err != nil {
+			t.Fatal(err)
+		}
+		theme := au.ResolveReference(&url.URL{Path: "../theme.css"})
+		res, err := httpClient.Get(theme.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		css, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || !strings.Contains(string(css), colour) {
+			t.Errorf("theme of the module launched on C: %d %q, want the variant's colour %s", res.StatusCode, css, colour)
 		}
 	})
 
