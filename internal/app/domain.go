@@ -90,6 +90,12 @@ func (a *App) StartForwarding(ctx context.Context, opts forward.Options) {
 		opts.Attachments = forward.LRSAttachments(a.Statements())
 	}
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	if opts.Wake == nil {
+		// A hint only: if the subscription fails or ends, polling goes on.
+		if ch, err := a.KV.Subscribe(wctx, forward.WakeChannel); err == nil {
+			opts.Wake = ch
+		}
+	}
 	go func() {
 		select {
 		case <-ctx.Done():

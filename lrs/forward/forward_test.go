@@ -3,6 +3,7 @@ package forward
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,4 +135,47 @@ func TestSenderRefusesLinkLocal(t *testing.T) {
 			t.Errorf("%s: got %d, %v; want refused as link-local", endpoint, code, err)
 		}
 	}
+}
+
+// TestWorkerWakesAndSurvivesAClosedWakeChannel: a wake-up makes the worker
+// look at once, and a wake channel that closes (Redis gone) leaves it
+// polling rather than spinning.
+func TestWorkerWakesAndSurvivesAClosedWakeChannel(t *testing.T) {
+	wake := make(chan []byte)
+	store := &countingStore{}
+	w := NewWorker(store, nil, Options{Poll: time.Hour, Wake: wake})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	waitFor := func(n int64) {
+		t.Helper()
+		deadline := time.Now().Add(2 * time.Second)
+		for store.ticks.Load() < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("got %d ticks, want %d", store.ticks.Load(), n)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	waitFor(1) // the first look is at once
+	wake <- nil
+	waitFor(2)
+	close(wake)
+	time.Sleep(50 * time.Millisecond)
+	if n := store.ticks.Load(); n > 3 {
+		t.Errorf("after the wake channel closed the worker ticked %d times, want it back to polling", n)
+	}
+	cancel()
+	<-done
+}
+
+// countingStore counts the worker's looks at the targets and has none.
+type countingStore struct {
+	Store
+	ticks atomic.Int64
+}
+
+func (s *countingStore) Targets(ctx context.Context, borough string) ([]Target, []State, error) {
+	s.ticks.Add(1)
+	return nil, nil, nil
 }

@@ -16,6 +16,11 @@ import (
 	"github.com/reach-london/reach/internal/errs"
 )
 
+// WakeChannel is the kv pub/sub channel on which a hint that statements
+// were stored wakes the workers of every replica at once (the message is
+// ignored). Without hints they poll.
+const WakeChannel = "lrs:statements-stored"
+
 // Options tune a Worker; zero values take the defaults.
 type Options struct {
 	// Poll is how often the worker looks for new statements (1s).
@@ -113,6 +118,7 @@ func (w *Worker) Run(ctx context.Context) {
 	defer t.Stop()
 	defer w.releaseAll()
 	defer w.wg.Wait()
+	wake := w.opts.Wake
 	for {
 		err := w.Tick(ctx)
 		if isClosed(err) {
@@ -123,7 +129,10 @@ func (w *Worker) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		case <-w.opts.Wake:
+		case _, ok := <-wake:
+			if !ok {
+				wake = nil // the subscription ended: polling carries on
+			}
 		}
 	}
 }
