@@ -108,12 +108,14 @@ func (s *adminUI) mount(e *echo.Echo) {
 	g.GET("/boroughs", s.admin(platformAdmin, s.adminBoroughsPage))
 	g.POST("/boroughs", s.admin(platformAdmin, s.adminCreateBorough))
 	g.GET("/audit", s.admin(platformAdmin, s.adminAuditPage))
+	g.GET("/reports", s.admin(platformAdmin, s.adminLondonReportsPage))
 
 	g.GET("/:borough", func(c echo.Context) error {
 		return c.Redirect(http.StatusMovedPermanently, "/admin/"+url.PathEscape(c.Param("borough"))+"/")
 	})
 	g.GET("/:borough/", s.admin(boroughAdmin, s.adminDashboard))
 	g.GET("/:borough/learners", s.admin(boroughAdmin, s.adminLearnersPage))
+	g.GET("/:borough/reports", s.admin(boroughAdmin, s.adminReportsPage))
 	g.POST("/:borough/learners/invite", s.admin(boroughAdmin, s.adminInvite))
 	g.POST("/:borough/learners/invitations/:id/cancel", s.admin(boroughAdmin, s.adminCancelInvitation))
 	g.POST("/:borough/learners/:id/deactivate", s.admin(boroughAdmin, s.adminSetActive(false)))

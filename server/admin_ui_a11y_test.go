@@ -78,7 +78,7 @@ func TestAdminPagesAccessible(t *testing.T) {
 		"/admin/london/learners?q=zzz", "/admin/london/learners/" + learners.Learners[1].ID + "/erase",
 		"/admin/london/credentials", "/admin/london/audit", "/admin/london/admins", "/admin/london/course",
 		"/admin/london/course/slots", "/admin/london/forwarding", "/admin/password", "/admin/london/learners/" + ada.ID,
-		"/admin/london/export", "/admin/london/export/statements?from=bad"}
+		"/admin/london/export", "/admin/london/export/statements?from=bad", "/admin/london/reports", "/admin/reports"}
 	fwd, err := r.App.Forwarding().Create(bg, "test", b.ID, forwardInput("Council LRS", "https://lrs.example.org/xapi/"))
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,7 @@ import (
 	"github.com/reach-london/reach/reports"
 )
 
-func (s *Server) routesReports(e *echo.Echo, api *echo.Group) {
+func (s *Server) routesReports(api *echo.Group) {
 	if s.deps.Reports == nil {
 		return
 	}
@@ -22,9 +22,6 @@ func (s *Server) routesReports(e *echo.Echo, api *echo.Group) {
 	api.GET("/boroughs/:borough/reports/:table", s.boroughReportCSV)
 	api.GET("/reports", s.londonReportJSON)
 	api.GET("/reports/:table", s.londonReportCSV)
-	pages := e.Group("/admin", s.authenticate)
-	pages.GET("/:borough/reports", s.boroughReportPage)
-	pages.GET("/reports", s.londonReportPage)
 }
 
 // reportFilter reads from, to and role from the query string.

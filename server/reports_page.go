@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/reach-london/reach/internal/errs"
 	"github.com/reach-london/reach/internal/svgchart"
 	"github.com/reach-london/reach/reports"
 	"github.com/reach-london/reach/server/web"
@@ -16,6 +17,7 @@ import (
 // reportView is what admin_reports.html shows: the charts and the tables
 // with the same figures beside them.
 type reportView struct {
+	Nav        adminNav
 	Scope      string
 	Report     reports.Report
 	Query      string // the filter as a query string, for CSV links
@@ -71,31 +73,40 @@ func roleLabel(r string) string {
 	return r
 }
 
-func (s *Server) boroughReportPage(c echo.Context) error {
+// adminReportsPage is a borough's reports page.
+func (s *adminUI) adminReportsPage(c echo.Context, v adminView) error {
+	if s.deps.Reports == nil {
+		return errs.E(errs.NotFound, "reports are not available")
+	}
 	r, name, err := s.boroughReport(c)
 	if err != nil {
-		return s.renderError(c, err, web.Page{})
+		return err
 	}
 	b := r.Filter.Borough
-	return s.renderReport(c, r, name, "/admin/"+b+"/reports", "/api/v1/boroughs/"+b+"/reports/")
+	return s.renderReport(c, r, name, "/admin/"+b+"/reports", "/api/v1/boroughs/"+b+"/reports/", s.adminPage(c, v, "Reports", "reports", nil))
 }
 
-func (s *Server) londonReportPage(c echo.Context) error {
+// adminLondonReportsPage is the platform admins' London-wide reports page.
+func (s *adminUI) adminLondonReportsPage(c echo.Context, v adminView) error {
+	if s.deps.Reports == nil {
+		return errs.E(errs.NotFound, "reports are not available")
+	}
 	r, name, err := s.londonReport(c)
 	if err != nil {
-		return s.renderError(c, err, web.Page{})
+		return err
 	}
-	return s.renderReport(c, r, name, "/admin/reports", "/api/v1/reports/")
+	return s.renderReport(c, r, name, "/admin/reports", "/api/v1/reports/", s.adminPage(c, v, "London reports", "london-reports", nil))
 }
 
-func (s *Server) renderReport(c echo.Context, r reports.Report, scope, base, csvBase string) error {
+func (s *Server) renderReport(c echo.Context, r reports.Report, scope, base, csvBase string, page web.Page) error {
 	q := url.Values{}
 	for _, k := range []string{"from", "to", "role", "borough"} {
 		if v := c.QueryParam(k); v != "" {
 			q.Set(k, v)
 		}
 	}
-	v := reportView{Scope: scope, Report: r, Query: q.Encode(), BasePath: base, CSVBase: csvBase, Tables: ReportTables}
+	nav, _ := page.Data.(map[string]any)["Nav"].(adminNav)
+	v := reportView{Nav: nav, Scope: scope, Report: r, Query: q.Encode(), BasePath: base, CSVBase: csvBase, Tables: ReportTables}
 	for _, role := range append(append([]string{}, reports.Roles...), "unknown") {
 		v.Roles = append(v.Roles, roleOption{Value: role, Label: roleLabel(role), Selected: role == r.Filter.Role})
 	}
@@ -198,5 +209,6 @@ func (s *Server) renderReport(c echo.Context, r reports.Report, scope, base, csv
 		}
 		v.Questions = append(v.Questions, *qv)
 	}
-	return s.render(c, http.StatusOK, "admin_reports", web.Page{Title: "Reports: " + scope, Data: v})
+	page.Title, page.Data = "Reports: "+scope, v
+	return s.render(c, http.StatusOK, "admin_reports", page)
 }

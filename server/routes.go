@@ -24,7 +24,7 @@ func (s *Server) routesApp() {
 	api := e.Group("/api/v1", body, s.authenticate, s.csrf)
 	s.routesAuth(api)
 	s.routesAdminCore(api)
-	s.routesReports(e, api)
+	s.routesReports(api)
 	e.POST("/oauth/token", s.oauthToken, body)
 
 	if s.deps.MountXAPI != nil {
