@@ -13,16 +13,25 @@ import (
 	"github.com/reach-london/reach/server"
 )
 
-var pathParam = regexp.MustCompile(`:([A-Za-z0-9_]+)`)
+var (
+	pathParam  = regexp.MustCompile(`:([A-Za-z0-9_]+)`)
+	refPattern = regexp.MustCompile(`"#/components/([A-Za-z]+)/([A-Za-z0-9_]+)"`)
+)
 
 // TestOpenAPIDocumentMatchesRoutes fails when a JSON API route is missing
 // from the OpenAPI document or the document names a route that does not exist.
 func TestOpenAPIDocumentMatchesRoutes(t *testing.T) {
 	var doc struct {
-		Paths map[string]map[string]any `yaml:"paths"`
+		Paths      map[string]map[string]any `yaml:"paths"`
+		Components map[string]map[string]any `yaml:"components"`
 	}
 	if err := yaml.Unmarshal(server.OpenAPIDocument, &doc); err != nil {
 		t.Fatalf("openapi.yaml: %v", err)
+	}
+	for _, m := range refPattern.FindAllStringSubmatch(string(server.OpenAPIDocument), -1) {
+		if _, ok := doc.Components[m[1]][m[2]]; !ok {
+			t.Errorf("openapi.yaml refers to #/components/%s/%s, which it does not define", m[1], m[2])
+		}
 	}
 	documented := map[string]bool{}
 	for path, ops := range doc.Paths {
