@@ -12,6 +12,9 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/reach-london/reach/content"
+	"github.com/reach-london/reach/content/launch"
+	"github.com/reach-london/reach/content/scorm"
 	"github.com/reach-london/reach/internal/auth"
 	"github.com/reach-london/reach/internal/auth/authsql"
 	"github.com/reach-london/reach/internal/blob"
@@ -41,6 +44,18 @@ type App struct {
 	workCtx  context.Context
 	stopWork context.CancelFunc
 	workers  sync.WaitGroup
+
+	// The rooms' services, one per process so their caches are shared by
+	// every request; each is built on first use (content.go, launch.go,
+	// scorm.go).
+	contentOnce, launchOnce, scormOnce sync.Once
+	content                            *content.Service
+	launch                             *launch.Service
+	scorm                              *scorm.Service
+
+	// The forwarding worker, if one runs (domain.go).
+	fwdMu     sync.Mutex
+	forwarder *forwarder
 }
 
 // MigrationSets lists every component's migrations, in dependency order.
@@ -107,6 +122,7 @@ func (a *App) Go(name string, fn func(ctx context.Context)) {
 
 // Close stops the background workers, then releases every backend.
 func (a *App) Close() error {
+	a.StopForwarding()
 	a.stopWork()
 	a.workers.Wait()
 	var err error

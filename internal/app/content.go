@@ -2,29 +2,21 @@ package app
 
 import (
 	"context"
-	"sync"
 
 	"github.com/reach-london/reach/content"
 	"github.com/reach-london/reach/server"
 )
 
-// contentServices holds each App's content service: one per process, so
-// its caches (file maps, small files, verified tokens) are shared by every
-// request. App's fields belong to app.go, hence the map.
-var contentServices sync.Map // *App → *content.Service
-
 // Content returns the process's content service.
 func (a *App) Content() *content.Service {
-	if v, ok := contentServices.Load(a); ok {
-		return v.(*content.Service)
-	}
-	svc := content.NewService(a.DB, a.Blobs, a.Auth, content.Options{
-		Limits:     content.Limits{MaxUpload: a.Config.MaxUploadBytes},
-		ContentURL: a.Config.ContentURL,
-		Logger:     a.Log,
+	a.contentOnce.Do(func() {
+		a.content = content.NewService(a.DB, a.Blobs, a.Auth, content.Options{
+			Limits:     content.Limits{MaxUpload: a.Config.MaxUploadBytes},
+			ContentURL: a.Config.ContentURL,
+			Logger:     a.Log,
+		})
 	})
-	v, _ := contentServices.LoadOrStore(a, svc)
-	return v.(*content.Service)
+	return a.content
 }
 
 // mountContent adds the package files (content origin) and the package

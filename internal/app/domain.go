@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -68,10 +67,6 @@ func (a *App) Forwarding() *forward.Service {
 	return forward.NewService(sqlstore.NewForwardStore(a.DB), a.Auth, nil)
 }
 
-// forwarders holds each App's running forwarding worker. App's fields
-// belong to app.go, so the worker's stop function lives here.
-var forwarders sync.Map // *App → *forwarder
-
 type forwarder struct {
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -104,7 +99,9 @@ func (a *App) StartForwarding(ctx context.Context, opts forward.Options) {
 		}
 	}()
 	f := &forwarder{cancel: cancel, done: make(chan struct{})}
-	forwarders.Store(a, f)
+	a.fwdMu.Lock()
+	a.forwarder = f
+	a.fwdMu.Unlock()
 	w := forward.NewWorker(sqlstore.NewForwardStore(a.DB), nil, opts)
 	go func() {
 		defer close(f.done)
@@ -116,11 +113,13 @@ func (a *App) StartForwarding(ctx context.Context, opts forward.Options) {
 // StopForwarding stops the forwarding worker, if one runs, and waits for
 // it to give up its leases. Call it before Close.
 func (a *App) StopForwarding() {
-	v, ok := forwarders.LoadAndDelete(a)
-	if !ok {
+	a.fwdMu.Lock()
+	f := a.forwarder
+	a.forwarder = nil
+	a.fwdMu.Unlock()
+	if f == nil {
 		return
 	}
-	f := v.(*forwarder)
 	f.cancel()
 	<-f.done
 }

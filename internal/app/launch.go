@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/reach-london/reach/content/launch"
@@ -13,16 +12,14 @@ import (
 	"github.com/reach-london/reach/server"
 )
 
-// launchServices holds each App's launch service (one per process), as
-// contentServices does for the content room.
-var launchServices sync.Map // *App → *launch.Service
-
 // Launch returns the process's cmi5 LMS: registrations, sessions, launch
 // and the statement rules.
 func (a *App) Launch() *launch.Service {
-	if v, ok := launchServices.Load(a); ok {
-		return v.(*launch.Service)
-	}
+	a.launchOnce.Do(func() { a.launch = a.newLaunch() })
+	return a.launch
+}
+
+func (a *App) newLaunch() *launch.Service {
 	// Fetch codes and the per-session cmi5 lock fall back to the database
 	// while Redis is down, so learners keep launching and their AUs keep
 	// recording (see docs/operations/load-and-resilience.md).
@@ -30,10 +27,8 @@ func (a *App) Launch() *launch.Service {
 	if a.Config.RedisURL != "" {
 		codes = dbfallback.New(a.KV, a.DB, a.Log)
 	}
-	svc := launch.NewService(a.DB, codes, a.Auth, a.Statements(), a.Documents(), launch.ContentCourses(a.Content()),
+	return launch.NewService(a.DB, codes, a.Auth, a.Statements(), a.Documents(), launch.ContentCourses(a.Content()),
 		launch.Options{PublicURL: a.Config.PublicURL, Logger: a.Log, SCORM: a.SCORM()})
-	v, _ := launchServices.LoadOrStore(a, svc)
-	return v.(*launch.Service)
 }
 
 // mountLaunch adds the static files, the learner portal, the fetch URL,

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"sync"
 
 	"github.com/reach-london/reach/content/launch"
 	"github.com/reach-london/reach/content/scorm"
@@ -10,21 +9,15 @@ import (
 	"github.com/reach-london/reach/server"
 )
 
-// scormServices holds each App's SCORM tracker (one per process), as
-// contentServices does for the content room.
-var scormServices sync.Map // *App → *scorm.Service
-
 // SCORM returns the process's SCORM tracker: attempts and their CMI data,
 // recorded as xAPI statements in the LRS. The launch handler calls its
 // StartAttempt for SCORM packages.
 func (a *App) SCORM() *scorm.Service {
-	if v, ok := scormServices.Load(a); ok {
-		return v.(*scorm.Service)
-	}
-	svc := scorm.NewService(scorm.Options{DB: a.DB, Statements: a.Statements(), Documents: a.Documents(), Auth: a.Auth, Packages: a.Content(),
-		PublicURL: a.Config.PublicURL, ContentURL: a.Config.ContentURL, Logger: a.Log, OnOutcome: a.scormOutcome})
-	v, _ := scormServices.LoadOrStore(a, svc)
-	return v.(*scorm.Service)
+	a.scormOnce.Do(func() {
+		a.scorm = scorm.NewService(scorm.Options{DB: a.DB, Statements: a.Statements(), Documents: a.Documents(), Auth: a.Auth, Packages: a.Content(),
+			PublicURL: a.Config.PublicURL, ContentURL: a.Config.ContentURL, Logger: a.Log, OnOutcome: a.scormOutcome})
+	})
+	return a.scorm
 }
 
 // scormOutcome brings the portal's progress up to date after a SCORM
