@@ -2,13 +2,10 @@ package app
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/reach-london/reach/content/launch"
-	"github.com/reach-london/reach/internal/auth"
 	"github.com/reach-london/reach/internal/kv/dbfallback"
-	"github.com/reach-london/reach/lrs"
 	"github.com/reach-london/reach/server"
 )
 
@@ -35,13 +32,6 @@ func (a *App) newLaunch() *launch.Service {
 // and starts the sweeper that abandons idle sessions.
 func (a *App) mountLaunch(deps *server.Deps) {
 	svc := a.Launch()
-	deps.MountApp = append(deps.MountApp, server.MountStatic, server.MountPortal(svc), server.MountLaunch(svc))
-	// Erasure removes the learner's registrations before the account is
-	// anonymised, which the admin room keeps as the last step.
-	eraser := server.EraserFunc(func(ctx context.Context, borough string, u auth.User, _ lrs.Actor) error {
-		_, err := svc.EraseLearner(ctx, borough, u.ID)
-		return err
-	})
-	deps.Erasers = slices.Insert(deps.Erasers, max(len(deps.Erasers)-1, 0), server.LearnerEraser(eraser))
+	deps.MountApp = append(deps.MountApp, server.MountPortal(svc), server.MountLaunch(svc))
 	a.Go("launch-sweeper", func(ctx context.Context) { svc.RunSweeper(ctx, 5*time.Minute) })
 }

@@ -32,23 +32,26 @@ func (a *App) learnerErasers() []server.LearnerEraser {
 			return err
 		}),
 	}
-	// The report facts exist only where their tables are migrated.
-	for _, m := range domainMigrations() {
-		if m.Component == reportsql.Migrations.Component {
-			facts, projector := reportsql.New(a.DB), a.Reports()
-			out = append(out, server.EraserFunc(func(ctx context.Context, borough string, _ auth.User, agent lrs.Actor) error {
-				// Catch the projector up first: a batch read before the
-				// statements were deleted is then either applied already
-				// (and its facts erased below) or refused for its stale
-				// cursor, so no fact of the learner comes back afterwards.
-				if _, err := projector.CatchUp(ctx); err != nil {
-					return err
-				}
-				return facts.EraseLearner(ctx, borough, agent.Key())
-			}))
-			break
+	facts, projector := reportsql.New(a.DB), a.Reports()
+	out = append(out, server.EraserFunc(func(ctx context.Context, borough string, _ auth.User, agent lrs.Actor) error {
+		// Catch the projector up first: a batch read before the statements
+		// were deleted is then either applied already (and its facts
+		// erased below) or refused for its stale cursor, so no fact of the
+		// learner comes back afterwards.
+		if _, err := projector.CatchUp(ctx); err != nil {
+			return err
 		}
-	}
+		return facts.EraseLearner(ctx, borough, agent.Key())
+	}))
+	// cmi5 registrations and SCORM attempts (which hold the learner's name).
+	launches, attempts := a.Launch(), a.SCORM()
+	out = append(out, server.EraserFunc(func(ctx context.Context, borough string, u auth.User, _ lrs.Actor) error {
+		if _, err := launches.EraseLearner(ctx, borough, u.ID); err != nil {
+			return err
+		}
+		_, err := attempts.EraseLearner(ctx, borough, u.ID)
+		return err
+	}))
 	// The versions a learner is pinned to, per module.
 	courses := a.Content()
 	out = append(out, server.EraserFunc(func(ctx context.Context, borough string, u auth.User, _ lrs.Actor) error {
