@@ -164,6 +164,8 @@ func TestBoroughsAndCredentials(t *testing.T) {
 		wantStatus(t, err, http.StatusBadRequest)
 		_, err = admin.CreateBorough(ctx, "atlantis", "")
 		wantStatus(t, err, http.StatusBadRequest)
+		_, err = admin.CreateBorough(ctx, "reports", "Reports")
+		wantStatus(t, err, http.StatusBadRequest)
 		bs, err := admin.Boroughs(ctx)
 		if err != nil || len(bs) != 2 {
 			t.Fatalf("got %d boroughs (%v), want london and hackney", len(bs), err)

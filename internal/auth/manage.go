@@ -26,9 +26,14 @@ var LondonBoroughs = map[string]string{
 	"wandsworth": "Wandsworth", "westminster": "Westminster", "london": "London",
 }
 
+// reservedSlugs name admin pages that sit where a borough's slug would
+// (/admin/{slug}/), so no borough may take them.
+var reservedSlugs = map[string]bool{"signin": true, "signout": true, "password": true, "boroughs": true,
+	"audit": true, "reports": true, "static": true, "api": true}
+
 // ValidSlug reports whether s can name a borough in URLs.
 func ValidSlug(s string) bool {
-	if s == "" || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+	if s == "" || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' || reservedSlugs[s] {
 		return false
 	}
 	for _, r := range s {
@@ -43,6 +48,9 @@ func ValidSlug(s string) bool {
 // for known slugs.
 func (s *Service) CreateBorough(ctx context.Context, actor, slug, name string) (Borough, error) {
 	if !ValidSlug(slug) {
+		if reservedSlugs[slug] {
+			return Borough{}, errs.E(errs.Invalid, "borough slug %q is reserved for an admin page; choose another", slug)
+		}
 		return Borough{}, errs.E(errs.Invalid, "borough slug %q must be 1-63 lowercase letters, digits and hyphens, not starting or ending with a hyphen", slug)
 	}
 	name = strings.TrimSpace(name)
