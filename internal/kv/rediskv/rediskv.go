@@ -57,7 +57,9 @@ func New(ctx context.Context, url string, prefix string) (*Store, error) {
 	if err != nil {
 		return nil, errs.Wrap(errs.Invalid, err, "Redis URL %q", redact(url))
 	}
+	withTimeouts(opts)
 	s := &Store{c: redis.NewClient(opts), prefix: prefix, subs: make(map[*redis.PubSub]chan struct{})}
+	s.c.AddHook(newBreaker())
 	if err := s.Ping(ctx); err != nil {
 		s.c.Close()
 		return nil, err
