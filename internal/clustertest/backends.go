@@ -370,3 +370,20 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Freeze stops the process with SIGSTOP: its port still accepts
+// connections (the kernel completes them) but nothing answers, as with a
+// hung server or a network that drops packets.
+func (s *Service) Freeze() error { return s.signalProc(syscall.SIGSTOP) }
+
+// Thaw lets a frozen process run again (SIGCONT).
+func (s *Service) Thaw() error { return s.signalProc(syscall.SIGCONT) }
+
+func (s *Service) signalProc(sig syscall.Signal) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return fmt.Errorf("%s is not running", s.Name)
+	}
+	return s.cmd.Process.Signal(sig)
+}

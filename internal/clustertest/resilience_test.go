@@ -281,7 +281,7 @@ func TestRedisOutage(t *testing.T) {
 	}()
 	obs := &kindCounts{}
 	rep, err := RunLoad(ctx, LoadOptions{Targets: targetsOf(c), Borough: borough, Learners: 4, Readers: 1, Writers: 2,
-		WriterPause: 50 * time.Millisecond, Duration: before + outage + after, ReaderCred: reader, WriterCred: writer,
+		WriterPause: 50 * time.Millisecond, Think: 150 * time.Millisecond, Duration: before + outage + after, ReaderCred: reader, WriterCred: writer,
 		Observe: obs.observe})
 	if err != nil {
 		t.Fatal(err)
@@ -326,8 +326,11 @@ func TestRedisOutage(t *testing.T) {
 		}
 	}
 	for _, kind := range []string{"launch", "fetch", "statement", "lrs-write", "lrs-read"} {
-		if during[kind] == nil {
-			t.Errorf("no %s requests were made while Redis was down", kind)
+		if during[kind][http.StatusOK] == 0 {
+			t.Errorf("no %s request succeeded while Redis was down", kind)
+		}
+		if afterwards[kind][http.StatusOK] == 0 {
+			t.Errorf("no %s request succeeded after Redis came back", kind)
 		}
 	}
 	missing, dup, err := VerifyStored(ctx, nil, c.Replicas[1].URL, reader, rep.Acked)
