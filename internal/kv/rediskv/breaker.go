@@ -14,10 +14,14 @@ import (
 // packets; go-redis's own defaults (5 s to dial, 3 s to read, 3 retries)
 // held a request for 10–15 s in the load test with Redis frozen. A URL
 // may still set its own (dial_timeout, read_timeout, max_retries, …).
+//
+// No retries: a command whose reply was lost may have run, and running
+// GETDEL again would lose a one-time value (a cmi5 fetch code) instead of
+// reporting the failure; every caller has a fallback for a failed command.
 const (
 	dialTimeout  = time.Second
-	ioTimeout    = 500 * time.Millisecond
-	maxRetries   = 1
+	ioTimeout    = time.Second
+	noRetries    = -1
 	breakerPause = 2 * time.Second
 )
 
@@ -36,7 +40,7 @@ func withTimeouts(o *redis.Options) {
 		o.PoolTimeout = dialTimeout
 	}
 	if o.MaxRetries == 0 {
-		o.MaxRetries = maxRetries
+		o.MaxRetries = noRetries
 	}
 }
 
