@@ -353,6 +353,11 @@ func (r *loadRun) visit(ctx context.Context, br *Browser, module string, first b
 	if err := r.timed(ctx, "fetch", t, http.StatusOK, func() (int, string, error) {
 		st, tok, code, err := FetchToken(ctx, r.o.HTTP, Rebase(l.Fetch, t))
 		token = tok
+		if err == nil && tok == "" && st == http.StatusOK {
+			// cmi5 fetch errors come as 200 with an error-code.
+			st = 0
+			err = fmt.Errorf("fetch: no auth-token, cmi5 error-code %q", code)
+		}
 		return st, "cmi5 error-code " + code, err
 	}); err != nil {
 		return err
