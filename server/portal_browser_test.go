@@ -184,8 +184,14 @@ func TestLearnerTakesModuleInChromium(t *testing.T) {
 	const slug = "london"
 	base := r.URL + "/b/" + slug
 
-	// The portal at phone width, audited with axe-core.
+	// The portal at phone width, audited with axe-core; with a second
+	// borough the home page offers a choice.
 	run(t, ctx, chromedp.EmulateViewport(360, 800))
+	if _, err := r.App.Auth.CreateBorough(ctxAdmin, "test", "merton", ""); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, chromedp.Navigate(r.URL+"/"))
+	audit(t, ctx, axe, "home")
 	run(t, ctx, chromedp.Navigate(base+"/"))
 	audit(t, ctx, axe, "landing")
 	run(t, ctx, chromedp.Navigate(base+"/signup"))

@@ -15,6 +15,7 @@ import (
 // routesApp binds every app-origin route, area by area.
 func (s *Server) routesApp() {
 	e := s.app
+	e.GET("/", s.home)
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry})))

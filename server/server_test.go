@@ -166,6 +166,11 @@ func TestBoroughsAndCredentials(t *testing.T) {
 		wantStatus(t, err, http.StatusBadRequest)
 		_, err = admin.CreateBorough(ctx, "reports", "Reports")
 		wantStatus(t, err, http.StatusBadRequest)
+		// The home page lists both boroughs' portals.
+		res, body := get(t, r.URL+"/")
+		if res.StatusCode != http.StatusOK || !strings.Contains(body, `href="/b/hackney/"`) || !strings.Contains(body, `href="/b/london/"`) {
+			t.Errorf("home page: got %d without both portals", res.StatusCode)
+		}
 		bs, err := admin.Boroughs(ctx)
 		if err != nil || len(bs) != 2 {
 			t.Fatalf("got %d boroughs (%v), want london and hackney", len(bs), err)
