@@ -56,3 +56,9 @@ bench-content:
 .PHONY: load
 load: web
 	REACH_MINIO=$$(. scripts/tools.sh && ensure_minio) go run ./cmd/reach-load -duration $${LOAD_DURATION:-60s} $(LOAD_FLAGS)
+
+# Reports with a million statements: bulk-load, projection rate and the
+# time of a full report (REACH_BENCH_STATEMENTS to change the size).
+.PHONY: bench-reports
+bench-reports:
+	go test -run '^$$' -bench BenchmarkReport -benchtime 20x -timeout 60m ./reports/
