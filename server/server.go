@@ -110,6 +110,7 @@ func (s *Server) newEcho(origin string) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
+	e.IPExtractor = s.clientIP()
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 		Generator: func() string { return auth.RandomToken(12) },
 	}))
@@ -118,6 +119,24 @@ func (s *Server) newEcho(origin string) *echo.Echo {
 	e.Use(s.metrics.middleware(origin))
 	e.Use(securityHeaders(origin))
 	return e
+}
+
+// clientIP decides where a request comes from, for rate limits and logs:
+// the connecting address, or the X-Forwarded-For entry added by a trusted
+// proxy. Nobody else's X-Forwarded-For is believed, so a client cannot
+// escape its limits by sending the header.
+func (s *Server) clientIP() echo.IPExtractor {
+	nets := s.cfg.TrustedProxyNets()
+	if len(nets) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, cidr := range nets {
+		if _, n, err := net.ParseCIDR(cidr); err == nil {
+			opts = append(opts, echo.TrustIPRange(n))
+		}
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 // Start listens on the configured addresses and serves in the background.

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"errors"
 	"io"
 	"net/http"
@@ -353,5 +354,27 @@ func TestBadInputIsRejectedClearly(t *testing.T) {
 	bs, err := admin.Boroughs(ctx)
 	if err != nil || len(bs) != 1 {
 		t.Errorf("bad requests changed the boroughs: %v %v", bs, err)
+	}
+}
+
+// TestForwardedForIsNotTrustedByDefault: a client cannot dodge the per-address
+// sign-in limit by claiming other addresses in X-Forwarded-For.
+func TestForwardedForIsNotTrustedByDefault(t *testing.T) {
+	r := reachtest.Start(t, reachtest.Backend{Name: "embedded"})
+	last := 0
+	for i := 0; i < 31; i++ {
+		body := fmt.Sprintf(`{"email":"nobody%d@reach.test","password":"wrong-password-123"}`, i)
+		req, _ := http.NewRequest(http.MethodPost, r.URL+"/api/v1/auth/login", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		last = res.StatusCode
+	}
+	if last != http.StatusTooManyRequests {
+		t.Fatalf("31st sign-in from one address with a different X-Forwarded-For each time: got %d, want 429", last)
 	}
 }

@@ -45,6 +45,7 @@ type Config struct {
 	SessionTTL      time.Duration `env:"REACH_SESSION_TTL" help:"how long a sign-in lasts"`
 	ShutdownTimeout time.Duration `env:"REACH_SHUTDOWN_TIMEOUT" help:"how long shutdown waits for in-flight requests"`
 	LogLevel        string        `env:"REACH_LOG_LEVEL" help:"debug, info, warn or error"`
+	TrustedProxies  string        `env:"REACH_TRUSTED_PROXIES" help:"comma-separated CIDRs of proxies whose X-Forwarded-For names the client; empty: the connecting address is the client"`
 	DefaultBorough  string        `env:"REACH_DEFAULT_BOROUGH" help:"slug of the borough created on first run"`
 	AdminEmail      string        `env:"REACH_ADMIN_EMAIL" help:"email of the platform admin created on first run"`
 }
@@ -297,6 +298,11 @@ func (c *Config) Validate() error {
 	default:
 		add("REACH_LOG_LEVEL", "%q is not one of debug, info, warn, error", c.LogLevel)
 	}
+	for _, cidr := range c.TrustedProxyNets() {
+		if _, _, err := net.ParseCIDR(cidr); err != nil {
+			add("REACH_TRUSTED_PROXIES", "%q is not a CIDR such as 10.0.0.0/8", cidr)
+		}
+	}
 	if !slugOK(c.DefaultBorough) {
 		add("REACH_DEFAULT_BOROUGH", "%q must be lowercase letters, digits and hyphens", c.DefaultBorough)
 	}
@@ -349,6 +355,17 @@ func slugOK(s string) bool {
 		}
 	}
 	return true
+}
+
+// TrustedProxyNets lists the CIDRs in TrustedProxies.
+func (c *Config) TrustedProxyNets() []string {
+	var out []string
+	for _, f := range strings.Split(c.TrustedProxies, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // SQLitePath is where the embedded database lives.

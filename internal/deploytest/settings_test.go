@@ -108,6 +108,7 @@ var chartValues = map[string]chartValue{
 	"REACH_SESSION_TTL":      {"config.sessionTTL", "--set-string", "config.sessionTTL=7h", "7h"},
 	"REACH_SHUTDOWN_TIMEOUT": {"config.shutdownTimeout", "--set-string", "config.shutdownTimeout=11s", "11s"},
 	"REACH_LOG_LEVEL":        {"config.logLevel", "--set-string", "config.logLevel=debug", "debug"},
+	"REACH_TRUSTED_PROXIES":  {"config.trustedProxies", "--set-string", "config.trustedProxies=10.1.0.0/16", "10.1.0.0/16"},
 	"REACH_DEFAULT_BOROUGH":  {"config.defaultBorough", "--set-string", "config.defaultBorough=camden", "camden"},
 	"REACH_ADMIN_EMAIL":      {"config.adminEmail", "--set-string", "config.adminEmail=ops@camden.test", "ops@camden.test"},
 }
@@ -200,6 +201,9 @@ func TestChartDefaultsSuitTheBinary(t *testing.T) {
 	// The binary's plain HTTP suits a local MinIO; an object store reached
 	// across a cluster network gets HTTPS unless the operator says otherwise.
 	def.S3UseTLS = true
+	// In a cluster the ingress controller is the connecting address, so
+	// the chart trusts its X-Forwarded-For from the private ranges.
+	def.TrustedProxies = "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
 	if err := def.Finish(); err != nil {
 		t.Fatal(err)
 	}
