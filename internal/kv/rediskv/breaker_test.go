@@ -62,7 +62,6 @@ func newFreezer(t *testing.T, target string) *freezer {
 	return f
 }
 
-
 // TestHungRedisFailsFast: with Redis not answering, the first command
 // gives up within the short timeouts and the next ones fail at once
 // (kv.ErrUnavailable, so callers fall back) until Redis answers again.
