@@ -6,6 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/reach-london/reach/content"
+	"github.com/reach-london/reach/content/dispatch"
 	"github.com/reach-london/reach/content/launch"
 	"github.com/reach-london/reach/content/scorm"
 	"github.com/reach-london/reach/internal/db"
@@ -23,7 +24,7 @@ var Version = "dev"
 
 // domainMigrations lists the migrations of the LRS and content rooms.
 func domainMigrations() []db.MigrationSet {
-	return []db.MigrationSet{sqlstore.Migrations, sqlstore.DocumentMigrations, sqlstore.ForwardingMigrations, reportsql.Migrations, content.Migrations, scorm.Migrations, launch.Migrations}
+	return []db.MigrationSet{sqlstore.Migrations, sqlstore.DocumentMigrations, sqlstore.ForwardingMigrations, reportsql.Migrations, content.Migrations, scorm.Migrations, launch.Migrations, dispatch.Migrations}
 }
 
 // onFirstRun runs the rooms' first-run steps (publishing the base course).
@@ -57,6 +58,7 @@ func (a *App) mountDomain(ctx context.Context, deps *server.Deps) error {
 	a.mountReports(deps)
 	a.mountContent(deps)
 	a.mountSCORM(deps)
+	a.mountDispatch(deps)
 	a.mountAdmin(deps)
 	a.mountLaunch(deps)
 	return nil

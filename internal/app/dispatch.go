@@ -1,0 +1,14 @@
+package app
+
+import (
+	"github.com/reach-london/reach/content/dispatch"
+	"github.com/reach-london/reach/server"
+)
+
+// mountDispatch adds course dispatch to other LMSs: the admin API and the
+// export (app origin) and dispatch-token file serving (content origin).
+func (a *App) mountDispatch(deps *server.Deps) {
+	appRoutes, contentRoutes := server.MountDispatch(dispatch.NewStore(a.DB), a.Content())
+	deps.MountApp = append(deps.MountApp, appRoutes)
+	deps.MountContent = append(deps.MountContent, contentRoutes)
+}
