@@ -14,14 +14,13 @@ import (
 	"github.com/reach-london/reach/internal/errs"
 )
 
-// PlayPath is where, on the content origin, a SCORM 1.2 dispatch SCO opens
+// PlayURL is where, on the content origin, a SCORM 1.2 dispatch SCO opens
 // a module for the other LMS's learner:
 //
 //	GET /d/<token>/play/<module>?student_id=…&student_name=…
 //
-// The handler (not built yet; see the package README in the session
-// report) maps (dispatch, student_id) to a learner of the borough, launches
-// the module as a cmi5 launch for them, and posts the outcome to the SCO
+// The handler (not built yet) is to map (dispatch, student_id) to a learner of the borough, launch
+// the module as a cmi5 launch for them, and post the outcome to the SCO
 // page with postMessage {type: "reach-dispatch-outcome", completed, passed,
 // failed, score (0..1)}.
 func PlayURL(contentURL, token, module string) string {
