@@ -45,7 +45,7 @@ func (a *App) mountDomain(ctx context.Context, deps *server.Deps) error {
 	statements := a.Statements()
 	documents := a.Documents()
 	// Launch tokens reach the LRS Basic-encoded too (cmi5 auth-token).
-	handler := xapi.New(xapi.Deps{Statements: statements, Auth: server.XAPIAuthenticator{Auth: a.Auth}, Logger: a.Log})
+	handler := xapi.New(xapi.Deps{DefaultVersion: lrs.Version(a.Config.XAPIVersion), Statements: statements, Auth: server.XAPIAuthenticator{Auth: a.Auth}, Logger: a.Log})
 	about := lrs.NewAbout(Version)
 	deps.MountXAPI = func(g *echo.Group) {
 		// The cmi5 rules run first, on statements sent with launch tokens.

@@ -45,6 +45,7 @@ type Config struct {
 	SessionTTL      time.Duration `env:"REACH_SESSION_TTL" help:"how long a sign-in lasts"`
 	ShutdownTimeout time.Duration `env:"REACH_SHUTDOWN_TIMEOUT" help:"how long shutdown waits for in-flight requests"`
 	LogLevel        string        `env:"REACH_LOG_LEVEL" help:"debug, info, warn or error"`
+	XAPIVersion     string        `env:"REACH_XAPI_DEFAULT_VERSION" help:"the xAPI version (2.0.0 or 1.0.3) the LRS names in answers to requests that state none"`
 	TrustedProxies  string        `env:"REACH_TRUSTED_PROXIES" help:"comma-separated CIDRs of proxies whose X-Forwarded-For names the client; empty: the connecting address is the client"`
 	DefaultBorough  string        `env:"REACH_DEFAULT_BOROUGH" help:"slug of the borough created on first run"`
 	AdminEmail      string        `env:"REACH_ADMIN_EMAIL" help:"email of the platform admin created on first run"`
@@ -63,6 +64,7 @@ func Default() Config {
 		SessionTTL:      12 * time.Hour,
 		ShutdownTimeout: 20 * time.Second,
 		LogLevel:        "info",
+		XAPIVersion:     "2.0.0",
 		DefaultBorough:  "london",
 		AdminEmail:      "admin@reach.localhost",
 	}
@@ -297,6 +299,9 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		add("REACH_LOG_LEVEL", "%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if c.XAPIVersion != "2.0.0" && c.XAPIVersion != "1.0.3" {
+		add("REACH_XAPI_DEFAULT_VERSION", "%q must be 2.0.0 or 1.0.3", c.XAPIVersion)
 	}
 	for _, cidr := range c.TrustedProxyNets() {
 		if _, _, err := net.ParseCIDR(cidr); err != nil {

@@ -54,6 +54,7 @@ func TestLoadAndValidate(t *testing.T) {
 		{name: "bad byte count", env: map[string]string{"REACH_MAX_BODY_BYTES": "lots"}, wantErr: "byte count"},
 		{name: "bad duration", env: map[string]string{"REACH_SESSION_TTL": "forever"}, wantErr: "duration"},
 		{name: "bad log level", env: map[string]string{"REACH_LOG_LEVEL": "loud"}, wantErr: "REACH_LOG_LEVEL"},
+		{name: "bad xAPI version", env: map[string]string{"REACH_XAPI_DEFAULT_VERSION": "1.0"}, wantErr: "REACH_XAPI_DEFAULT_VERSION"},
 		{name: "bad trusted proxy", env: map[string]string{"REACH_TRUSTED_PROXIES": "10.0.0.0/8, lan"}, wantErr: "REACH_TRUSTED_PROXIES"},
 		{name: "trusted proxies", env: map[string]string{"REACH_TRUSTED_PROXIES": "10.0.0.0/8, fc00::/7"}, check: func(t *testing.T, c Config) {
 			if got := c.TrustedProxyNets(); len(got) != 2 || got[1] != "fc00::/7" {
