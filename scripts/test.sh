@@ -39,6 +39,19 @@ else
   echo "npm not found: the SCORM player bundle is not built (its tests fail in CI)"
 fi
 
-if [ "$#" -eq 0 ]; then set -- ./...; fi
+full=0
+if [ "$#" -eq 0 ]; then set -- ./...; full=1; fi
 go vet ./...
 go test -count=1 -timeout 20m "$@"
+
+# A full run also fuzzes each parser briefly (REACH_FUZZ_TIME each); a
+# crash fails the run and leaves its input under testdata/fuzz.
+if [ "$full" = 1 ]; then
+  fuzztime="${REACH_FUZZ_TIME:-5s}"
+  for target in ./lrs:FuzzParseStatements ./lrs:FuzzParseMultipart ./lrs:FuzzDocumentRequest \
+                ./content/manifest:FuzzParse ./content:FuzzOpenZip; do
+    pkg=${target%%:*} fn=${target##*:}
+    echo "fuzz $fn ($pkg, $fuzztime)"
+    go test -run '^$' -fuzz "^$fn\$" -fuzztime "$fuzztime" "$pkg" >/dev/null
+  done
+fi
