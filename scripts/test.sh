@@ -52,6 +52,6 @@ if [ "$full" = 1 ]; then
                 ./content/manifest:FuzzParse ./content:FuzzOpenZip; do
     pkg=${target%%:*} fn=${target##*:}
     echo "fuzz $fn ($pkg, $fuzztime)"
-    go test -run '^$' -fuzz "^$fn\$" -fuzztime "$fuzztime" "$pkg" >/dev/null
+    go test -run '^$' -fuzz "^$fn\$" -fuzztime "$fuzztime" "$pkg" 2>&1 | tail -n 5
   done
 fi
