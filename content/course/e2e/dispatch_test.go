@@ -1,0 +1,210 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"html"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/reach-london/reach/client"
+	"github.com/reach-london/reach/content/course"
+	"github.com/reach-london/reach/internal/reachtest"
+)
+
+// standInLMS makes a second borough of the same server play the part of
+// another organisation's LMS: it gets the base course, then module 1 is
+// replaced by the AU of a package exported from London, and published.
+// It returns the module id and the learner's signed-in portal session.
+func standInLMS(t *testing.T, r *reachtest.Instance, admin *client.Client, slug string, exported []byte, auIndex int) (string, *portalSession) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := admin.CreateBorough(ctx, slug, ""); err != nil {
+		t.Fatalf("create borough %s: %v", slug, err)
+	}
+	if _, _, err := admin.PublishBase(ctx, slug); err != nil {
+		t.Fatalf("publish the base course in %s: %v", slug, err)
+	}
+	pkg, err := admin.ImportPackage(ctx, slug, bytes.NewReader(exported))
+	if err != nil {
+		t.Fatalf("the stand-in LMS refused the exported package: %v", err)
+	}
+	var tree struct {
+		AUs    []struct{ ID string } `json:"aus"`
+		Blocks []struct {
+			AUs []struct{ ID string } `json:"aus"`
+		} `json:"blocks"`
+	}
+	if err := json.Unmarshal(pkg.Course, &tree); err != nil {
+		t.Fatal(err)
+	}
+	aus := tree.AUs
+	for _, b := range tree.Blocks {
+		aus = append(aus, b.AUs...)
+	}
+	if len(aus) != 4 {
+		t.Fatalf("the exported package has %d AUs, want one per module (4): %s", len(aus), pkg.Course)
+	}
+	versions, err := admin.CourseVersions(ctx, slug)
+	if err != nil || len(versions) == 0 {
+		t.Fatalf("course versions of %s: %v %v", slug, versions, err)
+	}
+	module := versions[0].Modules[0].Module
+	draft, err := admin.ReplaceModule(ctx, slug, module, pkg.ID, aus[auIndex].ID)
+	if err != nil {
+		t.Fatalf("replace module %s with the exported AU: %v", module, err)
+	}
+	if _, err := admin.Publish(ctx, slug, draft.Number); err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	jar, _ := cookiejar.New(nil)
+	p := &portalSession{t: t, base: r.URL, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}}
+	p.do(http.MethodGet, "/b/"+slug+"/", nil)
+	if code, body := p.do(http.MethodPost, "/b/"+slug+"/signup", url.Values{"name": {"Grace Learner"}, "email": {"grace@example.org"},
+		"password": {"correct horse battery"}, "profession": {"linkworker"}, "_csrf": {p.csrf()}}); code != http.StatusSeeOther {
+		t.Fatalf("sign-up in %s: %d %s", slug, code, body)
+	}
+	return module, p
+}
+
+// launchFromPortal launches module from the learner's dashboard and
+// returns the URL the portal sends the browser to.
+func launchFromPortal(t *testing.T, p *portalSession, slug, module string) string {
+	t.Helper()
+	code, body := p.do(http.MethodPost, "/b/"+slug+"/modules/"+module+"/launch", url.Values{"_csrf": {p.csrf()}})
+	link := launchLinkRE.FindStringSubmatch(body)
+	if code != http.StatusOK || link == nil {
+		t.Fatalf("launch %s in %s: %d %s", module, slug, code, body)
+	}
+	return html.UnescapeString(link[1])
+}
+
+// progressOf reads the signed-in learner's progress through the portal
+// session's cookies.
+func progressOf(t *testing.T, p *portalSession) client.Progress {
+	t.Helper()
+	code, body := p.do(http.MethodGet, "/api/v1/me/progress", nil)
+	var pr client.Progress
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &pr) != nil {
+		t.Fatalf("progress: %d %s", code, body)
+	}
+	return pr
+}
+
+// TestDispatchCMI5RoundTrip exports London's course as a cmi5 package for
+// another LMS, imports it into a second borough standing in for that LMS,
+// and has that LMS's learner complete module 1 in Chromium. The AU is
+// served by London's dispatch; the statements go to the launching LMS,
+// as cmi5 requires, and its learner's module is satisfied there.
+func TestDispatchCMI5RoundTrip(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole server")
+	}
+	ctx := newBrowser(t)
+	r := reachtest.Start(t, reachtest.Backend{Name: "embedded"})
+	bg := context.Background()
+	admin := client.New(r.URL)
+	if _, err := admin.Login(bg, "", r.AdminEmail, r.AdminPassword); err != nil {
+		t.Fatal(err)
+	}
+	d, err := admin.CreateDispatch(bg, "london", "Camden's LMS", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zipped, err := admin.ExportCMI5(bg, "london", d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const lms = "camden"
+	module, learner := standInLMS(t, r, admin, lms, zipped, 0)
+
+	launchURL := launchFromPortal(t, learner, lms, module)
+	if !strings.HasPrefix(launchURL, r.ContentURL+"/d/"+d.Token+"/") {
+		t.Fatalf("the stand-in LMS launches %s, want London's dispatch URL", launchURL)
+	}
+	lu, _ := url.Parse(launchURL)
+	registration := lu.Query().Get("registration")
+
+	c, err := course.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(launchURL)); err != nil {
+		t.Fatal(err)
+	}
+	completeModule(topDoc(t, ctx), c.Modules[0], "linkworker")
+
+	cred, err := admin.CreateCredential(bg, lms, "e2e reader", "all/read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var verbs []string
+	for end := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		verbs = registrationVerbs(t, r.URL, cred, registration)
+		if strings.Contains(strings.Join(verbs, " "), "satisfied") {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("the stand-in LMS recorded no satisfied statement; statements: %v", verbs)
+		}
+	}
+	for _, v := range []string{"launched", "initialized", "answered", "completed", "passed"} {
+		if !strings.Contains(" "+strings.Join(verbs, " ")+" ", " "+v+" ") {
+			t.Errorf("no %s statement in the stand-in LMS's registration: %v", v, verbs)
+		}
+	}
+	t.Logf("statements in the stand-in LMS's registration: %s", strings.Join(verbs, " "))
+	pr := progressOf(t, learner)
+	if pr.Modules[0].Status != "satisfied" {
+		t.Errorf("module 1 in the stand-in LMS is %q, want satisfied", pr.Modules[0].Status)
+	}
+
+	// Revoking the dispatch closes the content to that LMS at once.
+	if _, err := admin.RevokeDispatch(bg, "london", d.ID); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.Get(launchFromPortal(t, learner, lms, module))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("after revocation the AU answers %d, want 403", res.StatusCode)
+	}
+}
+
+// registrationVerbs lists the last segment of each verb in registration's
+// statements, oldest first, read with cred.
+func registrationVerbs(t *testing.T, base string, cred client.Credential, registration string) []string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/xapi/statements?registration="+url.QueryEscape(registration)+"&ascending=true&limit=500", nil)
+	req.SetBasicAuth(cred.Key, cred.Secret)
+	req.Header.Set("X-Experience-API-Version", "2.0.0")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var result struct {
+		Statements []struct {
+			Verb struct{ ID string } `json:"verb"`
+		} `json:"statements"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&result); err != nil {
+		t.Fatal(err)
+	}
+	var verbs []string
+	for _, s := range result.Statements {
+		verbs = append(verbs, s.Verb.ID[strings.LastIndex(s.Verb.ID, "/")+1:])
+	}
+	return verbs
+}
