@@ -488,12 +488,47 @@ func (s *Service) Activity(ctx context.Context, p auth.Principal, id string) (ma
 	return out, nil
 }
 
-// Person returns the Agents resource's answer for agent.
+// MaxPersonNames caps the names of a Person the Agents resource returns.
+const MaxPersonNames = 100
+
+// Person returns the Agents resource's answer for agent: the agent's
+// identifier with every name the borough's statements give it (see
+// Store.AgentNames: the most recent statements only, at most
+// MaxPersonNames names in byte order). An agent the borough has no named
+// statements of comes back as asked (xAPI 1.0.3 §7.6: a Person is always
+// returned). Only a principal that may read every statement of the
+// borough, or one limited to this very learner, learns the stored names:
+// to others they could reveal what statements they may not read say.
 func (s *Service) Person(ctx context.Context, p auth.Principal, agent Actor) (Person, error) {
 	if !p.Has(auth.ScopeStatementsRead) && !p.Has(auth.ScopeStatementsReadMine) && !p.Has(auth.ScopeProfile) {
 		return Person{}, errs.E(errs.Forbidden, "these credentials may not read agents")
 	}
-	return PersonOf(agent), nil
+	person := PersonOf(agent)
+	key := agent.Key()
+	if key == "" || agent.IsGroup() || !mayKnowAgent(p, key) {
+		return person, nil
+	}
+	names, err := s.store.AgentNames(ctx, p.BoroughID, key, MaxPersonNames)
+	if err != nil {
+		return Person{}, err
+	}
+	if len(names) > 0 {
+		person.Name = names
+	}
+	return person, nil
+}
+
+// mayKnowAgent reports whether p may learn what the borough's statements
+// say of the agent with the given key.
+func mayKnowAgent(p auth.Principal, key string) bool {
+	if p.CanReadAll() {
+		return true
+	}
+	if len(p.Actor) == 0 {
+		return false
+	}
+	a, err := ParseActor(p.Actor)
+	return err == nil && a.Key() == key
 }
 
 // EraseAgent deletes one learner's statements in a borough (GDPR
