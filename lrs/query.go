@@ -44,6 +44,11 @@ type Query struct {
 	Format            Format
 	Attachments       bool
 	Ascending         bool
+	// Version is the xAPI version the reader negotiated; a 1.0.x reader
+	// gets statements stored under 2.0 converted (ForReader). It is not
+	// part of a more token: each page is rendered for the request that
+	// fetches it.
+	Version Version
 
 	// params are the filter parameters as given, carried in more tokens.
 	params url.Values
@@ -283,7 +288,7 @@ func (s *Service) Query(ctx context.Context, p auth.Principal, q Query, langs []
 		if mine != "" && !readableBy(body, mine, mineKind) {
 			return Result{}, errs.E(errs.NotFound, "no statement %s", id)
 		}
-		out, atts, err := render(body, q.Format, langs, q.Attachments)
+		out, atts, err := render(body, q.Format, langs, q.Attachments, q.Version)
 		if err != nil {
 			return Result{}, err
 		}
@@ -342,7 +347,7 @@ func (s *Service) Query(ctx context.Context, p auth.Principal, q Query, langs []
 		if r.Stored.After(res.LastModified) {
 			res.LastModified = r.Stored
 		}
-		out, atts, err := render(r.Body, q.Format, langs, q.Attachments)
+		out, atts, err := render(r.Body, q.Format, langs, q.Attachments, q.Version)
 		if err != nil {
 			return Result{}, err
 		}
@@ -391,11 +396,13 @@ func readableBy(body []byte, key string, kind TermKind) bool {
 	return false
 }
 
-// render returns a stored statement in the requested format and, when
-// wanted, the hashes of its attachments that travel as parts.
-func render(body []byte, f Format, langs []string, wantAtts bool) (json.RawMessage, []string, error) {
+// render returns a stored statement in the requested format for a reader
+// of version ver (see ForReader) and, when wanted, the hashes of its
+// attachments that travel as parts.
+func render(body []byte, f Format, langs []string, wantAtts bool, ver Version) (json.RawMessage, []string, error) {
 	if f == FormatExact && !wantAtts {
-		return body, nil, nil
+		out, err := ForReader(body, ver)
+		return out, nil, err
 	}
 	tree, err := decodeJSON(body)
 	if err != nil {
@@ -411,11 +418,18 @@ func render(body []byte, f Format, langs []string, wantAtts bool) (json.RawMessa
 	}
 	switch f {
 	case FormatIDs:
+		if ver.is1() {
+			downgradeTree(m)
+		}
 		idsFormat(m)
 	case FormatCanonical:
+		if ver.is1() {
+			downgradeTree(m)
+		}
 		canonicalFormat(m, langs)
 	case FormatExact:
-		return body, atts, nil
+		out, err := ForReader(body, ver)
+		return out, atts, err
 	}
 	out, err := json.Marshal(m)
 	if err != nil {

@@ -132,6 +132,9 @@ func (h *Handler) getStatements(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// A 1.0.x reader gets statements stored under 2.0 in 1.0.3 form
+	// (lrs.ForReader); the version is the request's, not the more link's.
+	q.Version = VersionFrom(c.Request().Context())
 	langs := lrs.ParseAcceptLanguage(c.Request().Header.Get("Accept-Language"))
 	res, err := h.svc.Query(c.Request().Context(), p, q, langs)
 	if err != nil {
