@@ -18,7 +18,7 @@ import (
 // so a valid 2.0 statement is otherwise a valid 1.0.3 one. The rule:
 //
 //   - contextAgents and contextGroups are dropped, from the statement's
-//     context and a SubStatement's;
+//     context and a SubStatement's (a context left empty goes too);
 //   - a version of 2.0.x becomes "1.0.0";
 //   - nothing else changes: id, stored, authority, attachments and
 //     everything else stay as stored, so statementId look-ups, more links
@@ -125,9 +125,16 @@ func drop2OnlyContext(m map[string]any) bool {
 	}
 	_, a := c["contextAgents"]
 	_, g := c["contextGroups"]
+	if !a && !g {
+		return false
+	}
 	delete(c, "contextAgents")
 	delete(c, "contextGroups")
-	return a || g
+	if len(c) == 0 {
+		// A context that held nothing else goes too.
+		delete(m, "context")
+	}
+	return true
 }
 
 // encodeStatement encodes a statement tree without HTML escaping, so

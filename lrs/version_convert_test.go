@@ -43,7 +43,8 @@ func TestForReader(t *testing.T) {
 		{"contextAgents dropped", `{"context":{"registration":"6fbd600f-d17c-4c74-801a-2ec2e53231c6",` + ctxAgents + `},"version":"2.0.0"}`, V103,
 			`{"context":{"registration":"6fbd600f-d17c-4c74-801a-2ec2e53231c6"},"version":"1.0.0"}`},
 		{"contextGroups dropped, the version already 1.0", `{"context":{` + ctxGroups + `},"version":"1.0.3"}`, V103,
-			`{"context":{},"version":"1.0.3"}`},
+			`{"version":"1.0.3"}`},
+		{"a context with nothing else goes", `{"context":{` + ctxAgents + `},"version":"2.0.0"}`, V103, `{"version":"1.0.0"}`},
 		{"in a SubStatement too", `{"object":{"objectType":"SubStatement","actor":{"mbox":"mailto:a@b.c"},"verb":{"id":"http://e.org/v"},` +
 			`"object":{"id":"http://e.org/a"},"context":{` + ctxAgents + `,` + ctxGroups + `,"language":"en"}},"version":"2.0.0"}`, V103,
 			`{"object":{"actor":{"mbox":"mailto:a@b.c"},"context":{"language":"en"},"object":{"id":"http://e.org/a"},"objectType":"SubStatement","verb":{"id":"http://e.org/v"}},"version":"1.0.0"}`},
