@@ -202,3 +202,44 @@ func TestAuditPages(t *testing.T) {
 		})
 	}
 }
+
+// TestCreateUserWithChosenID checks an account can be made under an id
+// the caller chose (a dispatch records it first), that the id must be a
+// canonical UUID, and that an id in use is a conflict.
+func TestCreateUserWithChosenID(t *testing.T) {
+	for name, url := range testenv.DatabaseURLs(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			s := newService(t, url)
+			b, err := s.CreateBorough(ctx, "test", "lambeth", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			const id = "0b7d3c1e-8f4a-4c2b-9a6e-2d5f1e3c4b7a"
+			for _, tc := range []struct {
+				name, id, email string
+				ok              bool
+				kind            errs.Kind
+			}{
+				{"not a UUID", "learner-1", "a@example.org", false, errs.Invalid},
+				{"upper case", strings.ToUpper(id), "a@example.org", false, errs.Invalid},
+				{"chosen", id, "a@example.org", true, 0},
+				{"id in use", id, "b@example.org", false, errs.Conflict},
+			} {
+				u, _, err := s.CreateUser(ctx, "admin-1", auth.NewUser{ID: tc.id, BoroughID: b.ID, Email: tc.email, Role: auth.RoleLearner})
+				switch {
+				case tc.ok && (err != nil || u.ID != tc.id):
+					t.Errorf("%s: got %q, %v", tc.name, u.ID, err)
+				case !tc.ok && !errs.Is(err, tc.kind):
+					t.Errorf("%s: got %v, want %v", tc.name, err, tc.kind)
+				}
+			}
+			if u, err := s.LearnerIn(ctx, b.ID, id); err != nil || u.Email != "a@example.org" {
+				t.Fatalf("LearnerIn = %+v, %v", u, err)
+			}
+			if u, _, err := s.CreateUser(ctx, "admin-1", auth.NewUser{BoroughID: b.ID, Email: "c@example.org", Role: auth.RoleLearner}); err != nil || u.ID == "" || u.ID == id {
+				t.Fatalf("generated id: %q, %v", u.ID, err)
+			}
+		})
+	}
+}

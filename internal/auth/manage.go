@@ -73,6 +73,10 @@ func (s *Service) CreateBorough(ctx context.Context, actor, slug, name string) (
 
 // NewUser describes an account to create.
 type NewUser struct {
+	// ID, if set, is the account's id: a UUID the caller chose so it could
+	// record the account before making it (a dispatch's LMS learner). It
+	// is generated when empty.
+	ID         string
 	BoroughID  string
 	Email      string
 	Name       string
@@ -89,6 +93,12 @@ func (s *Service) CreateUser(ctx context.Context, actor string, n NewUser) (User
 	email := NormalizeEmail(n.Email)
 	if err := ValidateEmail(email); err != nil {
 		return User{}, "", err
+	}
+	id := n.ID
+	if id == "" {
+		id = uuid.NewString()
+	} else if u, err := uuid.Parse(id); err != nil || u.String() != id {
+		return User{}, "", errs.E(errs.Invalid, "user id %q is not a lower-case UUID", id)
 	}
 	if !n.Role.Valid() {
 		return User{}, "", errs.E(errs.Invalid, "role %q must be learner, borough_admin or platform_admin", n.Role)
@@ -114,7 +124,7 @@ func (s *Service) CreateUser(ctx context.Context, actor string, n NewUser) (User
 	if utf8.RuneCountInString(name) > 200 {
 		return User{}, "", errs.E(errs.Invalid, "name must be at most 200 characters")
 	}
-	u := User{ID: uuid.NewString(), BoroughID: n.BoroughID, Email: email, Name: name, Role: n.Role,
+	u := User{ID: id, BoroughID: n.BoroughID, Email: email, Name: name, Role: n.Role,
 		Profession: n.Profession, Status: StatusActive, PasswordHash: hash, MustChange: generated != "",
 		CreatedAt: s.now().UTC()}
 	if err := s.store.CreateUser(ctx, u); err != nil {
