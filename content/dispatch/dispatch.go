@@ -1,7 +1,19 @@
 // Package dispatch lets a borough hand its published course to another LMS:
 // a dispatch is a revocable grant whose token rides in the content-origin
-// URLs of an exported cmi5.xml (or SCORM 1.2 wrapper), so the other LMS's
-// learners open the content Reach hosts without a Reach launch.
+// URLs of an exported package, with an optional cap on the other LMS's
+// learners.
+//
+//   - cmi5 (CMI5XML, ZipCMI5): the AUs' URLs point at the content Reach
+//     hosts; the other LMS launches them itself and their statements go
+//     to its own LRS.
+//   - SCORM 1.2 (SCORM12Zip): one SCO per module, whose page plays the
+//     module from Reach (PlayURL). Reach maps the LMS's student to a
+//     learner account of the borough (Store.LearnerFor, within the
+//     learner limit), launches the module as its own cmi5 launch, so the
+//     statements land in Reach, and posts completion, pass/fail and score
+//     back to the SCO page, which reports them to the LMS. The HTTP side
+//     is server/dispatch.go and server/dispatch_play.go; docs/content.md
+//     describes the URLs.
 package dispatch
 
 import (
@@ -22,7 +34,8 @@ import (
 //go:embed migrations
 var migrationsFS embed.FS
 
-// Migrations creates the dispatches table (component "dispatch").
+// Migrations creates the dispatches table and the LMS students' learner
+// mapping (component "dispatch").
 var Migrations = db.MigrationSet{Component: "dispatch", FS: mustSub(migrationsFS, "migrations")}
 
 func mustSub(f fs.FS, dir string) fs.FS {

@@ -17,12 +17,14 @@ import (
 // PlayURL is where, on the content origin, a SCORM 1.2 dispatch SCO opens
 // a module for the other LMS's learner:
 //
-//	GET /d/<token>/play/<module>?student_id=…&student_name=…
+//	GET /d/<token>/play/<module>?student_id=…&student_name=…&lms_origin=…
 //
-// The handler (not built yet) is to map (dispatch, student_id) to a learner of the borough, launch
-// the module as a cmi5 launch for them, and post the outcome to the SCO
-// page with postMessage {type: "reach-dispatch-outcome", completed, passed,
-// failed, score (0..1)}.
+// The handler (server/dispatch_play.go) maps (dispatch, student_id) to a
+// learner of the borough (LearnerFor), launches the module as a cmi5
+// launch for them, and answers a page that frames the AU and posts the
+// outcome to the SCO page with postMessage {type: "reach-dispatch-outcome",
+// completed, passed, failed, satisfied, score (0..1, when known)}, at once
+// and whenever it changes.
 func PlayURL(contentURL, token, module string) string {
 	return strings.TrimRight(contentURL, "/") + "/d/" + token + "/play/" + url.PathEscape(module)
 }
@@ -63,16 +65,22 @@ type scormResource struct {
 }
 
 // scoPage finds the LMS's SCORM 1.2 API, opens the hosted module in an
-// iframe with the learner's LMS id and name, and reports the outcome Reach
-// posts back. Messages from any origin but the content origin are ignored,
-// since any page could otherwise set the learner's status.
+// iframe with the learner's LMS id and name and its own origin (where the
+// outcome is posted), and reports the outcome Reach posts back. Messages
+// from any origin or window but the content origin's frame are ignored,
+// since any page could otherwise set the learner's status. The SCO commits
+// each change and finishes once the outcome is settled (satisfied, or
+// completed and judged) or the page goes away, with the session's time and
+// cmi.core.exit "suspend" while the module is unfinished, so the LMS offers
+// to resume it. A status the LMS already holds as completed or passed is
+// never taken back to incomplete.
 var scoPage = template.Must(template.New("sco").Parse(`<!DOCTYPE html>
 <html lang="en-GB"><head><meta charset="utf-8"><title>{{.Title}}</title>
 <style>html,body,iframe{margin:0;border:0;width:100%;height:100%}</style></head>
-<body><iframe id="m" title="{{.Title}}" allow="fullscreen"></iframe>
+<body><iframe id="m" title="{{.Title}}" allow="fullscreen; autoplay"></iframe>
 <script>
 (function () {
-  var play = {{.Play}}, origin = {{.Origin}};
+  var play = {{.Play}}, origin = {{.Origin}}, opened = new Date().getTime();
   function find(w) {
     for (var i = 0; w && i < 10; i++) {
       try { if (w.API) { return w.API; } } catch (e) {}
@@ -84,23 +92,45 @@ var scoPage = template.Must(template.New("sco").Parse(`<!DOCTYPE html>
   var api = find(window) || (window.opener && find(window.opener));
   if (!api) { document.body.textContent = "This course must be opened from your LMS (no SCORM 1.2 API was found)."; return; }
   api.LMSInitialize("");
-  var done = false;
-  function finish() { if (!done) { done = true; api.LMSCommit(""); api.LMSFinish(""); } }
+  var frame = document.getElementById("m"), done = false, finished = false;
+  var prior = String(api.LMSGetValue("cmi.core.lesson_status"));
+  function pad(n, w) { n = String(n); while (n.length < w) { n = "0" + n; } return n; }
+  // CMITimespan: HHHH:MM:SS.SS.
+  function sessionTime() {
+    var cs = Math.max(0, Math.round((new Date().getTime() - opened) / 10));
+    var h = Math.floor(cs / 360000);
+    if (h > 9999) { return "9999:59:59.99"; }
+    return pad(h, 4) + ":" + pad(Math.floor(cs / 6000) % 60, 2) + ":" + pad(Math.floor(cs / 100) % 60, 2) + "." + pad(cs % 100, 2);
+  }
+  function finish() {
+    if (finished) { return; }
+    finished = true;
+    api.LMSSetValue("cmi.core.session_time", sessionTime());
+    api.LMSSetValue("cmi.core.exit", done ? "" : "suspend");
+    api.LMSCommit("");
+    api.LMSFinish("");
+  }
   window.addEventListener("message", function (ev) {
-    if (ev.origin !== origin || !ev.data || ev.data.type !== "reach-dispatch-outcome" || done) { return; }
+    if (ev.origin !== origin || ev.source !== frame.contentWindow || !ev.data || ev.data.type !== "reach-dispatch-outcome" || finished) { return; }
     var o = ev.data;
     if (typeof o.score === "number" && o.score >= 0 && o.score <= 1) {
       api.LMSSetValue("cmi.core.score.min", "0");
       api.LMSSetValue("cmi.core.score.max", "100");
       api.LMSSetValue("cmi.core.score.raw", String(Math.round(o.score * 100)));
     }
-    api.LMSSetValue("cmi.core.lesson_status", o.passed ? "passed" : o.failed ? "failed" : o.completed ? "completed" : "incomplete");
-    if (o.completed || o.passed || o.failed) { finish(); } else { api.LMSCommit(""); }
+    var status = o.passed ? "passed" : o.failed ? "failed" : o.completed ? "completed" : "incomplete";
+    if (!(status === "incomplete" && (prior === "completed" || prior === "passed"))) {
+      api.LMSSetValue("cmi.core.lesson_status", status);
+    }
+    done = status !== "incomplete";
+    if (o.satisfied || (o.completed && (o.passed || o.failed))) { finish(); } else { api.LMSCommit(""); }
   });
   window.addEventListener("pagehide", finish);
+  window.addEventListener("beforeunload", finish);
   var q = "?student_id=" + encodeURIComponent(api.LMSGetValue("cmi.core.student_id")) +
-    "&student_name=" + encodeURIComponent(api.LMSGetValue("cmi.core.student_name"));
-  document.getElementById("m").src = play + q;
+    "&student_name=" + encodeURIComponent(api.LMSGetValue("cmi.core.student_name")) +
+    "&lms_origin=" + encodeURIComponent(location.origin);
+  frame.src = play + q;
 })();
 </script></body></html>
 `))
