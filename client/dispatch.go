@@ -48,8 +48,19 @@ func (c *Client) RevokeDispatch(ctx context.Context, borough, id string) (Dispat
 // ExportCMI5 downloads the cmi5 zip of the borough's published course for
 // a dispatch.
 func (c *Client) ExportCMI5(ctx context.Context, borough, dispatchID string) ([]byte, error) {
+	return c.exportCourse(ctx, borough, "cmi5", dispatchID)
+}
+
+// ExportSCORM12 downloads the SCORM 1.2 zip of the borough's published
+// course for a dispatch: one SCO per module, each playing the module
+// hosted on Reach and reporting completion and score to the LMS.
+func (c *Client) ExportSCORM12(ctx context.Context, borough, dispatchID string) ([]byte, error) {
+	return c.exportCourse(ctx, borough, "scorm12", dispatchID)
+}
+
+func (c *Client) exportCourse(ctx context.Context, borough, format, dispatchID string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+"/api/v1/boroughs/"+url.PathEscape(borough)+
-		"/course/export/cmi5?dispatch="+url.QueryEscape(dispatchID), nil)
+		"/course/export/"+format+"?dispatch="+url.QueryEscape(dispatchID), nil)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/reach-london/reach/content"
 	"github.com/reach-london/reach/content/dispatch"
+	"github.com/reach-london/reach/content/launch"
+	"github.com/reach-london/reach/internal/auth"
 	"github.com/reach-london/reach/internal/errs"
 )
 
@@ -21,12 +23,18 @@ import (
 //	GET  /api/v1/boroughs/{b}/dispatches                 list
 //	POST /api/v1/boroughs/{b}/dispatches                 create {name, learnerLimit}
 //	POST /api/v1/boroughs/{b}/dispatches/{id}/revoke     revoke
-//	GET  /api/v1/boroughs/{b}/course/export/cmi5?dispatch={id}  cmi5 zip
+//	GET  /api/v1/boroughs/{b}/course/export/cmi5?dispatch={id}     cmi5 zip
+//	GET  /api/v1/boroughs/{b}/course/export/scorm12?dispatch={id}  SCORM 1.2 zip
 //
 // and on the content origin GET /d/{token}/{pkg}/{path}: a package file
-// opened with a live dispatch's token.
-func MountDispatch(store *dispatch.Store, pkgs *content.Service) (appRoutes, contentRoutes func(*echo.Echo, *Server)) {
-	h := &dispatchHandlers{store: store, pkgs: pkgs}
+// opened with a live dispatch's token; and the SCORM 1.2 dispatch's pages
+// (dispatch_play.go):
+//
+//	GET /d/{token}/play/{module}?student_id=…&student_name=…&lms_origin=…
+//	GET /d/{token}/outcome/{registration}/{module}
+//	GET /d/closed
+func MountDispatch(store *dispatch.Store, pkgs *content.Service, launches *launch.Service) (appRoutes, contentRoutes func(*echo.Echo, *Server)) {
+	h := &dispatchHandlers{store: store, pkgs: pkgs, launches: launches}
 	appRoutes = func(e *echo.Echo, s *Server) {
 		h.s = s
 		g := e.Group("/api/v1", middleware.BodyLimit(byteLimit(s.cfg.MaxBodyBytes)), s.authenticate, s.csrf)
@@ -34,17 +42,23 @@ func MountDispatch(store *dispatch.Store, pkgs *content.Service) (appRoutes, con
 		g.POST("/boroughs/:borough/dispatches", h.create)
 		g.POST("/boroughs/:borough/dispatches/:id/revoke", h.revoke)
 		g.GET("/boroughs/:borough/course/export/cmi5", h.exportCMI5)
+		g.GET("/boroughs/:borough/course/export/scorm12", h.exportSCORM12)
 	}
 	contentRoutes = func(e *echo.Echo, s *Server) {
+		h.s = s
 		e.GET("/d/:token/:pkg/*", h.serveFile)
+		e.GET("/d/:token/play/:module", h.play)
+		e.GET("/d/:token/outcome/:registration/:module", h.outcome)
+		e.GET("/d/closed", h.closed)
 	}
 	return appRoutes, contentRoutes
 }
 
 type dispatchHandlers struct {
-	s     *Server
-	store *dispatch.Store
-	pkgs  *content.Service
+	s        *Server
+	store    *dispatch.Store
+	pkgs     *content.Service
+	launches *launch.Service
 }
 
 func (h *dispatchHandlers) list(c echo.Context) error {
@@ -96,30 +110,48 @@ func (h *dispatchHandlers) revoke(c echo.Context) error {
 	return c.JSON(http.StatusOK, d)
 }
 
-func (h *dispatchHandlers) exportCMI5(c echo.Context) error {
+// exportInput resolves an export request: the admin's borough, the
+// dispatch named by ?dispatch= and the published course's modules.
+func (h *dispatchHandlers) exportInput(c echo.Context) (auth.Borough, auth.Principal, dispatch.Dispatch, content.CourseVersion, []dispatch.Module, error) {
 	b, p, err := h.s.adminOf(c)
 	if err != nil {
-		return err
+		return b, p, dispatch.Dispatch{}, content.CourseVersion{}, nil, err
 	}
 	ctx := c.Request().Context()
 	id := c.QueryParam("dispatch")
 	if id == "" {
-		return errs.E(errs.Invalid, "dispatch is required: create one with POST /api/v1/boroughs/%s/dispatches", b.ID)
+		return b, p, dispatch.Dispatch{}, content.CourseVersion{}, nil,
+			errs.E(errs.Invalid, "dispatch is required: create one with POST /api/v1/boroughs/%s/dispatches", b.ID)
 	}
 	d, err := h.store.Get(ctx, b.ID, id)
 	if err != nil {
-		return err
+		return b, p, d, content.CourseVersion{}, nil, err
 	}
 	v, mods, err := dispatch.Modules(ctx, h.pkgs, d, h.s.cfg.ContentURL)
+	return b, p, d, v, mods, err
+}
+
+func courseTitle(b auth.Borough) string {
+	if b.Name != "" {
+		return "Reach course (" + b.Name + ")"
+	}
+	return "Reach course"
+}
+
+// sendExport audits an export and sends the zip as an attachment.
+func (h *dispatchHandlers) sendExport(c echo.Context, b auth.Borough, p auth.Principal, d dispatch.Dispatch, v content.CourseVersion, format string, zipped []byte) error {
+	h.s.deps.Auth.Audit(c.Request().Context(), b.ID, p.Subject, "dispatch.export", d.ID, map[string]any{"format": format, "version": v.Number})
+	c.Response().Header().Set("Content-Disposition", `attachment; filename="reach-`+b.ID+`-`+format+`.zip"`)
+	return c.Blob(http.StatusOK, "application/zip", zipped)
+}
+
+func (h *dispatchHandlers) exportCMI5(c echo.Context) error {
+	b, p, d, v, mods, err := h.exportInput(c)
 	if err != nil {
 		return err
 	}
-	title := "Reach course"
-	if b.Name != "" {
-		title = "Reach course (" + b.Name + ")"
-	}
 	courseID := strings.TrimRight(h.s.cfg.PublicURL, "/") + "/courses/" + b.ID
-	doc, err := dispatch.CMI5XML(courseID, title, "Hosted by Reach; dispatch "+d.Name+".", mods)
+	doc, err := dispatch.CMI5XML(courseID, courseTitle(b), "Hosted by Reach; dispatch "+d.Name+".", mods)
 	if err != nil {
 		return err
 	}
@@ -127,9 +159,22 @@ func (h *dispatchHandlers) exportCMI5(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.s.deps.Auth.Audit(ctx, b.ID, p.Subject, "dispatch.export", d.ID, map[string]any{"format": "cmi5", "version": v.Number})
-	c.Response().Header().Set("Content-Disposition", `attachment; filename="reach-`+b.ID+`-cmi5.zip"`)
-	return c.Blob(http.StatusOK, "application/zip", zipped)
+	return h.sendExport(c, b, p, d, v, "cmi5", zipped)
+}
+
+// exportSCORM12 answers the SCORM 1.2 package of the published course for
+// a SCORM-only LMS: one SCO per module, each playing it from the content
+// origin (GET /d/{token}/play/{module}).
+func (h *dispatchHandlers) exportSCORM12(c echo.Context) error {
+	b, p, d, v, mods, err := h.exportInput(c)
+	if err != nil {
+		return err
+	}
+	zipped, err := dispatch.SCORM12Zip(courseTitle(b), d, mods, h.s.cfg.ContentURL, time.Now())
+	if err != nil {
+		return err
+	}
+	return h.sendExport(c, b, p, d, v, "scorm12", zipped)
 }
 
 // serveFile serves a package file to another LMS's learner: the dispatch

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 
+	"github.com/reach-london/reach/content/dispatch"
 	"github.com/reach-london/reach/internal/auth"
 	"github.com/reach-london/reach/lrs"
 	"github.com/reach-london/reach/reports/reportsql"
@@ -71,6 +72,13 @@ func (a *App) learnerErasers() []server.LearnerEraser {
 			}
 		}
 		return nil
+	}))
+	// The LMS students a SCORM 1.2 dispatch mapped to the learner: the
+	// student comes back, if ever, as a new learner.
+	dispatches := dispatch.NewStore(a.DB)
+	out = append(out, server.EraserFunc(func(ctx context.Context, borough string, u auth.User, _ lrs.Actor) error {
+		_, err := dispatches.EraseLearner(ctx, borough, u.ID)
+		return err
 	}))
 	return append(out, server.EraserFunc(func(ctx context.Context, borough string, u auth.User, _ lrs.Actor) error {
 		return a.Auth.AnonymiseLearner(ctx, borough, u.ID)

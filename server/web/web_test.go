@@ -35,6 +35,12 @@ func TestPagesRender(t *testing.T) {
 			[]string{`<h1>Page not found</h1>`, `no &lt;such&gt; page`}},
 		{"portal_launching", Page{Borough: b, User: "Ann", Data: map[string]string{"Title": "M1", "URL": "http://c/x?a=1&b=2"}},
 			[]string{`href="http://c/x?a=1&amp;b=2" data-launch-url`, `/static/launch.js?v=`, `Sign out`}},
+		{"dispatch_play", Page{Title: "Risk & you", Data: map[string]any{"Nonce": "n0nce", "LaunchURL": "http://c/p/x?a=1&b=2",
+			"Config": map[string]any{"outcomeURL": "/d/t/outcome/r/m", "targetOrigin": "*", "interval": 3000, "initial": map[string]bool{}}}},
+			[]string{`<title>Risk &amp; you – Reach</title>`, `src="http://c/p/x?a=1&amp;b=2"`, `<script nonce="n0nce">`, `<style nonce="n0nce">`,
+				`"outcomeURL":"/d/t/outcome/r/m"`, `reach-dispatch-outcome`}},
+		{"dispatch_message", Page{Title: "Module closed", Data: map[string]any{"Nonce": "n0nce", "Message": "a <b>", "NotifyParent": true}},
+			[]string{`<h1>Module closed</h1>`, `<p>a &lt;b&gt;</p>`, `<script nonce="n0nce">`, `reach-dispatch-closed`}},
 		{"certificate", Page{Borough: b, Data: map[string]any{"Name": "Ann", "CourseTitle": "C", "Date": "1 Jan",
 			"Number": "N1", "Modules": []map[string]string{{"Title": "M1", "Date": "1 Jan"}}}},
 			[]string{`/static/certificate.css?v=`, `<p class="name">Ann</p>`}},
@@ -51,8 +57,8 @@ func TestPagesRender(t *testing.T) {
 					t.Errorf("page %s lacks %q:\n%s", tt.page, w, out)
 				}
 			}
-			if strings.Contains(out, "style=") || strings.Contains(out, "<script>") {
-				t.Errorf("page %s has inline style or script, which the CSP forbids", tt.page)
+			if strings.Contains(out, "style=") || strings.Contains(out, "<script>") || strings.Contains(out, "<style>") {
+				t.Errorf("page %s has inline style or script without a nonce, which the CSP forbids", tt.page)
 			}
 		})
 	}
