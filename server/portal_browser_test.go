@@ -7,61 +7,22 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/reach-london/reach/internal/browsertest"
 	"github.com/reach-london/reach/internal/reachtest"
 )
-
-const chromium = "/usr/bin/chromium"
-
-// needTool skips when a tool is missing locally and fails under CI=true.
-func needTool(t *testing.T, path, what string) {
-	t.Helper()
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI: %v", what, err)
-		}
-		t.Skipf("%s is not installed (%v)", what, err)
-	}
-}
 
 // startChromium starts headless Chromium and returns its first tab; more
 // tabs come from chromedp.NewContext(tab).
 func startChromium(t *testing.T) context.Context {
 	t.Helper()
-	needTool(t, chromium, "Chromium")
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()))
-	ctx, cancel := chromedp.NewContext(alloc)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 5*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	watchExceptions(t, ctx)
-	return ctx
-}
-
-func watchExceptions(t *testing.T, ctx context.Context) {
-	var mu sync.Mutex
-	chromedp.Listen(ctx, func(ev any) {
-		if e, ok := ev.(*runtime.EventExceptionThrown); ok {
-			mu.Lock()
-			defer mu.Unlock()
-			t.Errorf("JavaScript exception: %s", e.ExceptionDetails.Text)
-		}
-	})
+	return browsertest.Start(t, 5*time.Minute)
 }
 
 func run(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
@@ -107,15 +68,7 @@ func waitGo(t *testing.T, what string, cond func() bool) {
 }
 
 // axeSource is axe-core from web/node_modules (npm install in web/).
-func axeSource(t *testing.T) string {
-	p, _ := filepath.Abs("../web/node_modules/axe-core/axe.min.js")
-	needTool(t, p, "axe-core (npm install in web/)")
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
+func axeSource(t *testing.T) string { return browsertest.AxeSource(t) }
 
 // audit runs axe-core on the current page at the current width and fails
 // on any violation or on content wider than the viewport.

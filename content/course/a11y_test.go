@@ -5,24 +5,16 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/reach-london/reach/internal/browsertest"
 )
 
 // axeScript reads axe-core from web/node_modules (npm install in web/).
-func axeScript(t *testing.T) string {
-	t.Helper()
-	p, _ := filepath.Abs("../../web/node_modules/axe-core/axe.min.js")
-	requireTool(t, p, "axe-core (run npm install in web/)")
-	data, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(data)
-}
+func axeScript(t *testing.T) string { return browsertest.AxeSource(t) }
 
 // fullSlots fills every local slot, as a borough would.
 func fullSlots() BuildOptions {

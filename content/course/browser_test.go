@@ -9,67 +9,30 @@ import (
 	"io/fs"
 	"mime"
 	"net/http"
-	"os"
 	"os/exec"
 	"path"
-	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
 
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"go.yaml.in/yaml/v3"
-)
 
-// chromiumPath is where the test machines install Chromium.
-const chromiumPath = "/usr/bin/chromium"
+	"github.com/reach-london/reach/internal/browsertest"
+)
 
 // requireTool skips the test when a tool is missing locally, but fails it
 // under CI=true, where every tool must be installed.
 func requireTool(t *testing.T, path, what string) {
 	t.Helper()
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI: %v", what, err)
-		}
-		t.Skipf("%s is not installed (%v)", what, err)
-	}
+	browsertest.Require(t, path, what)
 }
 
 // newBrowser starts headless Chromium for the test and returns a tab's
 // context. JavaScript exceptions in the page fail the test.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
-	requireTool(t, chromiumPath, "Chromium")
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
-	}
-	var mu sync.Mutex
-	chromedp.Listen(ctx, func(ev any) {
-		if e, ok := ev.(*runtime.EventExceptionThrown); ok {
-			mu.Lock()
-			defer mu.Unlock()
-			msg := e.ExceptionDetails.Text
-			if e.ExceptionDetails.Exception != nil {
-				msg += " " + e.ExceptionDetails.Exception.Description
-			}
-			t.Errorf("JavaScript exception: %s", msg)
-		}
-	})
-	return ctx
+	return browsertest.Start(t, 4*time.Minute)
 }
 
 // do runs browser steps, failing the test on error.

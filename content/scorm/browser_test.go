@@ -3,79 +3,25 @@ package scorm_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
 
 	"github.com/reach-london/reach/content/launch"
 	"github.com/reach-london/reach/content/scorm"
+	"github.com/reach-london/reach/internal/browsertest"
 	"github.com/reach-london/reach/internal/reachtest"
 )
-
-const chromiumPath = "/usr/bin/chromium"
-
-// requireFile skips when a file the test needs is missing locally, and
-// fails under CI=true, where everything must be in place.
-func requireFile(t *testing.T, path, what string) {
-	t.Helper()
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI: %v", what, err)
-		}
-		t.Skipf("%s is missing (%v)", what, err)
-	}
-}
 
 // browser starts headless Chromium for the test; JavaScript exceptions in
 // the player or the SCO fail the test at its end.
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	requireFile(t, chromiumPath, "Chromium")
-	requireFile(t, "../../server/playerdist/player.js", "the player bundle (make web)")
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
-	var mu sync.Mutex
-	var problems []string
-	chromedp.Listen(ctx, func(ev any) {
-		if e, ok := ev.(*runtime.EventExceptionThrown); ok {
-			mu.Lock()
-			msg := e.ExceptionDetails.Text
-			if e.ExceptionDetails.Exception != nil {
-				msg += " " + e.ExceptionDetails.Exception.Description
-			}
-			problems = append(problems, msg)
-			mu.Unlock()
-		}
-	})
-	t.Cleanup(func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, p := range problems {
-			t.Errorf("JavaScript exception: %s", p)
-		}
-		cancelTimeout()
-		cancel()
-		cancelAlloc()
-	})
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	return ctx
+	browsertest.Require(t, "../../server/playerdist/player.js", "the player bundle (make web)")
+	return browsertest.Start(t, 3*time.Minute)
 }
 
 // inSCO evaluates expr with `doc` bound to the SCO frame's document.
@@ -120,13 +66,7 @@ func click(t *testing.T, ctx context.Context, id string) {
 // content, so the frame itself is left out.
 func checkAccessible(t *testing.T, ctx context.Context) {
 	t.Helper()
-	axePath := "../../web/node_modules/axe-core/axe.min.js"
-	requireFile(t, axePath, "axe-core (npm ci in web/)")
-	src, err := os.ReadFile(axePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](string(src)+";true")); err != nil {
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](browsertest.AxeSource(t)+";true")); err != nil {
 		t.Fatalf("inject axe-core: %v", err)
 	}
 	for _, width := range []int64{1280, 360} {

@@ -12,18 +12,17 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/reach-london/reach/client"
 	"github.com/reach-london/reach/content/course"
+	"github.com/reach-london/reach/internal/browsertest"
 	"github.com/reach-london/reach/internal/reachtest"
 )
 
@@ -316,34 +315,11 @@ func TestModule1EndToEnd(t *testing.T) {
 	}
 }
 
-const chromiumPath = "/usr/bin/chromium"
-
-// newBrowser starts headless Chromium, or skips the test locally when it is
-// missing (under CI=true it fails).
+// newBrowser starts headless Chromium; JavaScript exceptions in any of
+// its pages fail the test.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Chromium is required in CI: %v", err)
-		}
-		t.Skipf("Chromium is not installed: %v", err)
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()))
-	ctx, cancel := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
-	}
-	chromedp.Listen(ctx, func(ev any) {
-		if e, ok := ev.(*runtime.EventExceptionThrown); ok {
-			t.Errorf("JavaScript exception: %s", e.ExceptionDetails.Text)
-		}
-	})
-	return ctx
+	return browsertest.Start(t, 4*time.Minute)
 }
 
 func waitReady(t *testing.T, ctx context.Context) {
