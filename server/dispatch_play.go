@@ -155,7 +155,7 @@ func (h *dispatchHandlers) play(c echo.Context) error {
 		return h.dispatchError(c, err)
 	}
 	contentURL := strings.TrimRight(h.s.cfg.ContentURL, "/")
-	l, err := h.launches.Launch(ctx, launch.Request{Learner: launch.Learner{ID: u.ID, BoroughID: d.BoroughID, Profession: u.Profession},
+	l, err := h.launches.Launch(ctx, launch.Request{Learner: launch.Learner{ID: u.ID, BoroughID: d.BoroughID, Profession: u.Profession, Name: u.Name},
 		Module: module, ReturnURL: contentURL + "/d/closed"})
 	if err != nil {
 		return h.dispatchError(c, err)

@@ -588,7 +588,7 @@ func (p *portal) launchModule(c echo.Context) error {
 	}
 	res, err := p.launch.Launch(c.Request().Context(), launch.Request{
 		Mode:      mode,
-		Learner:   launch.Learner{ID: lc.user.ID, BoroughID: lc.borough.ID, Profession: lc.user.Profession},
+		Learner:   launch.Learner{ID: lc.user.ID, BoroughID: lc.borough.ID, Profession: lc.user.Profession, Name: lc.user.Name},
 		Module:    module,
 		ReturnURL: strings.TrimRight(p.s.cfg.PublicURL, "/") + "/b/" + b64slug(lc.borough) + "/dashboard?returned=" + url.QueryEscape(module),
 	})

@@ -61,5 +61,5 @@ func (c *contentCourses) AULaunchURL(ctx context.Context, l content.Launchable) 
 // the player on the content origin. The SCORM room implements it; until
 // it is set, SCORM packages cannot be launched from the portal.
 type SCORMStarter interface {
-	StartSCORM(ctx context.Context, l content.Launchable, registration, learnerID string, learner json.RawMessage, returnURL string) (string, error)
+	StartSCORM(ctx context.Context, l content.Launchable, registration, learnerID, learnerName string, learner json.RawMessage, returnURL string) (string, error)
 }

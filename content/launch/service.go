@@ -112,6 +112,10 @@ type Learner struct {
 	ID         string
 	BoroughID  string
 	Profession string
+	// Name is shown to SCORM content as cmi.core.student_name /
+	// cmi.learner_name, which SCORM LMSs must provide. Statements never
+	// carry it: the learner's agent is an account id only.
+	Name string
 }
 
 // Request asks to launch one module.
@@ -174,7 +178,7 @@ func (s *Service) Launch(ctx context.Context, r Request) (Launched, error) {
 	agent := LearnerAgentJSON(s.opts.PublicURL, r.Learner.ID)
 	if kind == "scorm" {
 		// The SCORM room keeps its own attempts and sessions.
-		u, err := s.opts.SCORM.StartSCORM(ctx, l, reg.ID, r.Learner.ID, agent, r.ReturnURL)
+		u, err := s.opts.SCORM.StartSCORM(ctx, l, reg.ID, r.Learner.ID, r.Learner.Name, agent, r.ReturnURL)
 		if err != nil {
 			return Launched{}, err
 		}

@@ -115,14 +115,17 @@ func (s *Service) Navigate(ctx context.Context, p auth.Principal, fromAttemptID,
 // StartSCORM starts or resumes the learner's attempt on the launch's SCO
 // and returns the player URL; the learner portal's launch (content/launch)
 // calls it for SCORM packages. The learner's name for cmi.core.student_name
-// / cmi.learner_name is the agent's name, when it has one.
-func (s *Service) StartSCORM(ctx context.Context, l content.Launchable, registration, learnerID string, learner json.RawMessage, returnURL string) (string, error) {
-	var agent struct {
-		Name string `json:"name"`
+// / cmi.learner_name is learnerName, or else the agent's name.
+func (s *Service) StartSCORM(ctx context.Context, l content.Launchable, registration, learnerID, learnerName string, learner json.RawMessage, returnURL string) (string, error) {
+	if learnerName == "" {
+		var agent struct {
+			Name string `json:"name"`
+		}
+		_ = json.Unmarshal(learner, &agent)
+		learnerName = agent.Name
 	}
-	_ = json.Unmarshal(learner, &agent)
 	_, u, err := s.StartAttempt(ctx, AttemptStart{BoroughID: l.Version.BoroughID, Learner: learner, LearnerID: learnerID,
-		LearnerName: agent.Name, Registration: registration, PackageID: l.Package.ID, SCOID: l.AU.ID, ReturnURL: returnURL,
+		LearnerName: learnerName, Registration: registration, PackageID: l.Package.ID, SCOID: l.AU.ID, ReturnURL: returnURL,
 		ModuleAU: l.AU.ID})
 	return u, err
 }
