@@ -2,6 +2,7 @@ package forward
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -178,4 +179,46 @@ type countingStore struct {
 func (s *countingStore) Targets(ctx context.Context, borough string) ([]Target, []State, error) {
 	s.ticks.Add(1)
 	return nil, nil, nil
+}
+
+// TestBatchBodyForTargetVersion: a 1.0.3 target gets statements stored
+// under 2.0 without the 2.0-only properties it would refuse; a 2.0 target
+// gets them byte for byte.
+func TestBatchBodyForTargetVersion(t *testing.T) {
+	v2 := `{"id":"6690e6c9-3ef0-4ed3-8b37-7f3964730bee","version":"2.0.0","actor":{"mbox":"mailto:a@example.org"},` +
+		`"verb":{"id":"http://adlnet.gov/expapi/verbs/completed"},"object":{"id":"https://example.org/a"},` +
+		`"context":{"contextAgents":[{"objectType":"contextAgent","agent":{"mbox":"mailto:b@example.org"}}]}}`
+	v1 := `{"id":"7790e6c9-3ef0-4ed3-8b37-7f3964730bee","version":"1.0.0","actor":{"mbox":"mailto:a@example.org"},` +
+		`"verb":{"id":"http://adlnet.gov/expapi/verbs/completed"},"object":{"id":"https://example.org/a"}}`
+	entries := []Entry{{Body: []byte(v2)}, {Body: []byte(v1)}}
+	tests := []struct {
+		version            string
+		wantContextAgents  bool
+		wantVersionInFirst string
+	}{
+		{Version200, true, "2.0.0"},
+		{Version103, false, "1.0.0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.version, func(t *testing.T) {
+			body := batchBody(entries, tt.version)
+			var got []map[string]any
+			if err := json.Unmarshal(body, &got); err != nil || len(got) != 2 {
+				t.Fatalf("batch %s is not an array of two statements: %v", body, err)
+			}
+			has := false
+			if ctx, ok := got[0]["context"].(map[string]any); ok {
+				_, has = ctx["contextAgents"]
+			}
+			if has != tt.wantContextAgents {
+				t.Errorf("contextAgents present = %v, want %v in %s", has, tt.wantContextAgents, body)
+			}
+			if got[0]["version"] != tt.wantVersionInFirst {
+				t.Errorf("version = %v, want %s", got[0]["version"], tt.wantVersionInFirst)
+			}
+			if !strings.HasSuffix(string(body), ","+v1+"]") {
+				t.Errorf("the 1.0 statement was changed: %s", body)
+			}
+		})
+	}
 }

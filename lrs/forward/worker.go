@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/reach-london/reach/internal/errs"
+	"github.com/reach-london/reach/lrs"
 )
 
 // WakeChannel is the kv pub/sub channel on which a hint that statements
@@ -278,9 +279,9 @@ func (w *Worker) deliver(stop context.Context, t Target, st State, settled int64
 		if len(entries) > 0 {
 			var err error
 			if parts := partsOf(entries); len(parts) > 0 && w.opts.Attachments != nil {
-				_, err = w.sender.PostWithAttachments(ctx, t, batchBody(entries), w.opts.Attachments, parts)
+				_, err = w.sender.PostWithAttachments(ctx, t, batchBody(entries, t.Version), w.opts.Attachments, parts)
 			} else {
-				_, err = w.sender.Post(ctx, t, batchBody(entries))
+				_, err = w.sender.Post(ctx, t, batchBody(entries, t.Version))
 			}
 			var de *DeliveryError
 			if errors.As(err, &de) && de.Status == http.StatusBadRequest {
@@ -315,15 +316,24 @@ func (w *Worker) deliver(stop context.Context, t Target, st State, settled int64
 	return nil
 }
 
-// batchBody is the JSON array of the entries' statements as stored.
-func batchBody(entries []Entry) []byte {
+// batchBody is the JSON array of the entries' statements as a reader of
+// version sees them: as stored, except that a 1.0.3 target gets statements
+// stored under 2.0 in 1.0.3 form (lrs.ForReader), which it would otherwise
+// refuse for good.
+func batchBody(entries []Entry, version string) []byte {
 	var b bytes.Buffer
 	b.WriteByte('[')
 	for i, e := range entries {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.Write(e.Body)
+		body, err := lrs.ForReader(e.Body, lrs.Version(version))
+		if err != nil {
+			// A stored statement is valid JSON; should conversion still
+			// fail, the target judges the statement as stored.
+			body = e.Body
+		}
+		b.Write(body)
 	}
 	b.WriteByte(']')
 	return b.Bytes()
