@@ -76,6 +76,10 @@ func NewStore(d *db.DB) *Store { return &Store{db: d, now: time.Now} }
 // maxName bounds a dispatch's name: it is a label, not a document.
 const maxName = 200
 
+// MaxLearnerLimit bounds a dispatch's learner limit; a larger cap is no
+// cap (0) in all but name, and the column holds 32-bit numbers.
+const MaxLearnerLimit = 1_000_000
+
 // Create records a new dispatch for borough with a fresh random token.
 func (s *Store) Create(ctx context.Context, boroughID, actor, name string, learnerLimit int) (Dispatch, error) {
 	name = strings.TrimSpace(name)
@@ -88,6 +92,8 @@ func (s *Store) Create(ctx context.Context, boroughID, actor, name string, learn
 		return Dispatch{}, errs.E(errs.Invalid, "name is longer than %d characters", maxName)
 	case learnerLimit < 0:
 		return Dispatch{}, errs.E(errs.Invalid, "learnerLimit must be 0 (no limit) or more")
+	case learnerLimit > MaxLearnerLimit:
+		return Dispatch{}, errs.E(errs.Invalid, "learnerLimit must be at most %d; 0 means no limit", MaxLearnerLimit)
 	}
 	d := Dispatch{ID: "dsp_" + random(12), BoroughID: boroughID, Name: name, Token: random(32),
 		LearnerLimit: learnerLimit, CreatedBy: actor, CreatedAt: s.now().UTC().Truncate(time.Microsecond)}

@@ -41,6 +41,7 @@ func TestStore(t *testing.T) {
 				{"no name", "camden", "  ", 0},
 				{"long name", "camden", strings.Repeat("x", 201), 0},
 				{"negative limit", "camden", "Moodle", -1},
+				{"limit beyond the column", "camden", "Moodle", 1 << 31},
 			} {
 				if _, err := s.Create(ctx, tc.borough, "admin", tc.label, tc.limit); !errs.Is(err, errs.Invalid) {
 					t.Errorf("%s: err = %v, want Invalid", tc.name, err)

@@ -190,6 +190,30 @@ func (s *Store) CountLearners(ctx context.Context, dispatchID string) (int, erro
 	return n, nil
 }
 
+// LearnerCounts returns how many students each of the borough's dispatches
+// has mapped, by dispatch id; a dispatch with none is absent (0).
+func (s *Store) LearnerCounts(ctx context.Context, boroughID string) (map[string]int, error) {
+	rows, err := s.db.SQL.QueryContext(ctx, `SELECT l.dispatch_id, COUNT(*) FROM dispatch_learners l
+		JOIN dispatches d ON d.id = l.dispatch_id WHERE d.borough_id = $1 GROUP BY l.dispatch_id`, boroughID)
+	if err != nil {
+		return nil, errs.Wrap(errs.Unavailable, err, "the database is unavailable")
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, errs.Wrap(errs.Unavailable, err, "the database is unavailable")
+		}
+		out[id] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, errs.Wrap(errs.Unavailable, err, "the database is unavailable")
+	}
+	return out, nil
+}
+
 // EraseLearner deletes the borough learner's mappings to LMS students (GDPR
 // erasure) and returns how many went. The student may come back later; they
 // then get a new account.

@@ -89,6 +89,19 @@ func TestClaim(t *testing.T) {
 			if n, _ := s.CountLearners(ctx, d.ID); n != 2 {
 				t.Errorf("CountLearners = %d, want 2", n)
 			}
+			other, err := s.Create(ctx, "hackney", "admin", "Totara", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := s.Claim(ctx, other, "s1", "h1"); err != nil {
+				t.Fatal(err)
+			}
+			if m, err := s.LearnerCounts(ctx, "camden"); err != nil || len(m) != 1 || m[d.ID] != 2 {
+				t.Errorf("LearnerCounts(camden) = %v, %v; want only %s: 2", m, err, d.ID)
+			}
+			if m, err := s.LearnerCounts(ctx, "islington"); err != nil || len(m) != 0 {
+				t.Errorf("LearnerCounts of a borough without dispatches = %v, %v", m, err)
+			}
 			if ok, _ := s.LearnerOf(ctx, d.ID, "u2"); !ok {
 				t.Error("LearnerOf(u2) = false")
 			}
