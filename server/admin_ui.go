@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/reach-london/reach/content"
+	"github.com/reach-london/reach/content/dispatch"
 	"github.com/reach-london/reach/content/launch"
 	"github.com/reach-london/reach/internal/auth"
 	"github.com/reach-london/reach/internal/errs"
@@ -53,27 +54,29 @@ type adminNav struct {
 // noticeText maps the ?notice= codes redirects carry to the messages
 // shown, so the page never echoes text from the URL.
 var noticeText = map[string]string{
-	"signedout":     "You have signed out.",
-	"password":      "Your password was changed.",
-	"deactivated":   "The learner was deactivated and signed out everywhere.",
-	"cancelled":     "The invitation was cancelled; its link no longer works.",
-	"reactivated":   "The learner can sign in again.",
-	"erased":        "The learner's data was erased, and the erasure recorded in the audit log.",
-	"waived":        "The module was waived: it now counts as satisfied for this learner.",
-	"revoked":       "The credential was revoked. LMSs using it can no longer reach the LRS.",
-	"published":     "The version was published. New launches use it; learners part-way through a module stay on theirs.",
-	"rolledback":    "The course was rolled back to the previous published version.",
-	"draft":         "A new draft was created.",
-	"basepublished": "The base course was rebuilt with the borough's local content and published.",
-	"baseunchanged": "The published version already has the current base course; nothing changed.",
-	"saved":         "Your changes were saved in the draft.",
-	"uploaded":      "The module package was uploaded into the draft.",
-	"removed":       "The replacement module was removed from the draft.",
-	"paused":        "Forwarding to the target was paused.",
-	"resumed":       "Forwarding to the target was resumed.",
-	"deleted":       "The forwarding target was deleted.",
-	"targetcreated": "The forwarding target was created.",
-	"targetsaved":   "The forwarding target was changed. Delivery carries on from where it was.",
+	"signedout":       "You have signed out.",
+	"password":        "Your password was changed.",
+	"deactivated":     "The learner was deactivated and signed out everywhere.",
+	"cancelled":       "The invitation was cancelled; its link no longer works.",
+	"reactivated":     "The learner can sign in again.",
+	"erased":          "The learner's data was erased, and the erasure recorded in the audit log.",
+	"waived":          "The module was waived: it now counts as satisfied for this learner.",
+	"revoked":         "The credential was revoked. LMSs using it can no longer reach the LRS.",
+	"published":       "The version was published. New launches use it; learners part-way through a module stay on theirs.",
+	"rolledback":      "The course was rolled back to the previous published version.",
+	"draft":           "A new draft was created.",
+	"basepublished":   "The base course was rebuilt with the borough's local content and published.",
+	"baseunchanged":   "The published version already has the current base course; nothing changed.",
+	"saved":           "Your changes were saved in the draft.",
+	"uploaded":        "The module package was uploaded into the draft.",
+	"removed":         "The replacement module was removed from the draft.",
+	"paused":          "Forwarding to the target was paused.",
+	"resumed":         "Forwarding to the target was resumed.",
+	"deleted":         "The forwarding target was deleted.",
+	"targetcreated":   "The forwarding target was created.",
+	"targetsaved":     "The forwarding target was changed. Delivery carries on from where it was.",
+	"dispatchcreated": "The dispatch was created. Download its package below and import it into the other LMS.",
+	"dispatchrevoked": "The dispatch was revoked. Its LMS's learners can no longer open the course.",
 }
 
 // AdminServices are the other rooms' services the admin pages call
@@ -83,6 +86,9 @@ type AdminServices struct {
 	Forwarding *forward.Service
 	// Launch shows a learner's registrations and waives modules.
 	Launch *launch.Service
+	// Dispatch lists, creates, exports and revokes the course's dispatches
+	// to other LMSs (with Content, which the exports read).
+	Dispatch *dispatch.Store
 }
 
 // adminUI is the server with the services its admin pages use.
@@ -133,6 +139,7 @@ func (s *adminUI) mount(e *echo.Echo) {
 	s.mountAdminCourse(g)
 	s.mountAdminForwarding(g)
 	s.mountAdminExport(g)
+	s.mountAdminDispatch(g)
 }
 
 // pageCSRF is the CSRF check of the JSON API, answering with an error page

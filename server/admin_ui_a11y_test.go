@@ -7,6 +7,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/reach-london/reach/content/dispatch"
 	"github.com/reach-london/reach/content/launch"
 	"github.com/reach-london/reach/internal/auth"
 	"github.com/reach-london/reach/internal/reachtest"
@@ -84,6 +85,20 @@ func TestAdminPagesAccessible(t *testing.T) {
 		t.Fatal(err)
 	}
 	pages = append(pages, "/admin/london/forwarding/"+fwd.ID, "/admin/nope/")
+	// Other LMSs: one live dispatch and one revoked.
+	dispatches := dispatch.NewStore(r.App.DB)
+	live, err := dispatches.Create(bg, b.ID, "test", "Trust Moodle", 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := dispatches.Create(bg, b.ID, "test", "Old SCORM LMS", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dispatches.Revoke(bg, b.ID, old.ID); err != nil {
+		t.Fatal(err)
+	}
+	pages = append(pages, "/admin/london/dispatches", "/admin/london/dispatches/"+live.ID+"/revoke", "/admin/london/dispatches/"+old.ID+"/revoke")
 	for _, width := range []int64{360, 1280} {
 		run(t, ctx, chromedp.EmulateViewport(width, 800))
 		for _, p := range pages {
@@ -112,6 +127,8 @@ func TestAdminPagesAccessible(t *testing.T) {
 		{"/admin/london/course", `true`, ".error-summary", "module upload without a file"},
 		{"/admin/london/course/slots", `document.querySelector("#f-primaryColour").value = "#ffff00"`, ".error-summary", "slots with an error"},
 		{"/admin/london/forwarding", `document.querySelector("#f-name").value = "x"; document.querySelector("#f-name").form.requestSubmit()`, ".error-summary", "forwarding target with an error"},
+		{"/admin/london/dispatches", `document.querySelector("#f-learnerLimit").value = "-1"; document.querySelector("#f-learnerLimit").form.requestSubmit()`, ".error-summary", "dispatch with an error"},
+		{"/admin/london/dispatches", `document.querySelector("#f-name").value = "Council Totara"; document.querySelector("#f-name").form.requestSubmit()`, ".notice", "dispatch created"},
 	}
 	for _, f := range forms {
 		run(t, ctx, chromedp.Navigate(r.URL+f.page))

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -34,7 +35,7 @@ import (
 //	GET /d/{token}/outcome/{registration}/{module}
 //	GET /d/closed
 func MountDispatch(store *dispatch.Store, pkgs *content.Service, launches *launch.Service) (appRoutes, contentRoutes func(*echo.Echo, *Server)) {
-	h := &dispatchHandlers{store: store, pkgs: pkgs, launches: launches}
+	h := &dispatchHandlers{dispatchService: dispatchService{store: store, pkgs: pkgs}, launches: launches}
 	appRoutes = func(e *echo.Echo, s *Server) {
 		h.s = s
 		g := e.Group("/api/v1", middleware.BodyLimit(byteLimit(s.cfg.MaxBodyBytes)), s.authenticate, s.csrf)
@@ -54,10 +55,91 @@ func MountDispatch(store *dispatch.Store, pkgs *content.Service, launches *launc
 	return appRoutes, contentRoutes
 }
 
+// dispatchService is what the JSON API and the admin pages (admin_ui_dispatch.go)
+// share: making, revoking and exporting a borough's dispatches, each
+// audited the same way whichever of them asks.
+type dispatchService struct {
+	s     *Server
+	store *dispatch.Store
+	pkgs  *content.Service
+}
+
+// The export formats, as named in the export routes, the audit log and the
+// zip's file name.
+const (
+	formatCMI5    = "cmi5"
+	formatSCORM12 = "scorm12"
+)
+
+// createDispatch records a dispatch of borough b made by actor, audited as
+// dispatch.create.
+func (h dispatchService) createDispatch(ctx context.Context, b auth.Borough, actor, name string, learnerLimit int) (dispatch.Dispatch, error) {
+	d, err := h.store.Create(ctx, b.ID, actor, name, learnerLimit)
+	if err != nil {
+		return d, err
+	}
+	h.s.deps.Auth.Audit(ctx, b.ID, actor, "dispatch.create", d.ID, map[string]any{"name": d.Name, "learnerLimit": d.LearnerLimit})
+	return d, nil
+}
+
+// revokeDispatch revokes a dispatch of borough b, audited as dispatch.revoke.
+func (h dispatchService) revokeDispatch(ctx context.Context, b auth.Borough, actor, id string) (dispatch.Dispatch, error) {
+	d, err := h.store.Revoke(ctx, b.ID, id)
+	if err != nil {
+		return d, err
+	}
+	h.s.deps.Auth.Audit(ctx, b.ID, actor, "dispatch.revoke", d.ID, nil)
+	return d, nil
+}
+
+// exportDispatch builds the package of borough b's published course for
+// its dispatch id in format (formatCMI5 or formatSCORM12), audited as
+// dispatch.export, and names its zip. An unknown dispatch is NotFound, a
+// revoked one Conflict.
+func (h dispatchService) exportDispatch(ctx context.Context, b auth.Borough, actor, id, format string) (filename string, zipped []byte, err error) {
+	d, err := h.store.Get(ctx, b.ID, id)
+	if err != nil {
+		return "", nil, err
+	}
+	v, mods, err := dispatch.Modules(ctx, h.pkgs, d, h.s.cfg.ContentURL)
+	if err != nil {
+		return "", nil, err
+	}
+	switch format {
+	case formatCMI5:
+		courseID := strings.TrimRight(h.s.cfg.PublicURL, "/") + "/courses/" + b.ID
+		doc, err := dispatch.CMI5XML(courseID, courseTitle(b), "Hosted by Reach; dispatch "+d.Name+".", mods)
+		if err != nil {
+			return "", nil, err
+		}
+		zipped, err = dispatch.ZipCMI5(doc, time.Now())
+		if err != nil {
+			return "", nil, err
+		}
+	case formatSCORM12:
+		// One SCO per module, each playing it from the content origin
+		// (GET /d/{token}/play/{module}).
+		zipped, err = dispatch.SCORM12Zip(courseTitle(b), d, mods, h.s.cfg.ContentURL, time.Now())
+		if err != nil {
+			return "", nil, err
+		}
+	default:
+		return "", nil, errs.E(errs.Invalid, "format must be %s or %s", formatCMI5, formatSCORM12)
+	}
+	h.s.deps.Auth.Audit(ctx, b.ID, actor, "dispatch.export", d.ID, map[string]any{"format": format, "version": v.Number})
+	return "reach-" + b.ID + "-" + format + ".zip", zipped, nil
+}
+
+// sendZip sends a package as an attachment. It holds the dispatch's token,
+// so no cache keeps it.
+func sendZip(c echo.Context, filename string, zipped []byte) error {
+	c.Response().Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.Blob(http.StatusOK, "application/zip", zipped)
+}
+
 type dispatchHandlers struct {
-	s        *Server
-	store    *dispatch.Store
-	pkgs     *content.Service
+	dispatchService
 	launches *launch.Service
 }
 
@@ -87,12 +169,10 @@ func (h *dispatchHandlers) create(c echo.Context) error {
 	if err := dec.Decode(&in); err != nil {
 		return errs.E(errs.Invalid, "body must be a JSON object with name and learnerLimit (0 for no limit)")
 	}
-	ctx := c.Request().Context()
-	d, err := h.store.Create(ctx, b.ID, p.Subject, in.Name, in.LearnerLimit)
+	d, err := h.createDispatch(c.Request().Context(), b, p.Subject, in.Name, in.LearnerLimit)
 	if err != nil {
 		return err
 	}
-	h.s.deps.Auth.Audit(ctx, b.ID, p.Subject, "dispatch.create", d.ID, map[string]any{"name": d.Name, "learnerLimit": d.LearnerLimit})
 	return c.JSON(http.StatusCreated, d)
 }
 
@@ -101,34 +181,11 @@ func (h *dispatchHandlers) revoke(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	d, err := h.store.Revoke(ctx, b.ID, c.Param("id"))
+	d, err := h.revokeDispatch(c.Request().Context(), b, p.Subject, c.Param("id"))
 	if err != nil {
 		return err
 	}
-	h.s.deps.Auth.Audit(ctx, b.ID, p.Subject, "dispatch.revoke", d.ID, nil)
 	return c.JSON(http.StatusOK, d)
-}
-
-// exportInput resolves an export request: the admin's borough, the
-// dispatch named by ?dispatch= and the published course's modules.
-func (h *dispatchHandlers) exportInput(c echo.Context) (auth.Borough, auth.Principal, dispatch.Dispatch, content.CourseVersion, []dispatch.Module, error) {
-	b, p, err := h.s.adminOf(c)
-	if err != nil {
-		return b, p, dispatch.Dispatch{}, content.CourseVersion{}, nil, err
-	}
-	ctx := c.Request().Context()
-	id := c.QueryParam("dispatch")
-	if id == "" {
-		return b, p, dispatch.Dispatch{}, content.CourseVersion{}, nil,
-			errs.E(errs.Invalid, "dispatch is required: create one with POST /api/v1/boroughs/%s/dispatches", b.ID)
-	}
-	d, err := h.store.Get(ctx, b.ID, id)
-	if err != nil {
-		return b, p, d, content.CourseVersion{}, nil, err
-	}
-	v, mods, err := dispatch.Modules(ctx, h.pkgs, d, h.s.cfg.ContentURL)
-	return b, p, d, v, mods, err
 }
 
 func courseTitle(b auth.Borough) string {
@@ -138,44 +195,29 @@ func courseTitle(b auth.Borough) string {
 	return "Reach course"
 }
 
-// sendExport audits an export and sends the zip as an attachment.
-func (h *dispatchHandlers) sendExport(c echo.Context, b auth.Borough, p auth.Principal, d dispatch.Dispatch, v content.CourseVersion, format string, zipped []byte) error {
-	h.s.deps.Auth.Audit(c.Request().Context(), b.ID, p.Subject, "dispatch.export", d.ID, map[string]any{"format": format, "version": v.Number})
-	c.Response().Header().Set("Content-Disposition", `attachment; filename="reach-`+b.ID+`-`+format+`.zip"`)
-	return c.Blob(http.StatusOK, "application/zip", zipped)
+// export answers the package in format of the dispatch named by ?dispatch=.
+func (h *dispatchHandlers) export(c echo.Context, format string) error {
+	b, p, err := h.s.adminOf(c)
+	if err != nil {
+		return err
+	}
+	id := c.QueryParam("dispatch")
+	if id == "" {
+		return errs.E(errs.Invalid, "dispatch is required: create one with POST /api/v1/boroughs/%s/dispatches", b.ID)
+	}
+	name, zipped, err := h.exportDispatch(c.Request().Context(), b, p.Subject, id, format)
+	if err != nil {
+		return err
+	}
+	return sendZip(c, name, zipped)
 }
 
-func (h *dispatchHandlers) exportCMI5(c echo.Context) error {
-	b, p, d, v, mods, err := h.exportInput(c)
-	if err != nil {
-		return err
-	}
-	courseID := strings.TrimRight(h.s.cfg.PublicURL, "/") + "/courses/" + b.ID
-	doc, err := dispatch.CMI5XML(courseID, courseTitle(b), "Hosted by Reach; dispatch "+d.Name+".", mods)
-	if err != nil {
-		return err
-	}
-	zipped, err := dispatch.ZipCMI5(doc, time.Now())
-	if err != nil {
-		return err
-	}
-	return h.sendExport(c, b, p, d, v, "cmi5", zipped)
-}
+func (h *dispatchHandlers) exportCMI5(c echo.Context) error { return h.export(c, formatCMI5) }
 
 // exportSCORM12 answers the SCORM 1.2 package of the published course for
 // a SCORM-only LMS: one SCO per module, each playing it from the content
 // origin (GET /d/{token}/play/{module}).
-func (h *dispatchHandlers) exportSCORM12(c echo.Context) error {
-	b, p, d, v, mods, err := h.exportInput(c)
-	if err != nil {
-		return err
-	}
-	zipped, err := dispatch.SCORM12Zip(courseTitle(b), d, mods, h.s.cfg.ContentURL, time.Now())
-	if err != nil {
-		return err
-	}
-	return h.sendExport(c, b, p, d, v, "scorm12", zipped)
-}
+func (h *dispatchHandlers) exportSCORM12(c echo.Context) error { return h.export(c, formatSCORM12) }
 
 // serveFile serves a package file to another LMS's learner: the dispatch
 // must be live (a revoked one is 403) and the package its borough's.

@@ -14,7 +14,8 @@ import (
 // that GDPR erasure runs.
 func (a *App) mountAdmin(deps *server.Deps) {
 	deps.MountApp = append(deps.MountApp, server.MountStatic, server.MountLearners,
-		server.MountAdminUI(server.AdminServices{Content: a.Content(), Forwarding: a.Forwarding(), Launch: a.Launch()}))
+		server.MountAdminUI(server.AdminServices{Content: a.Content(), Forwarding: a.Forwarding(), Launch: a.Launch(),
+			Dispatch: dispatch.NewStore(a.DB)}))
 	deps.Erasers = append(deps.Erasers, a.learnerErasers()...)
 }
 
