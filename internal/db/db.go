@@ -102,9 +102,16 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// WAL lets readers run beside the one writer; synchronous=FULL makes a
 	// committed transaction durable before the commit returns; an immediate
 	// transaction lock avoids read-to-write upgrade deadlocks under load.
+	// The connection whose commit takes the WAL past wal_autocheckpoint
+	// pages copies it into the database file before its commit returns; at
+	// SQLite's default of 1,000 pages (4 MiB) the statement writer did that
+	// every few groups under load, copying the same index pages each time.
+	// At 10,000 (about 40 MiB of WAL) the checkpoints of an ingest run took
+	// less than half the CPU time.
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "wal_autocheckpoint(10000)")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Set("_txlock", "immediate")

@@ -2,7 +2,10 @@ package sqlstore
 
 import (
 	"fmt"
+	"reflect"
 	"testing"
+
+	"github.com/reach-london/reach/lrs"
 )
 
 func TestRebind(t *testing.T) {
@@ -44,5 +47,35 @@ func TestDefCacheCovers(t *testing.T) {
 	}
 	if c.covers("other", "http://x.org/a", map[string]any{"name": map[string]any{"en": "A"}}) {
 		t.Error("the cache answered for another borough")
+	}
+}
+
+// mergesToSame must answer as comparing the merged definition would.
+func TestMergesToSame(t *testing.T) {
+	have := map[string]any{
+		"name":       map[string]any{"en": "A", "fr": "A"},
+		"type":       "http://x.org/t",
+		"extensions": map[string]any{"http://x.org/e": []any{"1", map[string]any{"k": "v"}}},
+		"choices":    []any{map[string]any{"id": "a"}},
+	}
+	for _, d := range []map[string]any{
+		{},
+		{"name": map[string]any{"en": "A"}},
+		{"name": map[string]any{"en": "B"}},
+		{"name": map[string]any{"de": "A"}},
+		{"name": "A"},
+		{"type": "http://x.org/t"},
+		{"type": "http://x.org/u"},
+		{"description": map[string]any{"en": "A"}},
+		{"extensions": map[string]any{"http://x.org/e": []any{"1", map[string]any{"k": "v"}}}},
+		{"extensions": map[string]any{"http://x.org/e": []any{"1"}}},
+		{"choices": []any{map[string]any{"id": "a"}}},
+		{"choices": []any{map[string]any{"id": "b"}}},
+		{"moreInfo": nil},
+	} {
+		want := reflect.DeepEqual(lrs.MergeDefinition(have, d), have)
+		if got := mergesToSame(have, d); got != want {
+			t.Errorf("mergesToSame(%v) = %v, want %v", d, got, want)
+		}
 	}
 }

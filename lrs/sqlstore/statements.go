@@ -47,9 +47,9 @@ type Store struct {
 	startWriters sync.Once
 	reqs         chan *writeReq
 	defs         defCache
-	// wconn is the SQLite writer's own connection; only the single SQLite
+	// w is the SQLite writer's own connection; only the single SQLite
 	// writer goroutine touches it.
-	wconn *sql.Conn
+	w *sqliteWriter
 }
 
 var _ lrs.Store = (*Store)(nil)
@@ -182,26 +182,8 @@ func isDeadlock(err error) bool {
 func (s *Store) writeGroup(group []*writeReq) error {
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
-	var settled map[string]map[string]any
 	if s.d.Dialect != db.Postgres {
-		tx, err := s.sqliteWriteTx(ctx)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback()
-		for _, r := range group {
-			if err := insertSQLiteTx(ctx, tx, r.borough, r.recs); err != nil {
-				return err
-			}
-		}
-		if settled, err = s.mergeGroupDefinitions(ctx, sqlExec{tx}, group); err != nil {
-			return err
-		}
-		if err := tx.Commit(); err != nil {
-			return err
-		}
-		s.defs.put(settled)
-		return nil
+		return s.writeGroupSQLite(ctx, group)
 	}
 	tx, err := s.d.Pool.Begin(ctx)
 	if err != nil {
@@ -213,7 +195,8 @@ func (s *Store) writeGroup(group []*writeReq) error {
 			return err
 		}
 	}
-	if settled, err = s.mergeGroupDefinitions(ctx, pgExec{tx}, group); err != nil {
+	settled, err := s.mergeGroupDefinitions(ctx, pgExec{tx}, group)
+	if err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -221,30 +204,6 @@ func (s *Store) writeGroup(group []*writeReq) error {
 	}
 	s.defs.put(settled)
 	return nil
-}
-
-// sqliteWriteTx begins a write transaction on the connection the SQLite
-// writer keeps for itself. Statement journals (multi-row inserts with
-// ON CONFLICT) go to memory on it rather than to a temporary file.
-func (s *Store) sqliteWriteTx(ctx context.Context) (*sql.Tx, error) {
-	if s.wconn == nil {
-		conn, err := s.d.SQL.Conn(context.Background())
-		if err != nil {
-			return nil, err
-		}
-		if _, err := conn.ExecContext(ctx, `PRAGMA temp_store = MEMORY`); err != nil {
-			conn.Close()
-			return nil, err
-		}
-		s.wconn = conn
-	}
-	tx, err := s.wconn.BeginTx(ctx, nil)
-	if err != nil {
-		// The connection may be broken: take a new one next time.
-		s.wconn.Close()
-		s.wconn = nil
-	}
-	return tx, err
 }
 
 // storedRow is what fresh needs to know of an id already stored.
@@ -288,22 +247,22 @@ func placeholders(from, n int) string {
 }
 
 // insertSQLiteTx stores one request's records in tx.
-func insertSQLiteTx(ctx context.Context, tx *sql.Tx, borough string, recs []*lrs.Record) error {
+func insertSQLiteTx(ctx context.Context, tx sqliteTx, borough string, recs []*lrs.Record) error {
+	fixedSQLOnce.Do(buildFixedSQL)
 	existing, targeted := map[string]storedRow{}, map[string]bool{}
 	// One query per chunk finds the ids already stored and the new ids
-	// that a stored voiding statement already targets; chunks keep it
-	// under SQLite's limit on parameters.
+	// that a stored voiding statement already targets.
 	all := ids(recs)
-	for start := 0; start < len(all); start += 5000 {
-		chunk := all[start:min(start+5000, len(all))]
-		args := make([]any, 0, 2*len(chunk)+2)
+	for start := 0; start < len(all); start += maxCheckIDs {
+		chunk := all[start:min(start+maxCheckIDs, len(all))]
+		k := checkShape(len(chunk))
+		args := make([]any, 0, 2*k+2)
 		args = append(args, borough)
-		for _, id := range chunk {
-			args = append(args, id)
+		for i := 0; i < k; i++ {
+			args = append(args, chunk[min(i, len(chunk)-1)])
 		}
 		args = append(args, args...)
-		rows, err := tx.QueryContext(ctx, `SELECT id, hash, body, 0 FROM lrs_statements WHERE borough_id = ? AND id IN `+qmarks(len(chunk))+`
-			UNION ALL SELECT voids, '', '', 1 FROM lrs_statements WHERE borough_id = ? AND voids IN `+qmarks(len(chunk)), args...)
+		rows, err := tx.queryFixed(ctx, checkSQL[k], args...)
 		if err != nil {
 			return err
 		}
@@ -334,15 +293,27 @@ func insertSQLiteTx(ctx context.Context, tx *sql.Tx, borough string, recs []*lrs
 	if _, err := writeSQLite(ctx, tx, borough, recs); err != nil {
 		return err
 	}
-	return afterInsert(ctx, sqlExec{tx}, borough, recs, targeted)
+	return afterInsert(ctx, tx, borough, recs, targeted)
 }
 
 // writeSQLite inserts statement rows and their terms with sequence
 // numbers taken up front (the immediate transaction holds the write lock),
-// so both go in as multi-row inserts.
-func writeSQLite(ctx context.Context, tx *sql.Tx, borough string, recs []*lrs.Record) ([]int64, error) {
+// so both go in as multi-row inserts of the fixed sizes chunkSizes lists.
+func writeSQLite(ctx context.Context, tx sqliteTx, borough string, recs []*lrs.Record) ([]int64, error) {
+	fixedSQLOnce.Do(buildFixedSQL)
 	var last int64
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'lrs_statements'), 0)`).Scan(&last); err != nil {
+	rows, err := tx.queryFixed(ctx, lastSeqSQL)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		if err := rows.Scan(&last); err != nil {
+			rows.Close()
+			return nil, err
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	seqs := make([]int64, len(recs))
@@ -350,40 +321,30 @@ func writeSQLite(ctx context.Context, tx *sql.Tx, borough string, recs []*lrs.Re
 		seqs[i] = last + int64(i) + 1
 	}
 	const stmtCols = 7
-	for start := 0; start < len(recs); start += 500 {
-		end := min(start+500, len(recs))
-		var b strings.Builder
-		b.WriteString(`INSERT INTO lrs_statements (seq, borough_id, id, stored, hash, voids, body) VALUES `)
-		vals := make([]any, 0, (end-start)*stmtCols)
-		for i := start; i < end; i++ {
-			if i > start {
-				b.WriteString(", ")
-			}
-			b.WriteString(qmarks(stmtCols))
+	vals := make([]any, 0, chunkSizes[0]*stmtCols)
+	for start := 0; start < len(recs); {
+		n := chunk(len(recs) - start)
+		vals = vals[:0]
+		for i := start; i < start+n; i++ {
 			r := recs[i]
 			vals = append(vals, seqs[i], borough, r.ID, r.Stored.UnixMilli(), r.Hash, nullable(r.Voids), string(r.Body))
 		}
-		if _, err := tx.ExecContext(ctx, b.String(), vals...); err != nil {
+		if err := tx.execFixed(ctx, insertStmtSQL[n], vals...); err != nil {
 			return nil, err
 		}
+		start += n
 	}
 	terms := termRows(recs, seqs)
-	for start := 0; start < len(terms); start += 2000 {
-		end := min(start+2000, len(terms))
-		var b strings.Builder
-		b.WriteString(`INSERT INTO lrs_statement_terms (borough_id, kind, term, seq) VALUES `)
-		vals := make([]any, 0, (end-start)*4)
-		for i := start; i < end; i++ {
-			if i > start {
-				b.WriteString(", ")
-			}
-			b.WriteString(qmarks(4))
-			t := terms[i]
+	for start := 0; start < len(terms); {
+		n := chunk(len(terms) - start)
+		vals = vals[:0]
+		for _, t := range terms[start : start+n] {
 			vals = append(vals, borough, int(t.kind), t.value, t.seq)
 		}
-		if _, err := tx.ExecContext(ctx, b.String(), vals...); err != nil {
+		if err := tx.execFixed(ctx, insertTermSQL[n], vals...); err != nil {
 			return nil, err
 		}
+		start += n
 	}
 	return seqs, nil
 }
@@ -398,7 +359,7 @@ func (s *Store) CopyStatements(ctx context.Context, borough string, recs []*lrs.
 	}
 	if s.d.Dialect != db.Postgres {
 		return s.d.Tx(ctx, func(tx *sql.Tx) error {
-			_, err := writeSQLite(ctx, tx, borough, recs)
+			_, err := writeSQLite(ctx, sqliteTx{q: tx}, borough, recs)
 			return err
 		})
 	}
@@ -505,8 +466,6 @@ type rowsLike interface {
 	Err() error
 }
 
-type sqlExec struct{ tx *sql.Tx }
-
 // rebind turns $N placeholders into anonymous ones with the arguments in
 // order of appearance: SQLite resolves numbered and named parameters by a
 // linear search per parameter, which is quadratic in long IN lists.
@@ -535,27 +494,9 @@ func rebind(q string, args []any) (string, []any) {
 	return b.String(), out
 }
 
-func (e sqlExec) exec(ctx context.Context, q string, args ...any) (int64, error) {
-	q, args = rebind(q, args)
-	res, err := e.tx.ExecContext(ctx, q, args...)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
-}
-
 type sqlRows struct{ *sql.Rows }
 
 func (r sqlRows) Close() { _ = r.Rows.Close() }
-
-func (e sqlExec) query(ctx context.Context, q string, args ...any) (rowsLike, error) {
-	q, args = rebind(q, args)
-	rows, err := e.tx.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	return sqlRows{rows}, nil
-}
 
 type pgExec struct{ tx pgx.Tx }
 
@@ -738,7 +679,39 @@ func (c *defCache) covers(borough, id string, d map[string]any) bool {
 	c.mu.Lock()
 	have, ok := c.m[defKey(borough, id)]
 	c.mu.Unlock()
-	return ok && reflect.DeepEqual(lrs.MergeDefinition(have, d), have)
+	return ok && mergesToSame(have, d)
+}
+
+// mergesToSame reports whether lrs.MergeDefinition(have, d) equals have,
+// without building the merged definition: every property of d is in have
+// with the same value, or, for the language maps and extensions that
+// MergeDefinition merges entry by entry, every entry of d's. The writer
+// asks this for every definition of every statement, so it allocates
+// nothing.
+func mergesToSame(have, d map[string]any) bool {
+	for k, v := range d {
+		old, ok := have[k]
+		if !ok {
+			return false
+		}
+		switch k {
+		case "name", "description", "extensions":
+			om, ok1 := old.(map[string]any)
+			nm, ok2 := v.(map[string]any)
+			if ok1 && ok2 {
+				for ek, ev := range nm {
+					if ov, ok := om[ek]; !ok || !reflect.DeepEqual(ov, ev) {
+						return false
+					}
+				}
+				continue
+			}
+		}
+		if !reflect.DeepEqual(old, v) {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *defCache) put(settled map[string]map[string]any) {
