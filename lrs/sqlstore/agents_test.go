@@ -107,3 +107,48 @@ func TestAgentNamesReadsOnlyRecentStatements(t *testing.T) {
 		}
 	})
 }
+
+// TestAgentNamesFromEveryPlace covers the places an agent can stand
+// besides the actor and object: xAPI 2.0's contextAgents and
+// contextGroups, the authority, and a SubStatement's object and context.
+func TestAgentNamesFromEveryPlace(t *testing.T) {
+	eachDialect(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		ada := `"mbox":"mailto:ada@example.org"`
+		named := func(name string) string { return `{"name":"` + name + `",` + ada + `}` }
+		bob := `{"name":"Bob","mbox":"mailto:bob@example.org"}`
+		verb := `"verb":{"id":"http://example.org/verbs/did"}`
+		body := "[" +
+			`{"actor":` + bob + `,` + verb + `,"object":` + act("a") + `,"context":{` +
+			`"contextAgents":[{"objectType":"contextAgent","agent":` + named("Context Ada") + `,"relevantTypes":["http://example.org/types/mentor"]}],` +
+			`"contextGroups":[{"objectType":"contextGroup","group":{"objectType":"Group","member":[` + named("Context Group Ada") + `]}}]}},` +
+			`{"actor":` + bob + `,` + verb + `,"object":{"objectType":"SubStatement","actor":` + bob + `,` + verb + `,` +
+			`"object":{"objectType":"Agent","name":"Sub Object Ada",` + ada + `},` +
+			`"context":{"instructor":` + named("Sub Instructor Ada") + `,` +
+			`"contextAgents":[{"objectType":"contextAgent","agent":` + named("Sub Context Ada") + `}]}}},` +
+			// Bob's contextAgents name someone else: they add nothing.
+			`{"actor":` + bob + `,` + verb + `,"object":` + act("b") + `,"context":{` +
+			`"contextAgents":[{"objectType":"contextAgent","agent":{"name":"Not Ada","mbox":"mailto:eve@example.org"}}]}}` +
+			"]"
+		stmts, err := lrs.ParseStatements([]byte(body), lrs.V200)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Store(ctx, e.a, stmts, nil, lrs.V200); err != nil {
+			t.Fatal(err)
+		}
+		// A credential whose authority is a named agent.
+		named1 := e.a
+		named1.Authority = []byte(`{"objectType":"Agent","name":"Authority Ada",` + ada + `}`)
+		e.mustPost(t, named1, stmt("", "bob", "did", act("c"), ""))
+
+		want := []string{"Authority Ada", "Context Ada", "Context Group Ada", "Sub Context Ada", "Sub Instructor Ada", "Sub Object Ada"}
+		got, err := e.store.AgentNames(ctx, "borough-a", "mbox:mailto:ada@example.org", 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("got %q, want %q", got, want)
+		}
+	})
+}
