@@ -38,8 +38,9 @@ type Store interface {
 	// AgentNames returns the distinct names the borough's statements give
 	// the Agent with the given key (Actor.Key) where it is the actor, the
 	// object, the authority, the instructor, an xAPI 2.0 context agent,
-	// any of these inside a SubStatement, or a member of a Group in one of
-	// those places, of the team or of a context group. The work is
+	// the actor, object, instructor or a context agent of a SubStatement,
+	// or a member of a Group in one of those places, of a team or of a
+	// context group. The work is
 	// bounded: only the agent's most recent AgentNamesScan statements of
 	// each of the agent and related-agent terms are read. Names come in
 	// byte order, at most limit of them; none is an empty list, not an
@@ -50,7 +51,8 @@ type Store interface {
 // AgentNamesScan bounds how many of an agent's statements the store reads
 // to answer AgentNames: the most recent this many with the agent as actor
 // or object, and as many where it is only related (authority,
-// instructor, team, context agent or group, member). Names used only in older statements are not found.
+// instructor, team, context agent or group, member). Names used only in
+// older statements are not found.
 const AgentNamesScan = 1000
 
 // Record is a statement ready to store.
