@@ -3,6 +3,7 @@ package rediskv
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,6 +24,14 @@ const (
 	ioTimeout    = time.Second
 	noRetries    = -1
 	breakerPause = 2 * time.Second
+	// probeEvery is how often an open breaker PINGs Redis. A PING that
+	// fails keeps the breaker open, so requests never wait on a Redis that
+	// is still down; the first one that succeeds closes it, so Redis is
+	// used again within a moment of answering instead of after a pause
+	// that a failure just before it came back had started.
+	probeEvery = 250 * time.Millisecond
+	// probeTimeout bounds one probe PING, dial included.
+	probeTimeout = 3 * time.Second
 )
 
 // withTimeouts fills in the timeouts the URL left unset.
@@ -49,16 +58,26 @@ func withTimeouts(o *redis.Options) {
 var errBreakerOpen = errors.New("redis did not answer a moment ago; not trying again yet")
 
 // breaker is a go-redis hook that, once a command fails to reach Redis,
-// fails every command at once for breakerPause instead of letting each
-// request wait out the timeouts; then the next command tries again.
-// Callers fall back (database, local counting) as for any outage. PING is
-// never short-circuited, so /readyz reports what Redis really does.
+// fails every command at once instead of letting each request wait out
+// the timeouts. It stays open for breakerPause after the last failure,
+// and while it is open a background probe PINGs Redis every probeEvery:
+// each failed PING extends the pause, the first answer closes it.
+// Callers fall back (database, local counting) as for any outage. The
+// probe's and Store.Ping's PINGs are never short-circuited, so /readyz
+// reports what Redis really does.
 type breaker struct {
 	openUntil atomic.Int64 // unix nanoseconds
 	now       func() time.Time
+
+	// ping reaches Redis through the client the hook is on; nil means no
+	// probing (the breaker then simply waits out the pause).
+	ping    func(ctx context.Context) error
+	probing atomic.Bool
+	stop    chan struct{}
+	stopped sync.Once
 }
 
-func newBreaker() *breaker { return &breaker{now: time.Now} }
+func newBreaker() *breaker { return &breaker{now: time.Now, stop: make(chan struct{})} }
 
 func (b *breaker) open() bool { return b.now().UnixNano() < b.openUntil.Load() }
 
@@ -71,14 +90,73 @@ func (b *breaker) note(ctx context.Context, err error) {
 	if errors.As(err, &reply) {
 		return // Redis answered, with an error reply
 	}
+	if errors.Is(err, redis.ErrClosed) {
+		return // our own client is closed; nothing to probe
+	}
 	b.openUntil.Store(b.now().Add(breakerPause).UnixNano())
+	if b.ping != nil && b.probing.CompareAndSwap(false, true) {
+		go b.probe()
+	}
 }
+
+// probe PINGs Redis while the breaker is open and closes it at the first
+// answer. One probe runs at a time.
+func (b *breaker) probe() {
+	t := time.NewTicker(probeEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.stop:
+			b.probing.Store(false)
+			return
+		case <-t.C:
+		}
+		if !b.open() {
+			b.probing.Store(false)
+			// A failure between the check and the store found probing
+			// still set and started no probe; take over its breaker.
+			if !b.open() || !b.probing.CompareAndSwap(false, true) {
+				return
+			}
+			continue
+		}
+		ctx, cancel := context.WithTimeout(withPass(context.Background()), probeTimeout)
+		err := b.ping(ctx)
+		cancel()
+		var reply redis.Error
+		switch {
+		case errors.Is(err, redis.ErrClosed):
+			b.probing.Store(false)
+			return
+		case err == nil || errors.As(err, &reply):
+			b.openUntil.Store(0) // Redis answered
+		default:
+			b.openUntil.Store(b.now().Add(breakerPause).UnixNano())
+		}
+	}
+}
+
+// passBreaker marks a context whose commands the open breaker lets
+// through: PINGs that find out whether Redis answers. The mark is on the
+// context, not the command, because a PING on a new connection first runs
+// the connection's own set-up commands (HELLO, CLIENT SETINFO) through
+// these hooks.
+type passBreaker struct{}
+
+func withPass(ctx context.Context) context.Context {
+	return context.WithValue(ctx, passBreaker{}, true)
+}
+
+func passes(ctx context.Context) bool { return ctx.Value(passBreaker{}) != nil }
+
+// close stops the probe; the client is being closed.
+func (b *breaker) close() { b.stopped.Do(func() { close(b.stop) }) }
 
 func (b *breaker) DialHook(next redis.DialHook) redis.DialHook { return next }
 
 func (b *breaker) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		if cmd.Name() != "ping" && b.open() {
+		if b.open() && !passes(ctx) {
 			cmd.SetErr(errBreakerOpen)
 			return errBreakerOpen
 		}
@@ -90,7 +168,7 @@ func (b *breaker) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 
 func (b *breaker) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		if b.open() {
+		if b.open() && !passes(ctx) {
 			for _, c := range cmds {
 				c.SetErr(errBreakerOpen)
 			}

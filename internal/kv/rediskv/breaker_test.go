@@ -62,10 +62,10 @@ func newFreezer(t *testing.T, target string) *freezer {
 	return f
 }
 
-// TestHungRedisFailsFast: with Redis not answering, the first command
-// gives up within the short timeouts and the next ones fail at once
-// (kv.ErrUnavailable, so callers fall back) until Redis answers again.
-func TestHungRedisFailsFast(t *testing.T) {
+// storeBehindFreezer is a Store that reaches the test Redis through a
+// freezer, holding "k" = "v".
+func storeBehindFreezer(t *testing.T) (*freezer, *Store) {
+	t.Helper()
 	redisURL, prefix := testenv.Redis(t)
 	u, err := neturl.Parse(redisURL)
 	if err != nil {
@@ -73,14 +73,22 @@ func TestHungRedisFailsFast(t *testing.T) {
 	}
 	f := newFreezer(t, u.Host)
 	s := newTestStore(t, "redis://"+f.ln.Addr().String()+"/0", prefix)
-	defer s.Close()
-	ctx := context.Background()
-	if err := s.Set(ctx, "k", []byte("v"), time.Minute); err != nil {
+	t.Cleanup(func() { s.Close() })
+	if err := s.Set(context.Background(), "k", []byte("v"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
+	return f, s
+}
+
+// TestHungRedisFailsFast: with Redis not answering, the first command
+// gives up within the short timeouts and the next ones fail at once
+// (kv.ErrUnavailable, so callers fall back) until Redis answers again.
+func TestHungRedisFailsFast(t *testing.T) {
+	f, s := storeBehindFreezer(t)
+	ctx := context.Background()
 	f.frozen.Store(true)
 	start := time.Now()
-	_, err = s.Get(ctx, "k")
+	_, err := s.Get(ctx, "k")
 	first := time.Since(start)
 	if !errors.Is(err, kv.ErrUnavailable) {
 		t.Fatalf("Get from a hung Redis: %v, want ErrUnavailable", err)
@@ -111,4 +119,44 @@ func TestHungRedisFailsFast(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Logf("first failure after %v", first.Round(time.Millisecond))
+}
+
+// TestBreakerProbesRedis: while Redis stays hung, commands keep failing at
+// once past the breaker's pause (the probe's failed PINGs keep it open);
+// once Redis answers again, the probe closes the breaker well before a
+// pause started by the last failure would have ended.
+func TestBreakerProbesRedis(t *testing.T) {
+	f, s := storeBehindFreezer(t)
+	ctx := context.Background()
+	f.frozen.Store(true)
+	if _, err := s.Get(ctx, "k"); !errors.Is(err, kv.ErrUnavailable) {
+		t.Fatalf("Get from a hung Redis: %v, want ErrUnavailable", err)
+	}
+	// Past the pause the first failure started, Redis still hung.
+	time.Sleep(breakerPause + 500*time.Millisecond)
+	start := time.Now()
+	for range 20 {
+		if _, err := s.Get(ctx, "k"); !errors.Is(err, kv.ErrUnavailable) {
+			t.Fatalf("Get while Redis is still hung: %v", err)
+		}
+	}
+	if took := time.Since(start); took > 200*time.Millisecond {
+		t.Errorf("20 Gets %v after the first failure, Redis still hung, took %v; the probe must keep the breaker open", breakerPause, took)
+	}
+	// A command that fails just before Redis answers again opens a full
+	// pause; the probe must close it sooner.
+	f.frozen.Store(false)
+	s.breaker.openUntil.Store(time.Now().Add(breakerPause).UnixNano())
+	back := time.Now()
+	for {
+		v, err := s.Get(ctx, "k")
+		if err == nil && string(v) == "v" {
+			break
+		}
+		if time.Since(back) > breakerPause {
+			t.Fatalf("Redis answering again for %v, Get still fails: %v", breakerPause, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("Redis used again %v after it answered", time.Since(back).Round(time.Millisecond))
 }

@@ -39,8 +39,9 @@ return n
 
 // Store is a kv.Store on Redis. It is safe for concurrent use.
 type Store struct {
-	c      *redis.Client
-	prefix string
+	c       *redis.Client
+	prefix  string
+	breaker *breaker
 
 	mu     sync.Mutex
 	subs   map[*redis.PubSub]chan struct{} // closed when the subscription ends
@@ -58,9 +59,11 @@ func New(ctx context.Context, url string, prefix string) (*Store, error) {
 		return nil, errs.Wrap(errs.Invalid, err, "Redis URL %q", redact(url))
 	}
 	withTimeouts(opts)
-	s := &Store{c: redis.NewClient(opts), prefix: prefix, subs: make(map[*redis.PubSub]chan struct{})}
-	s.c.AddHook(newBreaker())
+	s := &Store{c: redis.NewClient(opts), prefix: prefix, subs: make(map[*redis.PubSub]chan struct{}), breaker: newBreaker()}
+	s.breaker.ping = func(ctx context.Context) error { return s.c.Ping(ctx).Err() }
+	s.c.AddHook(s.breaker)
 	if err := s.Ping(ctx); err != nil {
+		s.breaker.close()
 		s.c.Close()
 		return nil, err
 	}
@@ -223,7 +226,7 @@ func (s *Store) closeSub(ps *redis.PubSub) {
 
 // Ping implements kv.Store, within a short timeout.
 func (s *Store) Ping(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
+	ctx, cancel := context.WithTimeout(withPass(ctx), pingTimeout)
 	defer cancel()
 	err := s.c.Ping(ctx).Err()
 	if err != nil && errors.Is(err, context.DeadlineExceeded) {
@@ -252,5 +255,6 @@ func (s *Store) Close() error {
 	for _, ps := range subs {
 		s.closeSub(ps)
 	}
+	s.breaker.close()
 	return s.c.Close()
 }
