@@ -29,8 +29,6 @@ const (
 	sourceBearer
 )
 
-type authSourceKey struct{}
-
 // authenticate reads a bearer token or the session cookie, if any, and
 // puts the principal in the request context. Routes decide whether one is
 // required.

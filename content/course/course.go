@@ -34,9 +34,8 @@ var roleLabels = map[string]string{
 var moveOnValues = []string{"NotApplicable", "Passed", "Completed", "CompletedAndPassed", "CompletedOrPassed"}
 
 var (
-	idPattern   = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
-	iriPattern  = regexp.MustCompile(`^https?://[^\s/]+(/[^\s]*)?$`)
-	sourceRoots = []string{"course.yaml", "modules"}
+	idPattern  = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+	iriPattern = regexp.MustCompile(`^https?://[^\s/]+(/[^\s]*)?$`)
 )
 
 // Course is the whole course as loaded from its sources.

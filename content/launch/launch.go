@@ -66,7 +66,7 @@ const (
 	MoveOnNotApplicable      = "NotApplicable"
 )
 
-// Waive reasons (cmi5 §9.5.4.1).
+// WaiveReasons are the reasons an AU may be waived for (cmi5 §9.5.4.1).
 var WaiveReasons = []string{"Tested Out", "Equivalent AU", "Equivalent Outside Activity", "Administrative"}
 
 // Professions a learner may choose; the AU reads the choice from the role

@@ -440,17 +440,6 @@ func modelOf(v Version) map[string]element {
 	return model2004
 }
 
-// arrays are the collections whose members are addressed by index, each
-// with the element that must be set first when a new member is created
-// (SCORM 2004 requires the id first; SCORM 1.2 does not).
-var arrays = []string{
-	"cmi.interactions.n.objectives",
-	"cmi.interactions.n.correct_responses",
-	"cmi.interactions",
-	"cmi.objectives",
-	"cmi.comments_from_learner",
-}
-
 // pattern replaces each numeric segment of element with "n" and returns
 // the indices it replaced.
 func pattern(el string) (string, []int, bool) {

@@ -56,7 +56,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 	default:
 		path := strings.TrimPrefix(strings.TrimPrefix(rawURL, "sqlite://"), "sqlite:")
 		if strings.Contains(rawURL, "://") && !strings.HasPrefix(rawURL, "sqlite://") {
-			return nil, fmt.Errorf("database URL %q: scheme must be postgres://, postgresql:// or sqlite:", redactURL(rawURL))
+			return nil, fmt.Errorf("database URL %q: scheme must be postgres://, postgresql:// or sqlite:PATH", redactURL(rawURL))
 		}
 		return openSQLite(ctx, path)
 	}
