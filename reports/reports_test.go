@@ -56,7 +56,7 @@ func newWorld(t *testing.T, url string) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := auth.NewService(authsql.New(d), memkv.New(), auth.Options{Issuer: issuer})
+	a := auth.NewService(authsql.New(d, nil), memkv.New(), auth.Options{Issuer: issuer})
 	if err := a.LoadKeys(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -324,7 +324,7 @@ func TestPortalAndCMI5Launch(t *testing.T) {
 			t.Errorf("statements in the registration: %s", got)
 		}
 
-		res, body = b.do(http.MethodGet, "/b/"+slug+"/dashboard", nil)
+		_, body = b.do(http.MethodGet, "/b/"+slug+"/dashboard", nil)
 		if !strings.Contains(body, "satisfied") || !strings.Contains(body, "10 min") {
 			t.Errorf("dashboard after module 1 lacks satisfied / 10 min:\n%s", body)
 		}
@@ -646,6 +646,7 @@ func TestFetchOnceAcrossReplicas(t *testing.T) {
 	cfg2.DatabaseURL, cfg2.RedisURL, cfg2.RedisPrefix = cfg1.DatabaseURL, cfg1.RedisURL, cfg1.RedisPrefix
 	cfg2.S3Endpoint, cfg2.S3AccessKey, cfg2.S3SecretKey, cfg2.S3Bucket = cfg1.S3Endpoint, cfg1.S3AccessKey, cfg1.S3SecretKey, cfg1.S3Bucket
 	cfg2.PublicURL, cfg2.ContentURL = cfg1.PublicURL, cfg1.ContentURL
+	cfg2.SecretsKey = cfg1.SecretsKey // replicas share one key, as they share the database
 	r2 := reachtest.StartWith(t, cfg2)
 
 	b := newBrowser(t, r1.URL)

@@ -48,7 +48,8 @@ func TestExportStatements(t *testing.T) {
 			res.Body.Close()
 
 			env := map[string]string{"REACH_DATA_DIR": inst.Config.DataDir, "REACH_DATABASE_URL": inst.Config.DatabaseURL,
-				"REACH_LOG_LEVEL": "warn"}
+				"REACH_SECRETS_KEY": inst.Config.SecretsKey,
+				"REACH_LOG_LEVEL":   "warn"}
 			dir := t.TempDir()
 			out := filepath.Join(dir, "out.csv")
 

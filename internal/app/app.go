@@ -27,6 +27,7 @@ import (
 	"github.com/reach-london/reach/internal/kv/memkv"
 	"github.com/reach-london/reach/internal/kv/rediskv"
 	"github.com/reach-london/reach/internal/ratelimit"
+	"github.com/reach-london/reach/internal/secretbox"
 	"github.com/reach-london/reach/server"
 )
 
@@ -38,6 +39,9 @@ type App struct {
 	Blobs  blob.Store
 	KV     kv.Store
 	Auth   *auth.Service
+	// Secrets seals forwarding credentials and signing keys at rest; nil
+	// when PostgreSQL runs without REACH_SECRETS_KEY (secrets.go).
+	Secrets *secretbox.Box
 
 	// Background workers (projectors, sweepers) run under workCtx until
 	// Close cancels it and waits for them.
@@ -102,7 +106,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	} else {
 		a.KV = memkv.New()
 	}
-	a.Auth = auth.NewService(authsql.New(a.DB), a.KV, auth.Options{Issuer: cfg.PublicURL, SessionTTL: cfg.SessionTTL, Logger: log})
+	a.Secrets, err = openSecrets(cfg, log)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.Auth = auth.NewService(authsql.New(a.DB, a.Secrets), a.KV, auth.Options{Issuer: cfg.PublicURL, SessionTTL: cfg.SessionTTL, Logger: log})
 	if err := a.Auth.LoadKeys(ctx); err != nil {
 		a.Close()
 		return nil, err

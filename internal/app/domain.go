@@ -66,7 +66,7 @@ func (a *App) mountDomain(ctx context.Context, deps *server.Deps) error {
 
 // Forwarding returns the statement-forwarding admin service.
 func (a *App) Forwarding() *forward.Service {
-	return forward.NewService(sqlstore.NewForwardStore(a.DB), a.Auth, nil)
+	return forward.NewService(sqlstore.NewForwardStore(a.DB, a.Secrets), a.Auth, nil)
 }
 
 type forwarder struct {
@@ -104,7 +104,7 @@ func (a *App) StartForwarding(ctx context.Context, opts forward.Options) {
 	a.fwdMu.Lock()
 	a.forwarder = f
 	a.fwdMu.Unlock()
-	w := forward.NewWorker(sqlstore.NewForwardStore(a.DB), nil, opts)
+	w := forward.NewWorker(sqlstore.NewForwardStore(a.DB, a.Secrets), nil, opts)
 	go func() {
 		defer close(f.done)
 		defer cancel()

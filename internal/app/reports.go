@@ -19,7 +19,7 @@ const ReportsInterval = 2 * time.Second
 func (a *App) Reports() *reports.Service {
 	statements := sqlstore.New(a.DB)
 	return reports.NewService(reportsql.New(a.DB), statements,
-		forward.NewHorizon(sqlstore.NewForwardStore(a.DB), 0), a.Config.PublicURL, a.Log)
+		forward.NewHorizon(sqlstore.NewForwardStore(a.DB, a.Secrets), 0), a.Config.PublicURL, a.Log)
 }
 
 // mountReports gives the server the reports and keeps their facts up to

@@ -25,7 +25,7 @@ func TestInvitations(t *testing.T) {
 			if _, err := d.Migrate(ctx, authsql.Migrations); err != nil {
 				t.Fatal(err)
 			}
-			s := auth.NewService(authsql.New(d), memkv.New(), auth.Options{Issuer: "http://reach.test"})
+			s := auth.NewService(authsql.New(d, nil), memkv.New(), auth.Options{Issuer: "http://reach.test"})
 			if err := s.LoadKeys(ctx); err != nil {
 				t.Fatal(err)
 			}

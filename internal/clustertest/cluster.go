@@ -27,6 +27,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/reach-london/reach/internal/secretbox"
 )
 
 // Build compiles cmd/reach into dir and returns the binary's path. It runs
@@ -50,6 +52,9 @@ type Backends struct {
 	S3AccessKey string
 	S3SecretKey string
 	S3Bucket    string
+	// SecretsKey seals stored secrets on every replica, as a deployment
+	// shares one; StartCluster makes one when it is empty.
+	SecretsKey string
 }
 
 // env returns the REACH_* variables for the backends.
@@ -62,6 +67,7 @@ func (b Backends) env() []string {
 		"REACH_S3_ACCESS_KEY=" + b.S3AccessKey,
 		"REACH_S3_SECRET_KEY=" + b.S3SecretKey,
 		"REACH_S3_BUCKET=" + b.S3Bucket,
+		"REACH_SECRETS_KEY=" + b.SecretsKey,
 	}
 }
 
@@ -110,6 +116,9 @@ func StartCluster(ctx context.Context, bin, dir string, be Backends, opts Option
 	}
 	if opts.LogLevel == "" {
 		opts.LogLevel = "warn"
+	}
+	if be.SecretsKey == "" {
+		be.SecretsKey = secretbox.EncodeKey(secretbox.NewKey())
 	}
 	c := &Cluster{Bin: bin, Dir: dir, Backends: be, AdminEmail: "admin@reach.test"}
 	addrs := make([][2]string, opts.Replicas)

@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/reach-london/reach/internal/secretbox"
 )
 
 // Config is every setting of a Reach process. Empty backend URLs mean the
@@ -31,6 +33,9 @@ type Config struct {
 	DatabaseURL string `env:"REACH_DATABASE_URL" secret:"true" help:"postgres://… for PostgreSQL; empty for SQLite in the data directory"`
 	RedisURL    string `env:"REACH_REDIS_URL" secret:"true" help:"redis://… to share cache, tokens and queues between replicas; empty for in-process"`
 	RedisPrefix string `env:"REACH_REDIS_PREFIX" help:"prefix of every Redis key, so deployments can share one Redis"`
+
+	SecretsKey          string `env:"REACH_SECRETS_KEY" secret:"true" help:"base64 32-byte key that seals stored forwarding credentials and signing keys; the same on every replica ('reach secrets new-key'); empty: a key file in the data directory with the embedded database, none with PostgreSQL"`
+	SecretsKeysPrevious string `env:"REACH_SECRETS_KEYS_PREVIOUS" secret:"true" help:"comma-separated earlier secrets keys, which still open what they sealed until 'reach secrets reseal' has run"`
 
 	S3Endpoint  string `env:"REACH_S3_ENDPOINT" help:"host:port of an S3-compatible store; empty for the local blob directory"`
 	S3Bucket    string `env:"REACH_S3_BUCKET" help:"bucket for content, attachments and exports"`
@@ -266,6 +271,21 @@ func (c *Config) Validate() error {
 			add("REACH_DATABASE_URL", "%v", err)
 		}
 	}
+	if c.SecretsKey != "" {
+		if _, err := secretbox.ParseKey(c.SecretsKey); err != nil {
+			add("REACH_SECRETS_KEY", "%v", err)
+		}
+	}
+	if c.SecretsKeysPrevious != "" {
+		if c.SecretsKey == "" {
+			add("REACH_SECRETS_KEYS_PREVIOUS", "needs REACH_SECRETS_KEY: previous keys only open, the current key seals")
+		}
+		for i, k := range strings.Split(c.SecretsKeysPrevious, ",") {
+			if _, err := secretbox.ParseKey(k); err != nil {
+				add("REACH_SECRETS_KEYS_PREVIOUS", "key %d: %v", i+1, err)
+			}
+		}
+	}
 	if c.RedisURL != "" {
 		u, err := url.Parse(c.RedisURL)
 		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
@@ -341,7 +361,7 @@ func checkDatabaseURL(raw string) error {
 		return fmt.Errorf("%q is not a URL", mask(raw))
 	}
 	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
-		return fmt.Errorf("%q must start with postgres://, postgresql:// or sqlite:", mask(raw))
+		return fmt.Errorf("%q must start with postgres://, postgresql:// or sqlite:PATH", mask(raw))
 	}
 	if u.Host == "" {
 		return fmt.Errorf("%q has no host", mask(raw))
@@ -382,6 +402,32 @@ func (c *Config) EffectiveDatabaseURL() string {
 		return c.DatabaseURL
 	}
 	return "sqlite:" + c.SQLitePath()
+}
+
+// SecretsKeyFile is where the embedded setup keeps its secrets key when
+// REACH_SECRETS_KEY is not set.
+func (c *Config) SecretsKeyFile() string { return filepath.Join(c.DataDir, "secrets.key") }
+
+// SecretsKeys returns the current secrets key and the previous ones,
+// decoded; nil when REACH_SECRETS_KEY is not set. Validate has checked
+// them.
+func (c *Config) SecretsKeys() (current []byte, previous [][]byte, err error) {
+	if c.SecretsKey == "" {
+		return nil, nil, nil
+	}
+	if current, err = secretbox.ParseKey(c.SecretsKey); err != nil {
+		return nil, nil, fmt.Errorf("REACH_SECRETS_KEY: %w", err)
+	}
+	if c.SecretsKeysPrevious != "" {
+		for i, s := range strings.Split(c.SecretsKeysPrevious, ",") {
+			k, err := secretbox.ParseKey(s)
+			if err != nil {
+				return nil, nil, fmt.Errorf("REACH_SECRETS_KEYS_PREVIOUS key %d: %w", i+1, err)
+			}
+			previous = append(previous, k)
+		}
+	}
+	return current, previous, nil
 }
 
 // BlobDir is where the local blob store keeps files.

@@ -294,12 +294,13 @@ func TestChartRenders(t *testing.T) {
 		{
 			name: "inline secrets, env mode",
 			sets: []string{"--set", "replicaCount=2",
-				"--set-string", "postgresql.url=postgres://reach:pw@db:5432/reach,redis.url=redis://redis:6379/0,s3.endpoint=minio:9000,s3.bucket=reach,s3.accessKey=ak,s3.secretKey=sk"},
+				"--set-string", "postgresql.url=postgres://reach:pw@db:5432/reach,redis.url=redis://redis:6379/0,s3.endpoint=minio:9000,s3.bucket=reach,s3.accessKey=ak,s3.secretKey=sk",
+				"--set-string", "encryption.key=Y2FtZGVuLXNlY3JldHMta2V5LWZvci10aGUtdGVzdCE="},
 			kinds: []string{"ConfigMap", "Deployment", "Job", "NetworkPolicy", "PodDisruptionBudget", "Secret", "Secret", "Service", "ServiceAccount"},
 			check: func(t *testing.T, r release) {
 				d := one[*appsv1.Deployment](t, r, "Deployment")
 				c := d.Spec.Template.Spec.Containers[0]
-				for _, name := range []string{"REACH_DATABASE_URL", "REACH_REDIS_URL", "REACH_S3_ACCESS_KEY", "REACH_S3_SECRET_KEY"} {
+				for _, name := range []string{"REACH_DATABASE_URL", "REACH_REDIS_URL", "REACH_S3_ACCESS_KEY", "REACH_S3_SECRET_KEY", "REACH_SECRETS_KEY"} {
 					e := envVar(c, name)
 					if e == nil || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
 						t.Errorf("%s: got %+v, want valueFrom.secretKeyRef", name, e)
@@ -700,7 +701,7 @@ func checkProduction(t *testing.T, r release) {
 		t.Errorf("image %s: the digest must win over the tag", c.Image)
 	}
 	// Secrets arrive as files from the operator's Secrets, never as env values.
-	for _, name := range []string{"REACH_DATABASE_URL", "REACH_REDIS_URL", "REACH_S3_ACCESS_KEY", "REACH_S3_SECRET_KEY"} {
+	for _, name := range []string{"REACH_DATABASE_URL", "REACH_REDIS_URL", "REACH_S3_ACCESS_KEY", "REACH_S3_SECRET_KEY", "REACH_SECRETS_KEY"} {
 		if envVar(c, name) != nil {
 			t.Errorf("%s is in the environment in file mode", name)
 		}
@@ -708,8 +709,9 @@ func checkProduction(t *testing.T, r release) {
 			t.Errorf("%s_FILE is not set", name)
 		}
 	}
-	if got := volume(spec, "secrets"); got == nil || len(got.Projected.Sources) != 4 || got.Projected.Sources[0].Secret.Name != "reach-database" {
-		t.Errorf("secrets volume %+v, want the four keys of reach-database, reach-redis and reach-s3", got)
+	if got := volume(spec, "secrets"); got == nil || len(got.Projected.Sources) != 5 || got.Projected.Sources[0].Secret.Name != "reach-database" ||
+		got.Projected.Sources[4].Secret.Name != "reach-encryption" {
+		t.Errorf("secrets volume %+v, want the five keys of reach-database, reach-redis, reach-s3 and reach-encryption", got)
 	}
 	if len(r.all("Secret")) != 0 {
 		t.Error("with existingSecret everywhere the chart must render no Secret of its own")
@@ -787,6 +789,8 @@ func TestChartRejectsBadValues(t *testing.T) {
 		{"S3 without credentials", []string{"--set-string", "s3.endpoint=minio:9000,s3.bucket=b"}, "s3.endpoint needs credentials"},
 		{"S3 keys without endpoint", []string{"--set-string", "s3.accessKey=a,s3.secretKey=b"}, "s3.endpoint is empty"},
 		{"database URL twice", []string{"--set-string", "postgresql.url=postgres://db/reach,postgresql.existingSecret=db"}, "not both"},
+		{"encryption key twice", []string{"--set-string", "encryption.key=k,encryption.existingSecret=enc"}, "not both"},
+		{"previous keys without a key", []string{"--set-string", "encryption.previousKeys=k"}, "needs encryption.key"},
 		{"ingress with one host", []string{"--set", "ingress.enabled=true", "--set-string", "ingress.app.host=reach.example"}, "needs both ingress.app.host and ingress.content.host"},
 		{"ingress on one host", []string{"--set", "ingress.enabled=true", "--set-string", "ingress.app.host=reach.example,ingress.content.host=reach.example"}, "must differ"},
 		{"content on the app origin", []string{"--set-string", "config.publicURL=https://reach.example,config.contentURL=https://reach.example/content"}, "same origin"},

@@ -16,6 +16,7 @@ import (
 
 	"github.com/reach-london/reach/internal/app"
 	"github.com/reach-london/reach/internal/config"
+	"github.com/reach-london/reach/internal/secretbox"
 	"github.com/reach-london/reach/internal/testenv"
 	"github.com/reach-london/reach/server"
 )
@@ -69,6 +70,7 @@ func Config(t testing.TB, b Backend) config.Config {
 		cfg.RedisURL, cfg.RedisPrefix = testenv.Redis(t)
 		s3 := testenv.MinIO(t)
 		cfg.S3Endpoint, cfg.S3AccessKey, cfg.S3SecretKey, cfg.S3Bucket = s3.Endpoint, s3.AccessKey, s3.SecretKey, s3.Bucket
+		cfg.SecretsKey = secretbox.EncodeKey(secretbox.NewKey())
 	}
 	return cfg
 }
@@ -80,7 +82,7 @@ func StartWith(t testing.TB, cfg config.Config) *Instance {
 		t.Fatalf("config: %v", err)
 	}
 	ctx := context.Background()
-	var logOut io.Writer = io.Discard
+	logOut := io.Discard
 	if os.Getenv("REACH_TEST_LOG") != "" {
 		logOut = os.Stderr
 	}

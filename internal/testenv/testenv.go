@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/reach-london/reach/internal/db"
 )
 
 // Env var names the test script sets; defaults match the CI machine.
@@ -94,6 +96,26 @@ func PostgresURL(t testing.TB) string {
 func DatabaseURLs(t testing.TB) map[string]string {
 	t.Helper()
 	return map[string]string{"sqlite": SQLiteURL(t), "postgres": PostgresURL(t)}
+}
+
+// MigratedDBs opens a fresh database of each dialect ("sqlite",
+// "postgres") with sets applied; each is closed when the test ends.
+func MigratedDBs(t testing.TB, sets ...db.MigrationSet) map[string]*db.DB {
+	t.Helper()
+	out := map[string]*db.DB{}
+	for name, url := range DatabaseURLs(t) {
+		ctx := context.Background()
+		d, err := db.Open(ctx, url, db.Options{})
+		if err != nil {
+			t.Fatalf("%s: open: %v", name, err)
+		}
+		t.Cleanup(func() { d.Close() })
+		if _, err := d.Migrate(ctx, sets...); err != nil {
+			t.Fatalf("%s: migrate: %v", name, err)
+		}
+		out[name] = d
+	}
+	return out
 }
 
 // Redis returns the Redis URL and a key prefix unique to this test.

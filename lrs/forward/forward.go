@@ -49,8 +49,9 @@ type Filter struct {
 }
 
 // Target is an external LRS a borough forwards statements to. Secret is
-// the Basic secret or the Bearer token: it is stored, used to sign in to
-// the target, and never shown (json:"-").
+// the Basic secret or the Bearer token: it is stored (sealed, where a
+// secrets key is set; see internal/secretbox), used to sign in to the
+// target, and never shown (json:"-").
 type Target struct {
 	ID        string    `json:"id"`
 	BoroughID string    `json:"boroughId"`

@@ -6,10 +6,12 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/reach-london/reach/internal/db"
 	"github.com/reach-london/reach/internal/errs"
+	"github.com/reach-london/reach/internal/secretbox"
 	"github.com/reach-london/reach/lrs/forward"
 )
 
@@ -23,13 +25,25 @@ var ForwardingMigrations = db.MigrationSet{Component: "lrs_forwarding", FS: must
 // implements forward.Store.
 type ForwardStore struct {
 	*Store
+	// box seals targets' secrets at rest; nil stores them as they are.
+	box *secretbox.Box
 }
 
 var _ forward.Store = (*ForwardStore)(nil)
 
 // NewForwardStore returns a ForwardStore on d, which must have had
-// Migrations and ForwardingMigrations applied.
-func NewForwardStore(d *db.DB) *ForwardStore { return &ForwardStore{Store: New(d)} }
+// Migrations and ForwardingMigrations applied. Targets' secrets are sealed
+// with box (nil: not sealed).
+func NewForwardStore(d *db.DB, box *secretbox.Box) *ForwardStore {
+	return &ForwardStore{Store: New(d), box: box}
+}
+
+// secretPlace binds a sealed target secret to its row.
+func secretPlace(targetID string) string { return "lrs_forward_targets.auth_secret/" + targetID }
+
+func (s *ForwardStore) sealSecret(t forward.Target) string {
+	return string(s.box.Seal([]byte(t.Secret), secretPlace(t.ID)))
+}
 
 func timePtr(v sql.NullInt64) *time.Time {
 	if !v.Valid {
@@ -52,7 +66,7 @@ func (s *ForwardStore) CreateTarget(ctx context.Context, t forward.Target, curso
 	_, err := s.d.SQL.ExecContext(ctx, `INSERT INTO lrs_forward_targets (id, borough_id, name, endpoint, xapi_version,
 		auth_type, auth_key, auth_secret, verbs, activities, enabled, created_at, updated_at, cursor_seq)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-		t.ID, t.BoroughID, t.Name, t.Endpoint, t.Version, t.AuthType, t.AuthKey, t.Secret,
+		t.ID, t.BoroughID, t.Name, t.Endpoint, t.Version, t.AuthType, t.AuthKey, s.sealSecret(t),
 		jsonList(t.Filter.Verbs), jsonList(t.Filter.Activities), t.Enabled, t.CreatedAt.UnixMilli(), t.UpdatedAt.UnixMilli(), cursor)
 	if db.IsUniqueViolation(err) {
 		return errs.E(errs.Conflict, "this borough already has a forwarding target named %q", t.Name)
@@ -70,7 +84,7 @@ func (s *ForwardStore) UpdateTarget(ctx context.Context, t forward.Target) error
 		-- new settings deserve a prompt attempt, not the old backoff
 		next_attempt_at = NULL
 		WHERE borough_id = $1 AND id = $2`,
-		t.BoroughID, t.ID, t.Name, t.Endpoint, t.Version, t.AuthType, t.AuthKey, t.Secret,
+		t.BoroughID, t.ID, t.Name, t.Endpoint, t.Version, t.AuthType, t.AuthKey, s.sealSecret(t),
 		jsonList(t.Filter.Verbs), jsonList(t.Filter.Activities), t.Enabled, t.UpdatedAt.UnixMilli())
 	if db.IsUniqueViolation(err) {
 		return errs.E(errs.Conflict, "this borough already has a forwarding target named %q", t.Name)
@@ -100,7 +114,7 @@ const targetCols = `id, borough_id, name, endpoint, xapi_version, auth_type, aut
 	enabled, created_at, updated_at, cursor_seq, delivered, last_delivered_at, last_attempt_at, last_error, attempts,
 	next_attempt_at`
 
-func scanTarget(sc interface{ Scan(...any) error }) (forward.Target, forward.State, error) {
+func (s *ForwardStore) scanTarget(sc interface{ Scan(...any) error }) (forward.Target, forward.State, error) {
 	var t forward.Target
 	var st forward.State
 	var verbs, acts string
@@ -117,6 +131,11 @@ func scanTarget(sc interface{ Scan(...any) error }) (forward.Target, forward.Sta
 	if err := json.Unmarshal([]byte(acts), &t.Filter.Activities); err != nil {
 		return t, st, err
 	}
+	secret, err := s.box.Open([]byte(t.Secret), secretPlace(t.ID))
+	if err != nil {
+		return t, st, fmt.Errorf("forwarding target %s's secret: %w", t.ID, err)
+	}
+	t.Secret = string(secret)
 	t.CreatedAt, t.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
 	st.LastDeliveredAt, st.LastAttemptAt, st.NextRetryAt = timePtr(lastDel), timePtr(lastAtt), timePtr(next)
 	return t, st, nil
@@ -124,7 +143,7 @@ func scanTarget(sc interface{ Scan(...any) error }) (forward.Target, forward.Sta
 
 // Target implements forward.Store.
 func (s *ForwardStore) Target(ctx context.Context, borough, id string) (forward.Target, forward.State, error) {
-	t, st, err := scanTarget(s.d.SQL.QueryRowContext(ctx, `SELECT `+targetCols+` FROM lrs_forward_targets
+	t, st, err := s.scanTarget(s.d.SQL.QueryRowContext(ctx, `SELECT `+targetCols+` FROM lrs_forward_targets
 		WHERE borough_id = $1 AND id = $2`, borough, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, st, errs.E(errs.NotFound, "no forwarding target %q in this borough", id)
@@ -151,7 +170,7 @@ func (s *ForwardStore) Targets(ctx context.Context, borough string) ([]forward.T
 	var ts []forward.Target
 	var sts []forward.State
 	for rows.Next() {
-		t, st, err := scanTarget(rows)
+		t, st, err := s.scanTarget(rows)
 		if err != nil {
 			return nil, nil, errs.Wrap(errs.Internal, err, "list forwarding targets")
 		}
@@ -225,4 +244,52 @@ func (s *ForwardStore) Skip(ctx context.Context, id string, from, to int64) (boo
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err
+}
+
+// ResealSecrets seals every target's secret with the box's current key
+// (secrets stored before a key was set, or sealed with a previous one) and
+// reports how many it changed. All or none change.
+func (s *ForwardStore) ResealSecrets(ctx context.Context) (int, error) {
+	if s.box == nil {
+		return 0, secretbox.ErrNoKey
+	}
+	tx, err := s.d.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, errs.Wrap(errs.Unavailable, err, "reseal forwarding secrets")
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT id, auth_secret FROM lrs_forward_targets`)
+	if err != nil {
+		return 0, errs.Wrap(errs.Internal, err, "reseal forwarding secrets")
+	}
+	resealed := map[string]string{}
+	for rows.Next() {
+		var id, stored string
+		if err := rows.Scan(&id, &stored); err != nil {
+			rows.Close()
+			return 0, errs.Wrap(errs.Internal, err, "reseal forwarding secrets")
+		}
+		if s.box.Current([]byte(stored)) {
+			continue
+		}
+		plain, err := s.box.Open([]byte(stored), secretPlace(id))
+		if err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("forwarding target %s's secret: %w", id, err)
+		}
+		resealed[id] = string(s.box.Seal(plain, secretPlace(id)))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, errs.Wrap(errs.Internal, err, "reseal forwarding secrets")
+	}
+	for id, v := range resealed {
+		if _, err := tx.ExecContext(ctx, `UPDATE lrs_forward_targets SET auth_secret = $2 WHERE id = $1`, id, v); err != nil {
+			return 0, errs.Wrap(errs.Internal, err, "reseal forwarding secrets")
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, errs.Wrap(errs.Internal, err, "reseal forwarding secrets")
+	}
+	return len(resealed), nil
 }

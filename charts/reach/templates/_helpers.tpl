@@ -118,6 +118,19 @@ this chart renders from inline values.
 {{- $refs = append $refs (dict "env" "REACH_S3_SECRET_KEY" "secret" $own "key" "s3-secret-key" "file" "s3-secret-key") }}
 {{- end }}
 {{- end }}
+{{- with .Values.encryption }}
+{{- if .existingSecret }}
+{{- $refs = append $refs (dict "env" "REACH_SECRETS_KEY" "secret" .existingSecret "key" .existingSecretKey "file" "secrets-key") }}
+{{- if .existingSecretPreviousKeysKey }}
+{{- $refs = append $refs (dict "env" "REACH_SECRETS_KEYS_PREVIOUS" "secret" .existingSecret "key" .existingSecretPreviousKeysKey "file" "secrets-keys-previous") }}
+{{- end }}
+{{- else if .key }}
+{{- $refs = append $refs (dict "env" "REACH_SECRETS_KEY" "secret" $own "key" "secrets-key" "file" "secrets-key") }}
+{{- if .previousKeys }}
+{{- $refs = append $refs (dict "env" "REACH_SECRETS_KEYS_PREVIOUS" "secret" $own "key" "secrets-keys-previous" "file" "secrets-keys-previous") }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- toYaml $refs }}
 {{- end }}
 
@@ -183,6 +196,12 @@ that span several values.
 {{- end }}
 {{- if and .Values.redis.url .Values.redis.existingSecret }}
 {{- fail "set redis.url or redis.existingSecret, not both" }}
+{{- end }}
+{{- if and (or .Values.encryption.key .Values.encryption.previousKeys) .Values.encryption.existingSecret }}
+{{- fail "set encryption.key/encryption.previousKeys or encryption.existingSecret, not both" }}
+{{- end }}
+{{- if and .Values.encryption.previousKeys (not .Values.encryption.key) }}
+{{- fail "encryption.previousKeys needs encryption.key: previous keys only open, the current key seals" }}
 {{- end }}
 {{- with .Values.s3 }}
 {{- if and (or .accessKey .secretKey) .existingSecret }}

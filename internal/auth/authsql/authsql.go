@@ -7,12 +7,14 @@ import (
 	"database/sql"
 	"embed"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/reach-london/reach/internal/auth"
 	"github.com/reach-london/reach/internal/db"
 	"github.com/reach-london/reach/internal/errs"
+	"github.com/reach-london/reach/internal/secretbox"
 )
 
 //go:embed migrations
@@ -22,10 +24,15 @@ var migrations embed.FS
 var Migrations = db.MigrationSet{Component: "core", FS: mustSub(migrations, "migrations")}
 
 // Store implements auth.Store.
-type Store struct{ db *db.DB }
+type Store struct {
+	db *db.DB
+	// box seals signing keys at rest; nil stores them as they are.
+	box *secretbox.Box
+}
 
-// New returns a Store over d.
-func New(d *db.DB) *Store { return &Store{db: d} }
+// New returns a Store over d that seals signing keys with box (nil: not
+// sealed).
+func New(d *db.DB, box *secretbox.Box) *Store { return &Store{db: d, box: box} }
 
 var _ auth.Store = (*Store)(nil)
 
@@ -235,6 +242,10 @@ func (s *Store) SigningKeys(ctx context.Context) ([]auth.SigningKey, error) {
 		if err := rows.Scan(&k.KID, &priv, &k.CreatedAt, &retired); err != nil {
 			return nil, err
 		}
+		priv, err := s.box.Open(priv, signingKeyPlace(k.KID))
+		if err != nil {
+			return nil, fmt.Errorf("signing key %s: %w", k.KID, err)
+		}
 		k.Private, k.RetiredAt = priv, timePtr(retired)
 		out = append(out, k)
 	}
@@ -244,8 +255,57 @@ func (s *Store) SigningKeys(ctx context.Context) ([]auth.SigningKey, error) {
 // AddSigningKey implements auth.Store.
 func (s *Store) AddSigningKey(ctx context.Context, k auth.SigningKey) error {
 	_, err := s.db.SQL.ExecContext(ctx, `INSERT INTO signing_keys (kid, private_key, created_at) VALUES ($1, $2, $3)`,
-		k.KID, []byte(k.Private), k.CreatedAt)
+		k.KID, s.box.Seal([]byte(k.Private), signingKeyPlace(k.KID)), k.CreatedAt)
 	return err
+}
+
+// signingKeyPlace binds a sealed signing key to its row.
+func signingKeyPlace(kid string) string { return "signing_keys.private_key/" + kid }
+
+// ResealSigningKeys seals every signing key with the box's current key
+// (keys stored before a key was set, or sealed with a previous one) and
+// reports how many it changed. All or none change.
+func (s *Store) ResealSigningKeys(ctx context.Context) (int, error) {
+	if s.box == nil {
+		return 0, secretbox.ErrNoKey
+	}
+	tx, err := s.db.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT kid, private_key FROM signing_keys`)
+	if err != nil {
+		return 0, err
+	}
+	resealed := map[string][]byte{}
+	for rows.Next() {
+		var kid string
+		var stored []byte
+		if err := rows.Scan(&kid, &stored); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		if s.box.Current(stored) {
+			continue
+		}
+		plain, err := s.box.Open(stored, signingKeyPlace(kid))
+		if err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("signing key %s: %w", kid, err)
+		}
+		resealed[kid] = s.box.Seal(plain, signingKeyPlace(kid))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for kid, v := range resealed {
+		if _, err := tx.ExecContext(ctx, `UPDATE signing_keys SET private_key = $2 WHERE kid = $1`, kid, v); err != nil {
+			return 0, err
+		}
+	}
+	return len(resealed), tx.Commit()
 }
 
 // RetireSigningKeys implements auth.Store.
