@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/reach-london/reach/content"
 	"github.com/reach-london/reach/content/launch"
@@ -188,5 +189,6 @@ func (a *App) Server(ctx context.Context) (*server.Server, error) {
 	if err := a.mountDomain(ctx, &deps); err != nil {
 		return nil, err
 	}
+	a.Go("credential-revocations", func(ctx context.Context) { a.Auth.FollowRevocations(ctx, 2*time.Second) })
 	return server.New(deps), nil
 }

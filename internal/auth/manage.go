@@ -193,6 +193,12 @@ func (s *Service) RevokeCredential(ctx context.Context, actor, boroughID, id str
 				return err
 			}
 			s.creds.Delete(c.Key)
+			// Other replicas drop their cached copy at once; if the
+			// message is lost (Redis down) their cache expires within
+			// credentialCacheTTL.
+			if err := s.kv.Publish(ctx, CredentialRevokedChannel, []byte(c.Key)); err != nil {
+				s.opts.Logger.Warn("credential revoked; other replicas notice within the cache lifetime", "err", err)
+			}
 			s.audit(ctx, boroughID, actor, "credential.revoke", c.Key, nil)
 			return nil
 		}

@@ -222,8 +222,38 @@ func (s *Service) credentialByKey(ctx context.Context, key string) (Credential, 
 	if err != nil {
 		return Credential{}, err
 	}
-	s.creds.Store(key, cachedCredential{cred: c, expires: s.now().Add(5 * time.Second)})
+	s.creds.Store(key, cachedCredential{cred: c, expires: s.now().Add(credentialCacheTTL)})
 	return c, nil
+}
+
+// credentialCacheTTL bounds how long a replica may go on accepting a
+// credential another replica revoked, should the revocation message be
+// lost.
+const credentialCacheTTL = 5 * time.Second
+
+// CredentialRevokedChannel carries the key of each revoked credential to
+// every replica.
+const CredentialRevokedChannel = "auth:credential-revoked"
+
+// FollowRevocations drops cached credentials as other replicas revoke
+// them, until ctx ends. When the subscription cannot be made or ends (the
+// cache store is down), it tries again every retry; meanwhile the cache
+// lifetime bounds how stale a credential can be.
+func (s *Service) FollowRevocations(ctx context.Context, retry time.Duration) {
+	for ctx.Err() == nil {
+		ch, err := s.kv.Subscribe(ctx, CredentialRevokedChannel)
+		if err == nil {
+			// Whatever was revoked while unsubscribed: start afresh.
+			s.creds.Clear()
+			for key := range ch {
+				s.creds.Delete(string(key))
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(retry):
+		}
+	}
 }
 
 // CheckCredential verifies a key and secret and returns the live credential.
