@@ -523,6 +523,22 @@ func (s *Service) abandonOpen(ctx context.Context, regID, auID string) error {
 	return nil
 }
 
+// SessionEnded reports whether the launch session id has ended
+// (terminated or abandoned), which is when its launch token is revoked.
+// An id that names no launch session (a SCORM attempt's session) has not
+// ended: those tokens are never revoked. auth asks it for every request
+// with a launch token.
+func (s *Service) SessionEnded(ctx context.Context, id string) (bool, error) {
+	x, err := s.st.session(ctx, id)
+	if errs.Is(err, errs.NotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return x.State == StateTerminated || x.State == StateAbandoned, nil
+}
+
 func (s *Service) abandon(ctx context.Context, x Session) error {
 	from := x.State
 	now := s.now().UTC()

@@ -24,8 +24,10 @@ func (a *App) newLaunch() *launch.Service {
 	if a.Config.RedisURL != "" {
 		codes = dbfallback.New(a.KV, a.DB, a.Log)
 	}
-	return launch.NewService(a.DB, codes, a.Auth, a.Statements(), a.Documents(), launch.ContentCourses(a.Content()),
+	svc := launch.NewService(a.DB, codes, a.Auth, a.Statements(), a.Documents(), launch.ContentCourses(a.Content()),
 		launch.Options{PublicURL: a.Config.PublicURL, Logger: a.Log, SCORM: a.SCORM()})
+	a.Auth.SetLaunchSessionCheck(svc.SessionEnded)
+	return svc
 }
 
 // mountLaunch adds the static files, the learner portal, the fetch URL,

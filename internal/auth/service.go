@@ -69,6 +69,9 @@ type Service struct {
 	// creds caches credentials by key for a few seconds so each statement
 	// batch does not cost a database round trip; revocation clears it.
 	creds sync.Map // key -> cachedCredential
+	// launchEnded, when set, answers whether a launch session has ended
+	// (SetLaunchSessionCheck).
+	launchEnded func(ctx context.Context, sessionID string) (bool, error)
 }
 
 type cachedCredential struct {
@@ -86,6 +89,18 @@ func NewService(store Store, cache kv.Store, opts Options) *Service {
 		opts.SessionTTL = 12 * time.Hour
 	}
 	return &Service{store: store, kv: cache, opts: opts, now: time.Now, keys: map[string]SigningKey{}}
+}
+
+// SetLaunchSessionCheck makes a launch session's own state decide whether
+// its launch token is revoked: every revocation ends a session
+// (terminated or abandoned), and that state is in the database, so it
+// holds while Redis is down and after Redis loses its data, which the
+// revocation entries in the cache store alone do not. It costs one
+// primary-key read per launch-token request. Tokens naming no session
+// fall back to the cache store's entries. Call it while wiring, before
+// the Service serves requests.
+func (s *Service) SetLaunchSessionCheck(ended func(ctx context.Context, sessionID string) (bool, error)) {
+	s.launchEnded = ended
 }
 
 // Store returns the service's store, for components that read auth data.
@@ -334,7 +349,19 @@ func (s *Service) AuthenticateToken(ctx context.Context, token string) (Principa
 		p.Scopes = c.Scopes
 		return p, nil
 	case TokenLaunch:
-		if revoked, _ := s.isRevoked(ctx, c.ID); revoked {
+		var revoked bool
+		if s.launchEnded != nil && c.SessionID != "" {
+			ended, err := s.launchEnded(ctx, c.SessionID)
+			if err != nil {
+				return Principal{}, errs.Wrap(errs.Unavailable, err, "cannot check the launch token now; try again")
+			}
+			revoked = ended
+		} else {
+			// A cache store that cannot answer lets the token through:
+			// without a session to look at there is nothing better.
+			revoked, _ = s.isRevoked(ctx, c.ID)
+		}
+		if revoked {
 			return Principal{}, errs.E(errs.Unauthorized, "launch token has been revoked")
 		}
 		return Principal{Kind: KindLaunch, BoroughID: c.Borough, Subject: c.ID, Scopes: c.Scopes, Actor: c.Actor,

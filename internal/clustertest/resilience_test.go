@@ -3,9 +3,11 @@ package clustertest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -257,15 +259,24 @@ func TestRedisOutage(t *testing.T) {
 	// 1.3 s, with room for a busy 2-core machine.
 	const recovery = 3 * time.Second
 	var down, up time.Time
+	// Launch tokens whose sessions ended before and during the outage:
+	// both must stay refused during it and after it.
+	var endedBefore, endedDuring *AU
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		time.Sleep(before)
+		time.Sleep(before - time.Second)
+		endedBefore = endedSession(ctx, t, c, "before")
+		time.Sleep(time.Second)
 		down = time.Now()
 		if err := p.Redis.Stop(); err != nil {
 			t.Error(err)
 		}
 		time.Sleep(time.Second)
+		endedDuring = endedSession(ctx, t, c, "during")
+		for _, au := range []*AU{endedBefore, endedDuring} {
+			checkRevoked(ctx, t, au, "while Redis is down")
+		}
 		// Every replica stays ready: a load balancer must not take them
 		// all out over a cache they can work without.
 		for _, r := range c.Replicas {
@@ -294,6 +305,9 @@ func TestRedisOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-done
+	for _, au := range []*AU{endedBefore, endedDuring} {
+		checkRevoked(ctx, t, au, "after Redis came back")
+	}
 	// The one request that truly needs Redis: redeeming a fetch URL whose
 	// code was put in Redis just before it went down (launches during the
 	// outage put theirs in the database). It gets cmi5 error-code 3 (the
@@ -410,4 +424,66 @@ func lastRedisFailure(logPath string) (time.Time, error) {
 		}
 	}
 	return last, nil
+}
+
+// endedSession signs a new learner up, launches a module, redeems the
+// token and ends the session with terminated, which revokes the token.
+// It returns the AU holding that token; nil after reporting a failure.
+func endedSession(ctx context.Context, t *testing.T, c *Cluster, name string) *AU {
+	t.Helper()
+	br := NewBrowser(c.Replicas[0].URL, "10.99.0.1")
+	email := fmt.Sprintf("ended-%s-%d@example.org", name, time.Now().UnixNano())
+	st, body, err := br.Do(ctx, http.MethodPost, "/b/"+borough+"/signup", url.Values{"name": {"Ended " + name},
+		"email": {email}, "password": {"correct horse battery staple"}, "profession": {"artist"}})
+	if err != nil || st != http.StatusSeeOther {
+		t.Errorf("sign-up for the %s session: %d %v %.200s", name, st, err, body)
+		return nil
+	}
+	modules, err := br.Modules(ctx, borough)
+	if err != nil || len(modules) == 0 {
+		t.Errorf("modules for the %s session: %v %v", name, modules, err)
+		return nil
+	}
+	l, err := br.LaunchModule(ctx, borough, modules[0])
+	if err != nil {
+		t.Errorf("launch for the %s session: %v", name, err)
+		return nil
+	}
+	_, tok, code, err := FetchToken(ctx, httpClient, Rebase(l.Fetch, c.Replicas[1].URL))
+	if err != nil || tok == "" {
+		t.Errorf("fetch for the %s session: %v (cmi5 error-code %q)", name, err, code)
+		return nil
+	}
+	au := &AU{Base: c.Replicas[1].URL, Token: tok, Launch: l, HTTP: httpClient}
+	if err := au.ReadLaunchData(ctx); err != nil {
+		t.Errorf("launch data for the %s session: %v", name, err)
+		return nil
+	}
+	if err := au.Post(ctx, "initialized", au.Statement(VerbInit, "", true, false, nil)); err != nil {
+		t.Errorf("initialized in the %s session: %v", name, err)
+		return nil
+	}
+	if err := au.Post(ctx, "terminated", au.Statement(VerbTerm, "", true, false, map[string]any{"duration": "PT1M"})); err != nil {
+		t.Errorf("terminated in the %s session: %v", name, err)
+		return nil
+	}
+	return au
+}
+
+// checkRevoked expects the AU's ended-session token to be refused (401)
+// on every replica.
+func checkRevoked(ctx context.Context, t *testing.T, au *AU, when string) {
+	t.Helper()
+	if au == nil {
+		return
+	}
+	for _, base := range []string{au.Launch.Endpoint, au.Base} {
+		probe := *au
+		probe.Base = strings.TrimSuffix(strings.TrimSuffix(base, "/"), "/xapi")
+		err := probe.ReadLaunchData(ctx)
+		var se *StatusError
+		if !errors.As(err, &se) || se.Status != http.StatusUnauthorized {
+			t.Errorf("token of a session that ended, %s, on %s: %v, want 401", when, probe.Base, err)
+		}
+	}
 }
