@@ -145,7 +145,11 @@ func StartCluster(ctx context.Context, bin, dir string, be Backends, opts Option
 			"REACH_PUBLIC_URL="+c.PublicURL, "REACH_CONTENT_URL="+c.ContentURL,
 			"REACH_DATA_DIR="+filepath.Join(dir, "data-"+name),
 			"REACH_ADMIN_EMAIL="+c.AdminEmail, "REACH_LOG_LEVEL="+opts.LogLevel,
-			"REACH_SHUTDOWN_TIMEOUT=5s")
+			"REACH_SHUTDOWN_TIMEOUT=5s",
+			// The load generator stands in for the load balancer: it names
+			// each simulated person's address in X-Forwarded-For, which
+			// replicas believe only from a trusted proxy.
+			"REACH_TRUSTED_PROXIES=127.0.0.1/32")
 		r.env = append(r.env, opts.Env...)
 		if err := r.Start(); err != nil {
 			c.Stop()
