@@ -55,7 +55,7 @@ type adminNav struct {
 // shown, so the page never echoes text from the URL.
 var noticeText = map[string]string{
 	"signedout":       "You have signed out.",
-	"password":        "Your password was changed.",
+	"password":        "Your password was changed, and every other session of your account was signed out.",
 	"deactivated":     "The learner was deactivated and signed out everywhere.",
 	"cancelled":       "The invitation was cancelled; its link no longer works.",
 	"reactivated":     "The learner can sign in again.",
@@ -468,12 +468,16 @@ func (s *adminUI) adminChangePassword(c echo.Context, v adminView) error {
 		if err := s.limit(c, "password:"+v.P.Subject, 10, 10*time.Minute); err != nil {
 			return err
 		}
-		err := s.deps.Auth.ChangePassword(c.Request().Context(), v.P.Subject, current, next)
+		err := s.deps.Auth.ChangePassword(c.Request().Context(), v.P.Subject, v.P.SessionID, current, next)
 		switch {
 		case err == nil:
 			return done(c, "/admin/", "password")
 		case errs.Is(err, errs.Forbidden):
 			pg.Errors.Add("current", "The current password is wrong")
+		case errs.Is(err, errs.Invalid):
+			// The password rules (common or breached passwords, the
+			// account's own name or email) are the domain's to apply.
+			pg.Errors.Add("new", "The new "+errs.MessageOf(err))
 		default:
 			return err
 		}

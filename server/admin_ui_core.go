@@ -140,7 +140,7 @@ func (s *adminUI) adminCancelInvitation(c echo.Context, v adminView) error {
 
 func (s *adminUI) adminSetActive(active bool) func(echo.Context, adminView) error {
 	return func(c echo.Context, v adminView) error {
-		if _, err := s.deps.Auth.SetLearnerActive(c.Request().Context(), v.P.Subject, v.B.ID, c.Param("id"), active); err != nil {
+		if _, err := s.setLearnerActive(c.Request().Context(), v.P.Subject, v.B.ID, c.Param("id"), active); err != nil {
 			return err
 		}
 		notice := "deactivated"

@@ -237,7 +237,7 @@ func (s *Server) changePassword(c echo.Context) error {
 	if err := s.limit(c, "password:"+p.Subject, 10, 10*time.Minute); err != nil {
 		return err
 	}
-	if err := s.deps.Auth.ChangePassword(c.Request().Context(), p.Subject, req.Current, req.New); err != nil {
+	if err := s.deps.Auth.ChangePassword(c.Request().Context(), p.Subject, p.SessionID, req.Current, req.New); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

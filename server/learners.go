@@ -9,25 +9,17 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
-	"github.com/reach-london/reach/content/launch"
 	"github.com/reach-london/reach/internal/auth"
 	"github.com/reach-london/reach/internal/errs"
-	"github.com/reach-london/reach/lrs"
 )
 
-// LearnerEraser removes or anonymises one learner's data in one borough
-// in one room, for GDPR erasure. It must be safe to call again after it
-// has succeeded, since an erasure that failed part-way is retried whole.
-type LearnerEraser interface {
-	EraseLearner(ctx context.Context, boroughID string, user auth.User, agent lrs.Actor) error
-}
-
-// EraserFunc adapts a function to LearnerEraser.
-type EraserFunc func(ctx context.Context, boroughID string, user auth.User, agent lrs.Actor) error
-
-// EraseLearner implements LearnerEraser.
-func (f EraserFunc) EraseLearner(ctx context.Context, boroughID string, user auth.User, agent lrs.Actor) error {
-	return f(ctx, boroughID, user, agent)
+// LearnerLifecycle ends learners' access and erases their data across
+// every room, with the ordering rules of internal/learners; the JSON API,
+// the admin pages and the CLI share it.
+type LearnerLifecycle interface {
+	Deactivate(ctx context.Context, actor, boroughID, userID string) (auth.User, error)
+	Reactivate(ctx context.Context, actor, boroughID, userID string) (auth.User, error)
+	Erase(ctx context.Context, actor, boroughID, userID string) (auth.User, error)
 }
 
 // MountLearners adds the learner-management API:
@@ -158,12 +150,24 @@ func (s *Server) apiSetLearnerActive(active bool) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		u, err := s.deps.Auth.SetLearnerActive(c.Request().Context(), p.Subject, b.ID, c.Param("id"), active)
+		u, err := s.setLearnerActive(c.Request().Context(), p.Subject, b.ID, c.Param("id"), active)
 		if err != nil {
 			return err
 		}
 		return c.JSON(http.StatusOK, u)
 	}
+}
+
+// setLearnerActive deactivates or reactivates through the learner use
+// cases.
+func (s *Server) setLearnerActive(ctx context.Context, actor, boroughID, userID string, active bool) (auth.User, error) {
+	if s.deps.Learners == nil {
+		return auth.User{}, errs.E(errs.Unavailable, "learner management is not set up on this server")
+	}
+	if active {
+		return s.deps.Learners.Reactivate(ctx, actor, boroughID, userID)
+	}
+	return s.deps.Learners.Deactivate(ctx, actor, boroughID, userID)
 }
 
 // Erasure is what an erasure call answers: the anonymised account.
@@ -183,32 +187,10 @@ func (s *Server) apiEraseLearner(c echo.Context) error {
 	return c.JSON(http.StatusOK, Erasure{User: u})
 }
 
-// eraseLearner runs every room's eraser for one learner of b, in the
-// order wired (the account itself last, so a failure part-way leaves an
-// account the admin can find and erase again), and records in the audit
-// log that it happened, naming the account by id only.
+// eraseLearner runs the erasure use case for one learner of b.
 func (s *Server) eraseLearner(ctx context.Context, actor string, b auth.Borough, userID string) (auth.User, error) {
-	u, err := s.deps.Auth.LearnerIn(ctx, b.ID, userID)
-	if err != nil {
-		return auth.User{}, err
-	}
-	if len(s.deps.Erasers) == 0 {
+	if s.deps.Learners == nil {
 		return auth.User{}, errs.E(errs.Unavailable, "erasure is not set up on this server")
 	}
-	agent := launch.LearnerAgent(s.cfg.PublicURL, u.ID)
-	for _, er := range s.deps.Erasers {
-		if err := er.EraseLearner(ctx, b.ID, u, agent); err != nil {
-			s.log.ErrorContext(ctx, "learner erasure failed part-way", "borough", b.Slug, "user", u.ID, "err", err)
-			if errs.KindOf(err) == errs.Internal {
-				return auth.User{}, errs.Wrap(errs.Internal, err, "erasure did not finish; nothing was recorded as erased, so run it again")
-			}
-			return auth.User{}, err
-		}
-	}
-	s.deps.Auth.Audit(ctx, b.ID, actor, "learner.erase", u.ID, map[string]any{"rooms": len(s.deps.Erasers)})
-	erased, err := s.deps.Auth.Store().UserByID(ctx, u.ID)
-	if err != nil {
-		return auth.User{}, err
-	}
-	return erased, nil
+	return s.deps.Learners.Erase(ctx, actor, b.ID, userID)
 }

@@ -54,9 +54,9 @@ type Deps struct {
 	// MountApp and MountContent let other rooms add routes to each origin.
 	MountApp     []func(e *echo.Echo, s *Server)
 	MountContent []func(e *echo.Echo, s *Server)
-	// Erasers remove one learner's data from each room for GDPR erasure,
-	// in order; the account's own eraser comes last.
-	Erasers []LearnerEraser
+	// Learners deactivates, reactivates and erases learners across every
+	// room (internal/learners); nil leaves those actions unavailable.
+	Learners LearnerLifecycle
 }
 
 // Server runs the app and content listeners.

@@ -319,7 +319,26 @@ func (s *Service) Fetch(ctx context.Context, code string) (string, error) {
 		return "", &FetchError{Code: "3", Text: "the token store is unavailable; launch the module again in a moment"}
 	}
 	_ = s.kv.Set(ctx, fetchUsed(code), []byte("1"), s.opts.TokenTTL)
+	// A token whose learner was deactivated or erased, or whose session
+	// ended, since the launch is not handed out: the AU learns at once
+	// that it cannot record, rather than at its first statement.
+	if _, err := s.auth.AuthenticateToken(ctx, tokenOfBasic(string(v))); err != nil {
+		if errs.Is(err, errs.Unauthorized) {
+			return "", &FetchError{Code: "2", Text: "this launch has ended; launch the module again from the course"}
+		}
+		return "", &FetchError{Code: "3", Text: "the launch could not be checked; launch the module again in a moment"}
+	}
 	return string(v), nil
+}
+
+// tokenOfBasic is the JWT inside a BasicToken value.
+func tokenOfBasic(basic string) string {
+	b, err := base64.StdEncoding.DecodeString(basic)
+	if err != nil {
+		return ""
+	}
+	_, tok, _ := strings.Cut(string(b), ":")
+	return tok
 }
 
 // auActivityID is the activityId the LMS gives a cmi5 AU: the same in
@@ -560,6 +579,27 @@ func (s *Service) abandon(ctx context.Context, x Session) error {
 	st := s.statement(x.LearnerID, VerbAbandoned, "Abandoned", activity(s.auActivityID(x.AUID), "", ""), x.RegistrationID, x.ID, x.AUID, nil,
 		map[string]any{"duration": isoDuration(secs)})
 	return s.send(ctx, x.BoroughID, st)
+}
+
+// EndLearnerSessions abandons every open launch session of a learner, so
+// their launch tokens are refused from now on, on every replica (the
+// session state is in the database), and the AU's bookkeeping ends as an
+// idle session's would. Deactivation and erasure call it; erasure calls
+// it before erasing statements, since abandoning writes an abandoned
+// statement. It returns how many sessions it ended.
+func (s *Service) EndLearnerSessions(ctx context.Context, boroughID, learnerID string) (int, error) {
+	open, err := s.st.sessions(ctx, `borough_id = $1 AND learner_id = $2 AND state IN ('launched', 'initialized')`, boroughID, learnerID)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, x := range open {
+		if err := s.abandon(ctx, x); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // SweepIdle abandons sessions that have sent nothing for the idle

@@ -27,6 +27,7 @@ import (
 	"github.com/reach-london/reach/internal/kv/dbfallback"
 	"github.com/reach-london/reach/internal/kv/memkv"
 	"github.com/reach-london/reach/internal/kv/rediskv"
+	"github.com/reach-london/reach/internal/learners"
 	"github.com/reach-london/reach/internal/ratelimit"
 	"github.com/reach-london/reach/internal/secretbox"
 	"github.com/reach-london/reach/server"
@@ -54,6 +55,8 @@ type App struct {
 	// every request; each is built on first use (content.go, launch.go,
 	// scorm.go).
 	contentOnce, launchOnce, scormOnce sync.Once
+	learnersOnce                       sync.Once
+	learners                           *learners.Service
 	content                            *content.Service
 	launch                             *launch.Service
 	scorm                              *scorm.Service

@@ -125,7 +125,9 @@ type Store interface {
 	CreateSession(ctx context.Context, s Session) error
 	SessionByID(ctx context.Context, id string) (Session, error)
 	RevokeSession(ctx context.Context, id string, at time.Time) error
-	RevokeUserSessions(ctx context.Context, userID string, at time.Time) ([]string, error)
+	// RevokeUserSessions revokes every live session of the user but the
+	// one named except ("" for none) and returns their ids.
+	RevokeUserSessions(ctx context.Context, userID, except string, at time.Time) ([]string, error)
 
 	AppendAudit(ctx context.Context, e AuditEntry) error
 	ListAudit(ctx context.Context, boroughID string, limit int) ([]AuditEntry, error)

@@ -116,8 +116,8 @@ func (s *Service) AcceptInvitation(ctx context.Context, boroughID, token, name, 
 	if err != nil {
 		return User{}, err
 	}
-	if err := CheckPasswordRules(password); err != nil {
-		return User{}, errs.E(errs.Invalid, "%s", err.Error())
+	if err := CheckPassword(password, inv.Email, name); err != nil {
+		return User{}, err
 	}
 	is, _ := s.invites()
 	// Claim the invitation first, so two submissions cannot both create

@@ -146,10 +146,36 @@ func (s *Service) SetLearnerActive(ctx context.Context, actor, boroughID, userID
 	return u, nil
 }
 
+// EndAccess deactivates a learner's account without an audit entry of
+// its own and ends every sign-in session of theirs: the first step of an
+// erasure, which the erasure's own audit entry records. From then on no
+// token of the learner is accepted on any replica (AuthenticateToken
+// checks the account of every launch token). Unlike SetLearnerActive it
+// works on an erased account, so an erasure that failed part-way can run
+// again.
+func (s *Service) EndAccess(ctx context.Context, boroughID, userID string) (User, error) {
+	u, err := s.LearnerIn(ctx, boroughID, userID)
+	if err != nil {
+		return User{}, err
+	}
+	if u.Status != StatusDeactivated {
+		u.Status = StatusDeactivated
+		if err := s.store.UpdateUser(ctx, u); err != nil {
+			return User{}, err
+		}
+	}
+	return u, s.EndSessions(ctx, u.ID)
+}
+
 // EndSessions revokes every session of a user in the store and drops them
 // from the session cache, so no replica accepts their tokens any more.
 func (s *Service) EndSessions(ctx context.Context, userID string) error {
-	ids, err := s.store.RevokeUserSessions(ctx, userID, s.now().UTC())
+	return s.endSessionsExcept(ctx, userID, "")
+}
+
+// endSessionsExcept is EndSessions keeping one session ("" for none).
+func (s *Service) endSessionsExcept(ctx context.Context, userID, keep string) error {
+	ids, err := s.store.RevokeUserSessions(ctx, userID, keep, s.now().UTC())
 	if err != nil {
 		return err
 	}

@@ -110,19 +110,21 @@ func (s *Service) CreateUser(ctx context.Context, actor string, n NewUser) (User
 	} else if _, err := s.store.BoroughByID(ctx, n.BoroughID); err != nil {
 		return User{}, "", err
 	}
+	name := strings.TrimSpace(n.Name)
+	if utf8.RuneCountInString(name) > 200 {
+		return User{}, "", errs.E(errs.Invalid, "name must be at most 200 characters")
+	}
 	generated := ""
 	password := n.Password
 	if password == "" {
 		generated = RandomToken(15)
 		password = generated
+	} else if err := CheckPassword(password, email, name); err != nil {
+		return User{}, "", err
 	}
 	hash, err := HashPassword(password)
 	if err != nil {
 		return User{}, "", errs.E(errs.Invalid, "%s", err.Error())
-	}
-	name := strings.TrimSpace(n.Name)
-	if utf8.RuneCountInString(name) > 200 {
-		return User{}, "", errs.E(errs.Invalid, "name must be at most 200 characters")
 	}
 	u := User{ID: id, BoroughID: n.BoroughID, Email: email, Name: name, Role: n.Role,
 		Profession: n.Profession, Status: StatusActive, PasswordHash: hash, MustChange: generated != "",
@@ -134,14 +136,23 @@ func (s *Service) CreateUser(ctx context.Context, actor string, n NewUser) (User
 	return u, generated, nil
 }
 
-// ChangePassword sets a new password after checking the current one.
-func (s *Service) ChangePassword(ctx context.Context, userID, current, next string) error {
+// ChangePassword sets a new password after checking the current one, and
+// ends every other session of the account at once on every replica:
+// whoever else was signed in with the old password is signed out.
+// keepSession (the session that asked, if any) stays signed in.
+func (s *Service) ChangePassword(ctx context.Context, userID, keepSession, current, next string) error {
 	u, err := s.store.UserByID(ctx, userID)
 	if err != nil {
 		return err
 	}
 	if !VerifyPassword(u.PasswordHash, current) {
 		return errs.E(errs.Forbidden, "current password is wrong")
+	}
+	if next == current {
+		return errs.E(errs.Invalid, "new password must differ from the current one")
+	}
+	if err := CheckPassword(next, u.Email, u.Name); err != nil {
+		return err
 	}
 	hash, err := HashPassword(next)
 	if err != nil {
@@ -152,7 +163,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, next stri
 		return err
 	}
 	s.audit(ctx, u.BoroughID, u.ID, "user.password_change", u.Email, nil)
-	return nil
+	return s.endSessionsExcept(ctx, u.ID, keepSession)
 }
 
 // CreateCredential issues an LRS key and secret for a borough. The secret

@@ -364,10 +364,61 @@ func (s *Service) AuthenticateToken(ctx context.Context, token string) (Principa
 		if revoked {
 			return Principal{}, errs.E(errs.Unauthorized, "launch token has been revoked")
 		}
+		if err := s.checkLaunchLearner(ctx, c.Actor); err != nil {
+			return Principal{}, err
+		}
 		return Principal{Kind: KindLaunch, BoroughID: c.Borough, Subject: c.ID, Scopes: c.Scopes, Actor: c.Actor,
 			Authority: c.Authority, Registration: c.Registration, ActivityID: c.ActivityID, SessionID: c.SessionID}, nil
 	}
 	return Principal{}, errs.E(errs.Unauthorized, "unknown token type")
+}
+
+// checkLaunchLearner refuses a launch token whose learner's account is no
+// longer active (deactivated or erased). The account is read from the
+// database on every request, not from a cache, so deactivating or erasing
+// a learner ends every launch token of theirs at once on every replica,
+// whatever room issued it (cmi5, tincan, SCORM, a dispatch) and whether
+// or not its session still exists: erasure deletes the sessions, and a
+// token naming a session that is gone must not come back to life. Reach
+// issues launch tokens only for its own learners, whose agent is an
+// account on the issuer; a token naming another agent (none is issued)
+// has no account to check.
+func (s *Service) checkLaunchLearner(ctx context.Context, actor json.RawMessage) error {
+	userID := s.learnerOfAgent(actor)
+	if userID == "" {
+		return nil
+	}
+	u, err := s.store.UserByID(ctx, userID)
+	switch {
+	case errs.Is(err, errs.NotFound):
+		return errs.E(errs.Unauthorized, "launch token has been revoked: the learner's account no longer exists")
+	case err != nil:
+		return errs.Wrap(errs.Unavailable, err, "cannot check the launch token now; try again")
+	case u.Status != StatusActive:
+		return errs.E(errs.Unauthorized, "launch token has been revoked: the learner's account is %s", u.Status)
+	}
+	return nil
+}
+
+// learnerOfAgent is the user id of a learner agent Reach issued (an
+// account whose homePage is the issuer), or "".
+func (s *Service) learnerOfAgent(actor json.RawMessage) string {
+	if len(actor) == 0 {
+		return ""
+	}
+	var a struct {
+		Account *struct {
+			HomePage string `json:"homePage"`
+			Name     string `json:"name"`
+		} `json:"account"`
+	}
+	if json.Unmarshal(actor, &a) != nil || a.Account == nil {
+		return ""
+	}
+	if strings.TrimRight(a.Account.HomePage, "/") != strings.TrimRight(s.opts.Issuer, "/") {
+		return ""
+	}
+	return a.Account.Name
 }
 
 // IssueClientToken exchanges a credential for a bearer token (OAuth 2.0

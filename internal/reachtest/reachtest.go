@@ -127,3 +127,21 @@ func freeAddr(t testing.TB) string {
 	ln.Close()
 	return addr
 }
+
+// Replica starts a second Reach server over the same backends as i (the
+// same database, cache store, object storage and secrets key) with the
+// same public URLs, as another replica behind the load balancer would be:
+// tokens either issues are valid on both. Requests reach it at its own
+// URL and ContentURL. Only the production backends can be shared.
+func (i *Instance) Replica(t testing.TB) *Instance {
+	t.Helper()
+	if i.Config.DatabaseURL == "" || i.Config.RedisURL == "" {
+		t.Fatal("a replica needs the production backends (PostgreSQL and Redis)")
+	}
+	cfg := i.Config
+	cfg.Addr, cfg.ContentAddr = freeAddr(t), freeAddr(t)
+	cfg.DataDir = t.TempDir()
+	r := StartWith(t, cfg)
+	r.AdminPassword = i.AdminPassword
+	return r
+}

@@ -338,8 +338,8 @@ func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) erro
 }
 
 // RevokeUserSessions implements auth.Store.
-func (s *Store) RevokeUserSessions(ctx context.Context, userID string, at time.Time) ([]string, error) {
-	rows, err := s.db.SQL.QueryContext(ctx, `SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL`, userID)
+func (s *Store) RevokeUserSessions(ctx context.Context, userID, except string, at time.Time) ([]string, error) {
+	rows, err := s.db.SQL.QueryContext(ctx, `SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND id <> $2`, userID, except)
 	if err != nil {
 		return nil, err
 	}
@@ -353,7 +353,10 @@ func (s *Store) RevokeUserSessions(ctx context.Context, userID string, at time.T
 		ids = append(ids, id)
 	}
 	rows.Close()
-	_, err = s.db.SQL.ExecContext(ctx, `UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL`, userID, at)
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	_, err = s.db.SQL.ExecContext(ctx, `UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL AND id <> $3`, userID, at, except)
 	return ids, err
 }
 
