@@ -54,6 +54,11 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Set("authError", err)
 			return next(c)
 		}
+		if src == sourceCookie {
+			if err := s.requirePasswordChanged(c, p); err != nil {
+				return err
+			}
+		}
 		ctx := auth.WithPrincipal(req.Context(), p)
 		c.Set("authSource", src)
 		c.SetRequest(req.WithContext(ctx))

@@ -69,6 +69,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 			break
 		}
 		status, code, msg = statusOf[kind], kind.String(), errs.MessageOf(err)
+		if own := errs.CodeOf(err); own != "" && kind != errs.Internal {
+			code = own
+		}
 	}
 	rid := c.Response().Header().Get(echo.HeaderXRequestID)
 	if status >= 500 {

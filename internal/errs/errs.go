@@ -49,6 +49,10 @@ type Error struct {
 	Kind    Kind
 	Message string
 	Err     error
+	// Code, if set, replaces the kind's name as the "code" of JSON error
+	// bodies, for the few errors a client must tell apart from others of
+	// the same kind (a password that must be changed first).
+	Code string
 }
 
 func (e *Error) Error() string {
@@ -94,3 +98,19 @@ func MessageOf(err error) string {
 
 // Is reports whether err is classified as kind.
 func Is(err error, kind Kind) bool { return err != nil && KindOf(err) == kind }
+
+// Coded makes an error of kind with a client-safe message and a code of
+// its own for JSON error bodies.
+func Coded(kind Kind, code, format string, args ...any) error {
+	return &Error{Kind: kind, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// CodeOf returns the code of the first *Error in err's chain, or "" when
+// it has none of its own.
+func CodeOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
