@@ -57,6 +57,21 @@ func (b *browser) do(method, path string, form url.Values) (*http.Response, stri
 	return res, string(out)
 }
 
+// signUp creates a learner account through the portal's sign-up form and
+// signs in with it: sign-up itself signs no one in, so that it answers
+// the same whether or not the address already had an account.
+func (b *browser) signUp(slug string, form url.Values) {
+	b.t.Helper()
+	res, body := b.do(http.MethodPost, "/b/"+slug+"/signup", form)
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/b/"+slug+"/signin?signup=done" {
+		b.t.Fatalf("sign-up: %d %s %s", res.StatusCode, res.Header.Get("Location"), body)
+	}
+	res, body = b.do(http.MethodPost, "/b/"+slug+"/signin", url.Values{"email": form["email"], "password": form["password"]})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/b/"+slug+"/dashboard" {
+		b.t.Fatalf("sign-in after sign-up: %d %s %s", res.StatusCode, res.Header.Get("Location"), body)
+	}
+}
+
 // json GETs path with the browser's cookies and decodes the answer.
 func (b *browser) json(path string, out any) error {
 	res, body := b.do(http.MethodGet, path, nil)
@@ -158,11 +173,8 @@ func TestPortalAndCMI5Launch(t *testing.T) {
 				t.Errorf("bad sign-up page lacks %s", want)
 			}
 		}
-		res, body = b.do(http.MethodPost, "/b/"+slug+"/signup", url.Values{"name": {"Ada Learner"}, "email": {"ada@example.org"},
+		b.signUp(slug, url.Values{"name": {"Ada Learner"}, "email": {"ada@example.org"},
 			"password": {"correct horse battery"}, "profession": {"linkworker"}})
-		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/b/"+slug+"/dashboard" {
-			t.Fatalf("sign-up: %d %s %s", res.StatusCode, res.Header.Get("Location"), body)
-		}
 		res, body = b.do(http.MethodGet, "/b/"+slug+"/dashboard", nil)
 		if res.StatusCode != 200 || strings.Count(body, "not started") != 4 {
 			t.Fatalf("dashboard: %d\n%s", res.StatusCode, body)
@@ -518,12 +530,9 @@ func TestTinCanLaunchAndSweep(t *testing.T) {
 		const slug = "london"
 		admin := adminClient(t, r)
 		b := newBrowser(t, r.URL)
-		res, body := b.do(http.MethodPost, "/b/"+slug+"/signup", url.Values{"name": {"Tin Learner"}, "email": {"tin@example.org"},
+		b.signUp(slug, url.Values{"name": {"Tin Learner"}, "email": {"tin@example.org"},
 			"password": {"correct horse battery"}, "profession": {"artist"}})
-		if res.StatusCode != http.StatusSeeOther {
-			t.Fatalf("sign-up: %d %s", res.StatusCode, body)
-		}
-		_, body = b.do(http.MethodGet, "/b/"+slug+"/dashboard", nil)
+		_, body := b.do(http.MethodGet, "/b/"+slug+"/dashboard", nil)
 		var modules []string
 		for _, m := range moduleRE.FindAllStringSubmatch(body, -1) {
 			modules = append(modules, m[1])
@@ -536,7 +545,7 @@ func TestTinCanLaunchAndSweep(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		res, body = b.do(http.MethodPost, "/b/"+slug+"/modules/"+modules[2]+"/launch", url.Values{"_csrf": {b.csrf()}})
+		res, body := b.do(http.MethodPost, "/b/"+slug+"/modules/"+modules[2]+"/launch", url.Values{"_csrf": {b.csrf()}})
 		m := launchURLRE.FindStringSubmatch(body)
 		if res.StatusCode != 200 || m == nil {
 			t.Fatalf("launch: %d %s", res.StatusCode, body)
@@ -650,12 +659,9 @@ func TestFetchOnceAcrossReplicas(t *testing.T) {
 	r2 := reachtest.StartWith(t, cfg2)
 
 	b := newBrowser(t, r1.URL)
-	res, body := b.do(http.MethodPost, "/b/london/signup", url.Values{"name": {"Rep Learner"}, "email": {"rep@example.org"},
+	b.signUp("london", url.Values{"name": {"Rep Learner"}, "email": {"rep@example.org"},
 		"password": {"correct horse battery"}, "profession": {"other"}})
-	if res.StatusCode != http.StatusSeeOther {
-		t.Fatalf("sign-up: %d %s", res.StatusCode, body)
-	}
-	_, body = b.do(http.MethodGet, "/b/london/dashboard", nil)
+	_, body := b.do(http.MethodGet, "/b/london/dashboard", nil)
 	lp := launchModule(t, b, "london", moduleRE.FindStringSubmatch(body)[1])
 	onR2 := strings.Replace(lp.fetch, r1.URL, "http://"+r2.Server.AppAddr(), 1)
 	if onR2 == lp.fetch {
@@ -674,10 +680,8 @@ func TestFetchOnceAcrossReplicas(t *testing.T) {
 func TestConcurrentPassed(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, r *reachtest.Instance) {
 		b := newBrowser(t, r.URL)
-		if res, body := b.do(http.MethodPost, "/b/london/signup", url.Values{"name": {"Con Current"}, "email": {"con@example.org"},
-			"password": {"correct horse battery"}, "profession": {"gp"}}); res.StatusCode != http.StatusSeeOther {
-			t.Fatalf("sign-up: %d %s", res.StatusCode, body)
-		}
+		b.signUp("london", url.Values{"name": {"Con Current"}, "email": {"con@example.org"},
+			"password": {"correct horse battery"}, "profession": {"gp"}})
 		_, body := b.do(http.MethodGet, "/b/london/dashboard", nil)
 		lp := launchModule(t, b, "london", moduleRE.FindStringSubmatch(body)[1])
 		_, tok := fetchToken(t, lp.fetch)

@@ -277,8 +277,10 @@ func orderErrors(fe web.FormErrors, fields ...string) web.FormErrors {
 	return out
 }
 
-// checkAccount validates the fields sign-up and invitations share.
-func checkAccount(name, password, profession string) web.FormErrors {
+// checkAccount validates the fields sign-up and invitations share. The
+// password rules (auth.CheckPassword) depend only on what was typed, never
+// on whether an account exists, so they reveal nothing.
+func checkAccount(name, email, password, profession string) web.FormErrors {
 	var fe web.FormErrors
 	if strings.TrimSpace(name) == "" {
 		fe.Add("name", "Enter your full name")
@@ -287,8 +289,8 @@ func checkAccount(name, password, profession string) web.FormErrors {
 	}
 	if password == "" {
 		fe.Add("password", "Enter a password")
-	} else if err := auth.CheckPasswordRules(password); err != nil {
-		fe.Add("password", "Your "+err.Error())
+	} else if err := auth.CheckPassword(password, auth.NormalizeEmail(email), strings.TrimSpace(name)); err != nil {
+		fe.Add("password", "Your "+errs.MessageOf(err))
 	}
 	if !validProfession(profession) {
 		fe.Add("profession", "Select your professional role")
@@ -296,6 +298,13 @@ func checkAccount(name, password, profession string) web.FormErrors {
 	return fe
 }
 
+// signup creates a learner account. It answers the same whether or not
+// the email address already has an account, so the form cannot be used
+// to find out who has one: both go to the sign-in page with the same
+// notice, nothing is created for an address already taken (its owner's
+// account and password are unchanged) and no one is signed in; both cost
+// the same password check and hash. Without a mail system the owner of
+// a taken address is not told of the attempt.
 func (p *portal) signup(c echo.Context) error {
 	lc, err := p.ctx(c)
 	if err != nil {
@@ -305,7 +314,7 @@ func (p *portal) signup(c echo.Context) error {
 	f := accountForm{Name: strings.TrimSpace(c.FormValue("name")), Email: strings.TrimSpace(c.FormValue("email")),
 		Profession: c.FormValue("profession"), Professions: professionOptions(), PasswordHint: passwordHint}
 	password := c.FormValue("password")
-	fe := checkAccount(f.Name, password, f.Profession)
+	fe := checkAccount(f.Name, f.Email, password, f.Profession)
 	if f.Email == "" {
 		fe.Add("email", "Enter your email address")
 	} else if auth.ValidateEmail(auth.NormalizeEmail(f.Email)) != nil {
@@ -319,21 +328,26 @@ func (p *portal) signup(c echo.Context) error {
 		_, _, err := p.s.deps.Auth.CreateUser(ctx, "self-signup", auth.NewUser{BoroughID: lc.borough.ID, Email: f.Email,
 			Name: f.Name, Role: auth.RoleLearner, Profession: f.Profession, Password: password})
 		switch {
-		case errs.Is(err, errs.Conflict):
-			fe.Add("email", "An account with this email address already exists; sign in instead")
+		case err == nil, errs.Is(err, errs.Conflict):
+			// The learner's role reaches the AU at their first launch
+			// (launch writes it when absent), so nothing more is done
+			// here for a new account than for a taken address.
+			return c.Redirect(http.StatusSeeOther, "/b/"+b64slug(lc.borough)+"/signin?signup=done")
 		case errs.Is(err, errs.Invalid):
 			fe.Add("email", errs.MessageOf(err))
-		case err != nil:
+		default:
 			return err
 		}
 	}
-	if len(fe) > 0 {
-		pg := p.page(c, lc, "Create an account", f)
-		pg.Errors = fe
-		return p.s.render(c, http.StatusUnprocessableEntity, "portal_signup", pg)
-	}
-	return p.startSession(c, lc, f.Email, password, f.Profession)
+	pg := p.page(c, lc, "Create an account", f)
+	pg.Errors = fe
+	return p.s.render(c, http.StatusUnprocessableEntity, "portal_signup", pg)
 }
+
+// signupDone is the sign-in page's notice after a sign-up: the same for a
+// new account and for an address that already had one.
+const signupDone = "Thank you. If this email address is new here, your account is ready: sign in with it and the password you chose. " +
+	"If it already had an account, sign in with that account's password."
 
 // startSession signs the new account in and records its role for the AU.
 func (p *portal) startSession(c echo.Context, lc learnerCtx, email, password, profession string) error {
@@ -359,7 +373,11 @@ func (p *portal) signinForm(c echo.Context) error {
 	if lc.user != nil {
 		return c.Redirect(http.StatusSeeOther, "/b/"+b64slug(lc.borough)+"/dashboard")
 	}
-	return p.s.render(c, http.StatusOK, "portal_signin", p.page(c, lc, "Sign in", signinForm{Next: safeNext(lc, c.QueryParam("next"))}))
+	pg := p.page(c, lc, "Sign in", signinForm{Next: safeNext(lc, c.QueryParam("next"))})
+	if c.QueryParam("signup") == "done" {
+		pg.Notice = signupDone
+	}
+	return p.s.render(c, http.StatusOK, "portal_signin", pg)
 }
 
 // safeNext keeps a post-sign-in redirect inside this borough's portal.
@@ -453,7 +471,7 @@ func (p *portal) acceptInvite(c echo.Context) error {
 	f := accountForm{Name: strings.TrimSpace(c.FormValue("name")), Email: inv.Email, Token: c.Param("token"),
 		Profession: c.FormValue("profession"), Professions: professionOptions(), PasswordHint: passwordHint}
 	password := c.FormValue("password")
-	fe := checkAccount(f.Name, password, f.Profession)
+	fe := checkAccount(f.Name, inv.Email, password, f.Profession)
 	if len(fe) == 0 {
 		if _, err := p.s.deps.Auth.AcceptInvitation(ctx, lc.borough.ID, c.Param("token"), f.Name, password, f.Profession); err != nil {
 			return err

@@ -158,6 +158,14 @@ func TestLearnerTakesModuleInChromium(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#f-password"), "a long enough password"),
 		chromedp.Click(chromedp.CSS("#f-profession-gp")),
 		chromedp.Click(chromedp.CSS(`button[type=submit]`)))
+	// Sign-up signs no one in (it answers the same for an address that
+	// already has an account): the sign-in page says so.
+	until(t, ctx, "the sign-in page after sign-up", `location.pathname.endsWith("/signin") && !!document.querySelector(".notice")`)
+	audit(t, ctx, axe, "sign-in after sign-up")
+	run(t, ctx,
+		chromedp.SendKeys(chromedp.CSS("#f-email"), "grace@example.org"),
+		chromedp.SendKeys(chromedp.CSS("#f-password"), "a long enough password"),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)))
 	until(t, ctx, "the dashboard", `location.pathname.endsWith("/dashboard") && !!document.querySelector(".modules")`)
 	audit(t, ctx, axe, "dashboard")
 	run(t, ctx, chromedp.Navigate(base+"/role"))

@@ -101,7 +101,9 @@ func (b *Browser) SignUp(ctx context.Context, borough, name, email, password str
 	if st != http.StatusSeeOther {
 		return &StatusError{"sign up", st, body}
 	}
-	return nil
+	// Sign-up signs no one in (it answers the same for an address that
+	// already has an account).
+	return b.SignIn(ctx, borough, email, password)
 }
 
 // SignIn signs the browser in.

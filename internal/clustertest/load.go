@@ -245,12 +245,9 @@ func (r *loadRun) learner(ctx context.Context, runID string, i int) {
 			return br.Do(ctx, http.MethodPost, "/b/"+r.o.Borough+"/signup", url.Values{"name": {fmt.Sprintf("Learner %d", i)},
 				"email": {email}, "password": {password}, "profession": {"artist"}})
 		})
-		if err == nil {
-			break
-		}
-		// A sign-up that timed out may have been done all the same: then
-		// the email is taken and the learner signs in instead.
-		if attempt > 0 && statusOf(err) == http.StatusUnprocessableEntity && r.timed(ctx, "signin", br.Base, http.StatusSeeOther, func() (int, string, error) {
+		// Sign-up signs no one in, and answers the same when an earlier
+		// try that timed out did create the account: sign in either way.
+		if err == nil && r.timed(ctx, "signin", br.Base, http.StatusSeeOther, func() (int, string, error) {
 			return br.Do(ctx, http.MethodPost, "/b/"+r.o.Borough+"/signin", url.Values{"email": {email}, "password": {password}})
 		}) == nil {
 			break

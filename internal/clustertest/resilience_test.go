@@ -439,6 +439,10 @@ func endedSession(ctx context.Context, t *testing.T, c *Cluster, name string) *A
 		t.Errorf("sign-up for the %s session: %d %v %.200s", name, st, err, body)
 		return nil
 	}
+	if err := br.SignIn(ctx, borough, email, "correct horse battery staple"); err != nil {
+		t.Errorf("sign-in for the %s session: %v", name, err)
+		return nil
+	}
 	modules, err := br.Modules(ctx, borough)
 	if err != nil || len(modules) == 0 {
 		t.Errorf("modules for the %s session: %v %v", name, modules, err)
