@@ -326,16 +326,12 @@ func (s *adminUI) adminSignin(c echo.Context) error {
 	if len(page.Errors) > 0 {
 		return s.render(c, http.StatusBadRequest, "admin_signin", page)
 	}
-	for _, lim := range []struct {
-		key string
-		n   int
-	}{{"login:ip:" + c.RealIP(), 30}, {"login:email:" + auth.NormalizeEmail(email), 10}} {
-		if err := s.limit(c, lim.key, lim.n, 10*time.Minute); err != nil {
-			page.Errors.Add("email", errs.MessageOf(err))
-			return s.render(c, http.StatusTooManyRequests, "admin_signin", page)
-		}
+	if err := s.loginAllowed(c, slug, email); err != nil {
+		page.Errors.Add("email", errs.MessageOf(err))
+		return s.render(c, http.StatusTooManyRequests, "admin_signin", page)
 	}
 	wrong := func() error {
+		s.loginDone(c, slug, email, errs.E(errs.Unauthorized, "wrong"))
 		page.Errors.Add("email", "Email, password or borough is wrong")
 		return s.render(c, http.StatusUnauthorized, "admin_signin", page)
 	}
@@ -348,6 +344,9 @@ func (s *adminUI) adminSignin(c echo.Context) error {
 		boroughID = b.ID
 	}
 	u, token, sess, err := s.deps.Auth.Login(ctx, boroughID, email, password)
+	if err == nil {
+		s.loginDone(c, slug, email, nil)
+	}
 	switch {
 	case errs.Is(err, errs.Unauthorized):
 		return wrong()

@@ -145,8 +145,8 @@ type loginResponse struct {
 	User      auth.User `json:"user"`
 }
 
-// login signs a person in. Attempts are limited per email and per client
-// address to slow password guessing.
+// login signs a person in. Attempts are throttled per client address and
+// per account and address (login_throttle.go) to slow password guessing.
 func (s *Server) login(c echo.Context) error {
 	var req loginRequest
 	if err := c.Bind(&req); err != nil {
@@ -156,21 +156,21 @@ func (s *Server) login(c echo.Context) error {
 		return errs.E(errs.Invalid, "email and password are required")
 	}
 	ctx := c.Request().Context()
-	if err := s.limit(c, "login:ip:"+c.RealIP(), 30, 10*time.Minute); err != nil {
-		return err
-	}
-	if err := s.limit(c, "login:email:"+auth.NormalizeEmail(req.Email), 10, 10*time.Minute); err != nil {
+	if err := s.loginAllowed(c, req.Borough, req.Email); err != nil {
 		return err
 	}
 	boroughID := ""
 	if req.Borough != "" {
 		b, err := s.deps.Auth.BoroughBySlug(ctx, req.Borough)
 		if err != nil {
-			return errs.E(errs.Unauthorized, "email or password is wrong")
+			err = errs.E(errs.Unauthorized, "email or password is wrong")
+			s.loginDone(c, req.Borough, req.Email, err)
+			return err
 		}
 		boroughID = b.ID
 	}
 	u, token, sess, err := s.deps.Auth.Login(ctx, boroughID, req.Email, req.Password)
+	s.loginDone(c, req.Borough, req.Email, err)
 	if err != nil {
 		return err
 	}

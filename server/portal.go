@@ -404,13 +404,11 @@ func (p *portal) signin(c echo.Context) error {
 		fe.Add("password", "Enter your password")
 	}
 	if len(fe) == 0 {
-		if err := p.s.limit(c, "login:ip:"+c.RealIP(), 30, 10*time.Minute); err != nil {
-			return err
-		}
-		if err := p.s.limit(c, "login:email:"+auth.NormalizeEmail(f.Email), 10, 10*time.Minute); err != nil {
+		if err := p.s.loginAllowed(c, lc.borough.Slug, f.Email); err != nil {
 			return err
 		}
 		u, tok, sess, err := p.s.deps.Auth.Login(c.Request().Context(), lc.borough.ID, f.Email, password)
+		p.s.loginDone(c, lc.borough.Slug, f.Email, err)
 		switch {
 		case err == nil && u.Role != auth.RoleLearner:
 			_ = p.s.deps.Auth.Logout(c.Request().Context(), sess.ID)

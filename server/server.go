@@ -46,7 +46,10 @@ type Deps struct {
 	Logger  *slog.Logger
 	Auth    *auth.Service
 	Limiter Limiter
-	Ready   []ReadyCheck
+	// LoginBackoff slows repeated failed sign-ins per account and address;
+	// nil leaves only the per-address limit.
+	LoginBackoff LoginBackoff
+	Ready        []ReadyCheck
 	// Reports answers the report pages and API; nil disables them.
 	Reports *reports.Service
 	// MountXAPI adds the LRS routes to the /xapi group.

@@ -138,21 +138,6 @@ func TestSignIn(t *testing.T) {
 	})
 }
 
-func TestLoginIsRateLimited(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, r *reachtest.Instance) {
-		ctx := context.Background()
-		c := client.New(r.URL)
-		var last error
-		for i := 0; i < 12; i++ {
-			_, last = c.Login(ctx, "", r.AdminEmail, "wrong-password-123")
-		}
-		wantStatus(t, last, http.StatusTooManyRequests)
-		// The right password is refused too while the limit holds.
-		_, err := c.Login(ctx, "", r.AdminEmail, r.AdminPassword)
-		wantStatus(t, err, http.StatusTooManyRequests)
-	})
-}
-
 func TestBoroughsAndCredentials(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, r *reachtest.Instance) {
 		ctx := context.Background()

@@ -181,6 +181,10 @@ func (a *App) Server(ctx context.Context) (*server.Server, error) {
 		Logger:  a.Log,
 		Auth:    a.Auth,
 		Limiter: ratelimit.New(a.KV),
+		// Failed sign-ins per account and address: 5 free, then a wait
+		// of 1 s doubling to at most 15 minutes; forgotten after a day
+		// or at the next success.
+		LoginBackoff: ratelimit.NewBackoff(a.KV, ratelimit.BackoffOptions{Free: 5, Base: time.Second, Max: 15 * time.Minute, Memory: 24 * time.Hour}),
 		Ready: []server.ReadyCheck{
 			{Name: "database", Ping: a.DB.Ping},
 			{Name: "blobs", Ping: a.Blobs.Ping},
