@@ -56,7 +56,7 @@ type adminNav struct {
 var noticeText = map[string]string{
 	"signedout":       "You have signed out.",
 	"password":        "Your password was changed, and every other session of your account was signed out.",
-	"deactivated":     "The learner was deactivated and signed out everywhere.",
+	"deactivated":     "The learner was deactivated: signed out everywhere, and their open modules can no longer record.",
 	"cancelled":       "The invitation was cancelled; its link no longer works.",
 	"reactivated":     "The learner can sign in again.",
 	"erased":          "The learner's data was erased, and the erasure recorded in the audit log.",

@@ -33,11 +33,11 @@ func newLearnerFixture(t *testing.T, r *reachtest.Instance, slug string) *learne
 	if err != nil {
 		t.Fatalf("create borough: %v", err)
 	}
-	if _, _, err := root.CreateBoroughAdmin(ctx, slug, "admin@"+slug+".test", "Admin", "a long admin password 1"); err != nil {
+	if _, _, err := root.CreateBoroughAdmin(ctx, slug, "admin@"+slug+".test", "Admin", "a long staff password 1"); err != nil {
 		t.Fatalf("create borough admin: %v", err)
 	}
 	admin := client.New(r.URL)
-	if _, err := admin.Login(ctx, slug, "admin@"+slug+".test", "a long admin password 1"); err != nil {
+	if _, err := admin.Login(ctx, slug, "admin@"+slug+".test", "a long staff password 1"); err != nil {
 		t.Fatalf("borough admin login: %v", err)
 	}
 	return &learnerFixture{t: t, r: r, borough: b, admin: admin}

@@ -223,7 +223,7 @@ func professionOptions() []web.Option {
 
 func validProfession(pr string) bool { return launch.ProfessionLabel(pr) != "" }
 
-var passwordHint = fmt.Sprintf("At least %d characters. A few unrelated words make a strong password.", auth.MinPasswordLength)
+var passwordHint = fmt.Sprintf("At least %d characters. A few unrelated words make a strong password; common passwords and ones containing your name or email address are refused.", auth.MinPasswordLength)
 
 func (p *portal) landing(c echo.Context) error {
 	lc, err := p.ctx(c)
