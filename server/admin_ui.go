@@ -339,6 +339,7 @@ func (s *adminUI) adminSignin(c echo.Context) error {
 	if slug != "" {
 		b, err := s.deps.Auth.BoroughBySlug(ctx, slug)
 		if err != nil {
+			_ = s.deps.Auth.FailLogin(password)
 			return wrong()
 		}
 		boroughID = b.ID

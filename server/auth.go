@@ -163,7 +163,7 @@ func (s *Server) login(c echo.Context) error {
 	if req.Borough != "" {
 		b, err := s.deps.Auth.BoroughBySlug(ctx, req.Borough)
 		if err != nil {
-			err = errs.E(errs.Unauthorized, "email or password is wrong")
+			err = s.deps.Auth.FailLogin(req.Password)
 			s.loginDone(c, req.Borough, req.Email, err)
 			return err
 		}

@@ -534,6 +534,15 @@ func (s *Service) Login(ctx context.Context, boroughID, email, password string) 
 
 var dummyHash, _ = HashPassword("not-a-real-password-for-timing")
 
+// FailLogin answers as Login does for a wrong password, after spending the
+// same time on a password check, for a sign-in that fails before any
+// account is looked up (an unknown borough): timing then tells it apart
+// from no other failure.
+func (s *Service) FailLogin(password string) error {
+	VerifyPassword(dummyHash, password)
+	return errs.E(errs.Unauthorized, "email or password is wrong")
+}
+
 // Logout ends a session on every replica at once.
 func (s *Service) Logout(ctx context.Context, sessionID string) error {
 	if err := s.store.RevokeSession(ctx, sessionID, s.now().UTC()); err != nil {
