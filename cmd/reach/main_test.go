@@ -46,6 +46,8 @@ func TestCLI(t *testing.T) {
 				{[]string{"admin", "create", "not-an-email"}, 1, "", "not a valid email"},
 				{[]string{"admin", "create", "lead@hackney.test", "--borough", "hackney"}, 0, "one-time password", ""},
 				{[]string{"admin", "create", "lead@x.test", "--borough", "nowhere"}, 1, "", `borough "nowhere" not found`},
+				{[]string{"admin", "reset-password", "lead@hackney.test", "--borough", "hackney"}, 0, "one-time password", ""},
+				{[]string{"admin", "reset-password", "nobody@hackney.test", "--borough", "hackney"}, 1, "", "not found"},
 				{[]string{"credentials", "create", "--borough", "hackney"}, 2, "", "--scope is required"},
 				{[]string{"credentials", "create", "--borough", "hackney", "--scope", "everything"}, 2, "", `unknown scope "everything"`},
 				{[]string{"credentials", "create", "--scope", "all"}, 2, "", "--borough is required"},

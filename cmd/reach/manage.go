@@ -14,6 +14,7 @@ func init() {
 	register(command{name: "borough create", summary: "create a borough (tenant)", run: runBoroughCreate})
 	register(command{name: "borough list", summary: "list boroughs", run: runBoroughList})
 	register(command{name: "admin create", summary: "create a platform admin, or a borough admin with --borough", run: runAdminCreate})
+	register(command{name: "admin reset-password", summary: "give an account a new one-time password and end its sessions", run: runResetPassword})
 	register(command{name: "credentials create", summary: "create LRS credentials for a borough's LMS", run: runCredentialsCreate})
 	register(command{name: "keys rotate", summary: "start signing tokens with a new key", run: runKeysRotate})
 }
@@ -100,6 +101,39 @@ func runAdminCreate(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.stdout, "created %s %s\none-time password: %s\n", strings.ReplaceAll(string(u.Role), "_", " "), u.Email, password)
+	return nil
+}
+
+func runResetPassword(ctx context.Context, env *cliEnv, args []string) error {
+	fs, cfg, err := newFlags(env, "admin reset-password", "admin reset-password EMAIL [--borough SLUG] [flags]")
+	if err != nil {
+		return err
+	}
+	borough := fs.String("borough", "", "the account's borough (default: a platform admin)")
+	if err := parseFlags(env, fs, cfg, reorder(args)); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError{"give exactly one email address"}
+	}
+	a, err := app.Open(ctx, *cfg, newLogger(env, "warn"))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	boroughID := ""
+	if *borough != "" {
+		b, err := boroughBySlug(ctx, a, *borough)
+		if err != nil {
+			return err
+		}
+		boroughID = b.ID
+	}
+	u, password, err := a.Auth.ResetPassword(ctx, "cli", boroughID, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "reset the password of %s; every session of the account has ended\none-time password: %s\n", u.Email, password)
 	return nil
 }
 

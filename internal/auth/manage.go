@@ -166,6 +166,32 @@ func (s *Service) ChangePassword(ctx context.Context, userID, keepSession, curre
 	return s.endSessionsExcept(ctx, u.ID, keepSession)
 }
 
+// ResetPassword gives an account a new generated one-time password, to
+// hand over out of band (there is no mail system), and ends every session
+// of the account at once on every replica: whoever was signed in, with the
+// old password or not, must sign in with the new one, and must then
+// choose their own. boroughID is "" for a platform admin.
+func (s *Service) ResetPassword(ctx context.Context, actor, boroughID, email string) (User, string, error) {
+	u, err := s.store.UserByEmail(ctx, boroughID, NormalizeEmail(email))
+	if err != nil {
+		return User{}, "", err
+	}
+	if IsErased(u) {
+		return User{}, "", errs.E(errs.Conflict, "this account has been erased")
+	}
+	password := RandomToken(15)
+	hash, err := HashPassword(password)
+	if err != nil {
+		return User{}, "", err
+	}
+	u.PasswordHash, u.MustChange = hash, true
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return User{}, "", err
+	}
+	s.audit(ctx, u.BoroughID, actor, "user.password_reset", u.ID, nil)
+	return u, password, s.EndSessions(ctx, u.ID)
+}
+
 // CreateCredential issues an LRS key and secret for a borough. The secret
 // is returned once and only its hash is kept.
 func (s *Service) CreateCredential(ctx context.Context, actor, boroughID, name string, scopes []Scope) (Credential, string, error) {

@@ -129,6 +129,19 @@ func TestChangePasswordEndsOtherSessions(t *testing.T) {
 			if _, _, _, err := s.Login(ctx, b.ID, "a@example.org", old); !errs.Is(err, errs.Unauthorized) {
 				t.Errorf("old password after the change: %v", err)
 			}
+
+			// A reset by an admin ends every session, the kept one too,
+			// and the account must choose a password at its next sign-in.
+			_, reset, err := s.ResetPassword(ctx, "admin", b.ID, "a@example.org")
+			if err != nil || reset == "" {
+				t.Fatalf("reset: %q %v", reset, err)
+			}
+			if _, err := s.AuthenticateToken(ctx, mine); !errs.Is(err, errs.Unauthorized) {
+				t.Errorf("a session after an admin's reset: %v, want unauthorized", err)
+			}
+			if u, _, _, err := s.Login(ctx, b.ID, "a@example.org", reset); err != nil || !u.MustChange {
+				t.Errorf("sign-in with the reset password: %+v %v, want a must-change account", u, err)
+			}
 		})
 	}
 }
