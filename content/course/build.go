@@ -175,6 +175,17 @@ type questionData struct {
 	Pairs      [][]string  `json:"pairs,omitempty"`
 	Feedback   Feedback    `json:"feedback"`
 	Definition Interaction `json:"definition"`
+	// Options is the feedback for each choice id, when the writers gave it.
+	Options map[string]string `json:"options,omitempty"`
+	Answer  string            `json:"answer"` // the right answer in words
+	Why     string            `json:"why"`    // why it is right
+	Teaches *pageRef          `json:"teaches,omitempty"`
+}
+
+// pageRef names a page of the module for a link.
+type pageRef struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
 }
 
 func buildAU(c *Course, m *Module, index int, slots Slots, logo string) (page, data []byte, err error) {
@@ -238,7 +249,20 @@ func buildAU(c *Course, m *Module, index int, slots Slots, logo string) (page, d
 	for _, q := range m.Questions {
 		qd := questionData{ID: q.ID, IRI: au + "/questions/" + q.ID, Type: q.Type, Correct: q.Correct,
 			Feedback:   Feedback{Correct: subst(q.Feedback.Correct, borough), Incorrect: subst(q.Feedback.Incorrect, borough)},
-			Definition: q.Interaction(borough)}
+			Definition: q.Interaction(borough), Answer: q.AnswerText(borough), Why: q.Why(borough)}
+		for _, c := range q.Choices {
+			if c.Feedback != "" {
+				if qd.Options == nil {
+					qd.Options = map[string]string{}
+				}
+				qd.Options[c.ID] = subst(c.Feedback, borough)
+			}
+		}
+		for _, p := range m.Pages {
+			if p.ID == q.Teaches {
+				qd.Teaches = &pageRef{ID: p.ID, Title: subst(p.Title, borough)}
+			}
+		}
 		if q.Pairs != nil {
 			qd.Pairs = q.Pairs.Correct
 		}

@@ -294,6 +294,11 @@ func loadModule(fsys fs.FS, dir string, pr *problems, questionIDs, reflectionIDs
 	if !loadQuestions(fsys, m, pr, questionIDs) {
 		return m // the masteryScore checks below would only repeat the problem
 	}
+	for _, q := range m.Questions {
+		if q.Teaches != "" && !hasPage(m, q.Teaches) {
+			pr.add(q.file, q.line, "question %s: teaches %q is not a page id of this module", q.ID, q.Teaches)
+		}
+	}
 	if m.MasteryScore != nil && len(m.Questions) == 0 {
 		pr.add(mfName, 0, "masteryScore is set but the module has no knowledge-check questions")
 	}

@@ -135,19 +135,22 @@ func TestLoadRejects(t *testing.T) {
 		{"raw html", replace(welcome, "Welcome. This", "<div>Welcome.</div>\n\nThis"), welcome + ":6: raw HTML is not allowed"},
 		{"image", replace(welcome, "Welcome. This", "![a choir](choir.jpg) This"), "images are not supported"},
 		{"question missing", replace(checkPage, "fx-q6]", "fx-q6, fx-q9]"), `questions: "fx-q9" is not defined in ` + questions},
-		{"question on no page", replace(checkPage, ", fx-q6]", "]"), questions + `:40: question "fx-q6" is not listed in any page's questions`},
+		{"question on no page", replace(checkPage, ", fx-q6]", "]"), questions + `:41: question "fx-q6" is not listed in any page's questions`},
 		{"question on two pages", replace("modules/1-demo/pages/06-summary.md", "title: Summary\n---\n", "title: Summary\nquestions: [fx-q1]\n---\n:::check\n:::\n"), `questions: "fx-q1" is already shown on ` + checkPage},
 		{"check without questions", replace("modules/1-demo/pages/06-summary.md", "That is the end.", ":::check\n:::"), "has a :::check block but its front matter lists no questions"},
 		{"questions without check", replace(checkPage, ":::check\n:::", ""), "has no :::check block"},
-		{"unknown question type", replace(questions, "type: fill-in", "type: essay"), questions + `:41: question fx-q6: type "essay" must be one of`},
+		{"unknown question type", replace(questions, "type: fill-in", "type: essay"), questions + `:42: question fx-q6: type "essay" must be one of`},
 		{"choice with two answers", replace(questions, "correct: [b]", "correct: [a, b]"), "exactly one correct answer, got 2"},
 		{"answer not a choice", replace(questions, "correct: [a, c]", "correct: [a, z]"), `correct answer "z" is not one of the choices`},
 		{"true-false answer", replace(questions, "correct: [true]", "correct: [yes]"), "correct: [true] or [false]"},
 		{"sequencing incomplete", replace(questions, "correct: [a, b, c]", "correct: [a, b]"), "lists every choice id once"},
 		{"matching unmatched", replace(questions, "correct: [[s1, t1], [s2, t2]]", "correct: [[s1, t1]]"), `source "s2" has no correct target`},
 		{"matching bad pair", replace(questions, "correct: [[s1, t1], [s2, t2]]", "correct: [[s1, t1], [s2, t9]]"), "must be [source id, target id]"},
-		{"no feedback", replace(questions, "feedback: {correct: Yes., incorrect: No.}\n- id: fx-q2", "feedback: {correct: Yes.}\n- id: fx-q2"), "feedback needs both correct and incorrect text"},
-		{"unquoted colon", replace(questions, "{id: a, text: The wrong one}", "{id: a, text: The wrong: one}"), "put the text in double quotes"},
+		{"no feedback", replace(questions, "feedback: {correct: \"Right. The stories page explains why.\", incorrect: \"Look again at the stories.\"}", "feedback: {correct: Yes.}"), "feedback needs both correct and incorrect text"},
+		{"unquoted colon", replace(questions, "{id: a, text: The wrong one,", "{id: a, text: The wrong: one,"), "put the text in double quotes"},
+		{"option feedback on some choices only", replace(questions, `, feedback: "Tempting, but this one misses the point."}`, "}"), "question fx-q1: 1 of 2 choices have feedback: give every choice its feedback, or none"},
+		{"option feedback on sequencing", replace(questions, "{id: a, text: First}", "{id: a, text: First, feedback: Good}"), "feedback on a choice is only for choice and multiple-choice questions"},
+		{"teaches an unknown page", replace(questions, "teaches: stories", "teaches: storys"), `question fx-q1: teaches "storys" is not a page id of this module`},
 		{"duplicate question id", add("modules/2-plan/questions.yaml", "- id: fx-q1\n  type: true-false\n  prompt: Again?\n  correct: [true]\n  feedback: {correct: a, incorrect: b}\n"), `question id "fx-q1" is already used at ` + questions},
 		{"duplicate reflection id", replace("modules/1-demo/pages/03-for-gps.md", ":::reflection fx-r2", ":::reflection fx-r1"), `reflection id "fx-r1" is already used at ` + welcome},
 		{"bad moveOn", replace(demoMod, "moveOn: CompletedAndPassed", "moveOn: Finished"), `moveOn "Finished" must be one of`},
@@ -470,6 +473,19 @@ func TestRealCourse(t *testing.T) {
 		types := map[string]bool{}
 		for _, q := range m.Questions {
 			types[q.Type] = true
+			// Checks that teach: every question links to the page that
+			// teaches it, and every option of a choice says why it is
+			// right or wrong.
+			if q.Teaches == "" {
+				t.Errorf("question %s does not name the page that teaches it (teaches:)", q.ID)
+			}
+			if q.Type == Choice || q.Type == MultipleChoice {
+				for _, ch := range q.Choices {
+					if strings.TrimSpace(ch.Feedback) == "" {
+						t.Errorf("question %s: choice %s has no feedback of its own", q.ID, ch.ID)
+					}
+				}
+			}
 		}
 		if len(types) < 3 {
 			t.Errorf("module %s uses %d question types, want several (at least 3)", m.ID, len(types))

@@ -34,6 +34,9 @@ type Question struct {
 	Correct  []string `yaml:"correct" json:"correct,omitempty"`
 	Pairs    *Pairs   `yaml:"pairs" json:"pairs,omitempty"`
 	Feedback Feedback `yaml:"feedback" json:"feedback"`
+	// Teaches is the id of the module page that teaches the answer; the
+	// feedback links to it.
+	Teaches string `yaml:"teaches" json:"teaches,omitempty"`
 
 	file string
 	line int
@@ -43,6 +46,9 @@ type Question struct {
 type Item struct {
 	ID   string `yaml:"id" json:"id"`
 	Text string `yaml:"text" json:"text"`
+	// Feedback is said to a learner who chose this option (choice and
+	// multiple-choice questions only).
+	Feedback string `yaml:"feedback" json:"feedback,omitempty"`
 }
 
 // Pairs describes a matching question.
@@ -208,6 +214,32 @@ func validateQuestion(q *Question, n *yaml.Node, pr *problems) {
 			seen[it.ID] = true
 		}
 	}
+	if q.Type == Choice || q.Type == MultipleChoice {
+		with := 0
+		for _, c := range q.Choices {
+			if strings.TrimSpace(c.Feedback) != "" {
+				with++
+			}
+		}
+		if with > 0 && with < len(q.Choices) {
+			bad("choices", "%d of %d choices have feedback: give every choice its feedback, or none", with, len(q.Choices))
+		}
+	} else {
+		for _, c := range q.Choices {
+			if c.Feedback != "" {
+				bad("choices", "feedback on a choice is only for choice and multiple-choice questions")
+				break
+			}
+		}
+	}
+	if q.Pairs != nil {
+		for _, it := range append(slices.Clone(q.Pairs.Source), q.Pairs.Target...) {
+			if it.Feedback != "" {
+				bad("pairs", "matching items take no feedback")
+				break
+			}
+		}
+	}
 	if q.Type != Matching && q.Pairs != nil {
 		bad("pairs", "pairs are only for matching questions")
 	}
@@ -356,4 +388,54 @@ func (q *Question) Interaction(borough string) Interaction {
 		in.Target = components(q.Pairs.Target, borough)
 	}
 	return in
+}
+
+// AnswerText is the right answer in words, shown to the learner after an
+// attempt.
+func (q *Question) AnswerText(borough string) string {
+	text := func(items []Item, id string) string {
+		for _, it := range items {
+			if it.ID == id {
+				return subst(it.Text, borough)
+			}
+		}
+		return id
+	}
+	var parts []string
+	switch q.Type {
+	case Choice, MultipleChoice:
+		for _, id := range q.Correct {
+			parts = append(parts, text(q.Choices, id))
+		}
+		return strings.Join(parts, "; ")
+	case Sequencing:
+		for i, id := range q.Correct {
+			parts = append(parts, fmt.Sprintf("%d. %s", i+1, text(q.Choices, id)))
+		}
+		return strings.Join(parts, "; ")
+	case TrueFalse:
+		if q.Correct[0] == "true" {
+			return "True"
+		}
+		return "False"
+	case FillIn:
+		return q.Correct[0]
+	case Matching:
+		for _, p := range q.Pairs.Correct {
+			parts = append(parts, text(q.Pairs.Source, p[0])+": "+text(q.Pairs.Target, p[1]))
+		}
+		return strings.Join(parts, "; ")
+	}
+	return ""
+}
+
+// Why is the explanation of the right answer: the correct-answer feedback
+// without a short opening verdict ("Right.", "Well done.") that would read
+// wrongly after a wrong answer.
+func (q *Question) Why(borough string) string {
+	s := strings.TrimSpace(subst(q.Feedback.Correct, borough))
+	if i := strings.IndexAny(s, ".!"); i > 0 && i+1 < len(s) && len(strings.Fields(s[:i])) <= 2 {
+		s = strings.TrimSpace(s[i+1:])
+	}
+	return s
 }

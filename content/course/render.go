@@ -281,7 +281,10 @@ func (r *renderer) check(p *Page, h int) string {
 				b.WriteString(`</select></div>`)
 			}
 		}
-		fmt.Fprintf(&b, `</fieldset><button type="submit">Check answer</button><div class="feedback" id="%s-feedback" role="status"></div></form>`, qid)
+		// Feedback is a live region so it is read out after Check answer;
+		// the retry button appears after an attempt that was not right.
+		fmt.Fprintf(&b, `</fieldset><button type="submit">Check answer</button><div class="feedback" id="%s-feedback" role="status"></div>`+
+			`<button type="button" class="secondary" data-question-retry hidden>Try this question again</button></form>`, qid)
 	}
 	b.WriteString(`<div class="check-result" data-check-result role="status"></div>`)
 	b.WriteString(`<button type="button" class="secondary" data-check-retry hidden>Try the knowledge check again</button></div>`)

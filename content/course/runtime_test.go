@@ -806,3 +806,80 @@ func TestPlainLanguageHints(t *testing.T) {
 		}
 	}
 }
+
+// TestKnowledgeCheckTeaches answers a question wrongly, then retries it:
+// the feedback names the chosen option's own feedback, the right answer,
+// why, and links to the page that teaches it; the retry clears only that
+// question; each attempt is an answered statement.
+func TestKnowledgeCheckTeaches(t *testing.T) {
+	c, files := buildPackage(t, os.DirFS("testdata/good"), BuildOptions{})
+	m := c.Modules[0]
+	au := c.AUIRI(m)
+	lrs := newFakeLRS(t)
+	lrs.docs["profile|learner-1|https://reach.london/xapi/profiles/role"] = []byte(`{"role":"artist"}`)
+	mux := http.NewServeMux()
+	mux.Handle("/pkg/", packageHandler(files))
+	mux.Handle("/", lrs)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	ctx := newBrowser(t)
+	stateKey := "state|" + au + "|learner-1|" + testRegistration + "|https://reach.london/xapi/state/progress"
+	do(t, ctx, chromedp.Navigate(lrs.launch(srv.URL, au, AUPath(m), 1, 0.5, "Normal")))
+	waitReady(t, ctx)
+
+	eval[bool](t, ctx, fmt.Sprintf(`location.hash = "#page-knowledge-check"; (%s)(["fx-q1", "fx-q2"], ["fx-q1"])`, answerJS))
+	fb := eval[string](t, ctx, `document.querySelector("#q-fx-q1 .feedback").textContent`)
+	for _, want := range []string{"Not quite.", "You chose “The wrong one”. Tempting, but this one misses the point.", "Look again at the stories.",
+		"The right answer: The right one", "Why: The stories page explains why.", "Read “Stories and local information” again"} {
+		if !strings.Contains(fb, want) {
+			t.Errorf("feedback after a wrong answer %q lacks %q", fb, want)
+		}
+	}
+	if got := eval[string](t, ctx, `document.querySelector("#q-fx-q1 .feedback a").getAttribute("href")`); got != "#page-stories" {
+		t.Errorf("the feedback links to %q, want #page-stories", got)
+	}
+	if eval[bool](t, ctx, `document.querySelector("#q-fx-q1 [data-question-retry]").hidden`) {
+		t.Fatal("no retry button after a wrong answer")
+	}
+	if !eval[bool](t, ctx, `document.querySelector("#q-fx-q2 [data-question-retry]").hidden`) {
+		t.Error("a retry button after a right answer")
+	}
+	do(t, ctx, chromedp.Click(chromedp.CSS("#q-fx-q1 [data-question-retry]")))
+	if !eval[bool](t, ctx, `!document.querySelector("#q-fx-q1 input").disabled && document.querySelector("#q-fx-q1 .feedback").textContent === "" && document.activeElement === document.querySelector("#q-fx-q1 input")`) {
+		t.Error("the retry did not clear the question and focus its first option")
+	}
+	if !eval[bool](t, ctx, `document.querySelector("#q-fx-q2 input").disabled && document.querySelector("#q-fx-q2 .feedback").textContent !== ""`) {
+		t.Error("the retry cleared another question too")
+	}
+	waitFor(t, "the retried answer gone from the state", func() bool {
+		var st struct{ Answers map[string]any }
+		json.Unmarshal(lrs.doc(stateKey), &st)
+		return st.Answers["fx-q1"] == nil && st.Answers["fx-q2"] != nil
+	})
+	eval[bool](t, ctx, fmt.Sprintf(`(%s)(["fx-q1"], [])`, answerJS))
+	fb = eval[string](t, ctx, `document.querySelector("#q-fx-q1 .feedback").textContent`)
+	if !strings.Contains(fb, "Correct.") || !strings.Contains(fb, "Yes, this is the one the stories page describes.") || strings.Contains(fb, "The right answer") {
+		t.Errorf("feedback after the right answer: %q", fb)
+	}
+	var responses []string
+	waitFor(t, "two answered statements for fx-q1", func() bool {
+		stmts, _, _ := lrs.snapshot()
+		responses = nil
+		for _, s := range stmts {
+			if verbOf(s) == "answered" && get(s, "object", "id") == au+"/questions/fx-q1" {
+				responses = append(responses, fmt.Sprint(get(s, "result", "response"), "/", get(s, "result", "success")))
+				if get(s, "object", "definition", "interactionType") != "choice" {
+					t.Errorf("answered without its interaction definition: %v", get(s, "object"))
+				}
+			}
+		}
+		return len(responses) == 2
+	})
+	if !slices.Equal(responses, []string{"a/false", "b/true"}) {
+		t.Errorf("answered fx-q1 %v, want a wrong then a right attempt", responses)
+	}
+	_, _, problems := lrs.snapshot()
+	for _, p := range problems {
+		t.Errorf("LRS: %s", p)
+	}
+}

@@ -508,18 +508,58 @@
     }
   }
 
+  // showAnswered shows what an attempt taught: the verdict, the feedback
+  // for each option the learner chose, and after a wrong answer the right
+  // answer, why, a link to the page that teaches it and a retry button.
   function showAnswered(form, q, answer) {
     for (const el of $$('input, select', form)) el.disabled = true;
     $('button[type="submit"]', form).hidden = true;
     const fb = $('.feedback', form);
     fb.className = 'feedback ' + (answer.success ? 'is-correct' : 'is-incorrect');
     fb.textContent = '';
-    const v = document.createElement('p');
-    v.className = 'verdict';
-    v.textContent = answer.success ? 'Correct.' : 'Not quite.';
-    const t = document.createElement('p');
-    t.textContent = answer.success ? q.feedback.correct : q.feedback.incorrect;
-    fb.append(v, t);
+    const para = (cls, text) => {
+      const p = document.createElement('p');
+      if (cls) p.className = cls;
+      p.textContent = text;
+      fb.append(p);
+      return p;
+    };
+    para('verdict', answer.success ? 'Correct.' : 'Not quite.');
+    for (const [label, text] of optionFeedback(form, q, answer.response)) {
+      const p = para('option-feedback', '');
+      const b = document.createElement('strong');
+      b.textContent = `You chose “${label}”. `;
+      p.append(b, text);
+    }
+    if (answer.success) {
+      para('', q.feedback.correct);
+    } else {
+      para('', q.feedback.incorrect);
+      const right = para('right-answer', '');
+      const b = document.createElement('strong');
+      b.textContent = 'The right answer: ';
+      right.append(b, q.answer || '');
+      if (q.why) para('why', 'Why: ' + q.why);
+    }
+    if (q.teaches) {
+      const p = para('teaches', '');
+      const a = document.createElement('a');
+      a.href = '#page-' + q.teaches.id;
+      a.textContent = `Read “${q.teaches.title}” again`;
+      p.append(a);
+    }
+    const retry = $('[data-question-retry]', form);
+    if (retry) retry.hidden = answer.success;
+  }
+
+  // optionFeedback returns [option text, feedback] for each option the
+  // learner chose that has its own feedback.
+  function optionFeedback(form, q, response) {
+    if (!q.options || (q.type !== 'choice' && q.type !== 'multiple-choice')) return [];
+    return response.split('[,]').filter((id) => q.options[id]).map((id) => {
+      const label = $(`label[for="${CSS.escape(form.id + '-' + id)}"]`, form);
+      return [label ? label.textContent.trim() : id, q.options[id]];
+    });
   }
 
   function resetQuestion(form) {
@@ -532,6 +572,21 @@
     const fb = $('.feedback', form);
     fb.className = 'feedback';
     fb.textContent = '';
+    const retry = $('[data-question-retry]', form);
+    if (retry) retry.hidden = true;
+  }
+
+  // retryQuestion clears one question's answer so the learner can try it
+  // again; the module result waits until every question has an answer.
+  function retryQuestion(form, q) {
+    delete state.answers[q.id];
+    save();
+    resetQuestion(form);
+    for (const r of $$('[data-check-result]')) r.textContent = '';
+    for (const r of $$('[data-check-retry]')) r.hidden = true;
+    const first = $('input, select', form);
+    if (first) first.focus();
+    announce('Your answer is cleared. Try the question again.');
   }
 
   function wireQuestions() {
@@ -539,6 +594,8 @@
       const q = question(form.dataset.question);
       if (!q) continue;
       const err = $('[data-error]', form);
+      const retry = $('[data-question-retry]', form);
+      if (retry) retry.addEventListener('click', () => retryQuestion(form, q));
       form.addEventListener('submit', (ev) => {
         ev.preventDefault();
         if (state.answers[q.id]) return;
