@@ -50,6 +50,13 @@ func auditPackage(t *testing.T, ctx context.Context, axe string, c *Course, file
 				const qs = [...document.querySelectorAll("section.page:not([hidden]) form.question")].filter(f => !f.querySelector("input:disabled, select:disabled"));
 				if (qs[0]) qs[0].requestSubmit();
 				if (qs[1]) { const i = qs[1].querySelector("input[type=radio], input[type=checkbox]"); if (i) { i.checked = true; qs[1].requestSubmit(); } }
+				// A scenario: show every step, the path, a consequence and
+				// every ending at once, so each is audited.
+				document.querySelectorAll("section.page:not([hidden]) [data-scenario]").forEach(box => {
+					const first = box.querySelector("form.scenario-step");
+					first.querySelector("input").checked = true; first.requestSubmit();
+					box.querySelectorAll("[hidden]").forEach(e => { if (!e.matches("[data-error]")) e.hidden = false; });
+				});
 				return true })()`)
 			for _, v := range axeViolations(t, ctx) {
 				t.Errorf("%s page %s: axe %v: %v: %v", m.ID, p.ID, v["id"], v["help"], v["nodes"])
@@ -117,6 +124,7 @@ func TestAccessibilityCourse(t *testing.T) {
 			var files map[string][]byte
 			_, files = buildPackage(t, subsetSources(t, Sources(), dir), BuildOptions{})
 			auditPackage(t, ctx, axe, c, files, 360)
+			auditPackage(t, ctx, axe, c, files, 1280)
 		})
 	}
 }

@@ -151,6 +151,7 @@ type auData struct {
 	Pages        []pageData          `json:"pages"`
 	Questions    []questionData      `json:"questions"`
 	Reflections  []string            `json:"reflections"`
+	Scenarios    []scenarioData      `json:"scenarios"`
 	Drafts       map[string]any      `json:"drafts"`
 	Roles        map[string]string   `json:"roles"`
 	Outcomes     []string            `json:"outcomes"`
@@ -245,6 +246,14 @@ func buildAU(c *Course, m *Module, index int, slots Slots, logo string) (page, d
 	}
 	if d.Reflections == nil {
 		d.Reflections = []string{}
+	}
+	d.Scenarios = []scenarioData{}
+	for _, p := range m.Pages {
+		for _, pt := range p.parts {
+			if pt.block != nil && pt.block.name == "scenario" && m.scenarios[pt.block.arg] != nil {
+				d.Scenarios = append(d.Scenarios, m.scenarios[pt.block.arg].data(au, borough))
+			}
+		}
 	}
 	for _, q := range m.Questions {
 		qd := questionData{ID: q.ID, IRI: au + "/questions/" + q.ID, Type: q.Type, Correct: q.Correct,

@@ -57,6 +57,8 @@ type Module struct {
 	Outcomes     []string // learning outcomes
 	Pages        []*Page
 	Questions    []*Question // in the order the pages list them
+
+	scenarios map[string]*Scenario // by id, from the scenarios folder
 }
 
 // Page is one page of a module.
@@ -282,6 +284,8 @@ func loadModule(fsys fs.FS, dir string, pr *problems, questionIDs, reflectionIDs
 		m.Pages = append(m.Pages, p)
 	}
 	checkModuleBlocks(m, pr, reflectionIDs)
+	m.scenarios = loadScenarios(fsys, dir, pr)
+	placeScenarios(m, pr)
 
 	// The last page cites the module's sources; a module without one cannot
 	// show where its facts come from.
@@ -423,4 +427,36 @@ func fieldLine(n *yaml.Node, key string) int {
 		}
 	}
 	return n.Line
+}
+
+// placeScenarios checks that each :::scenario block names a scenario of
+// the module, that each scenario is placed exactly once, and adds the
+// scenario's words to its page.
+func placeScenarios(m *Module, pr *problems) {
+	placed := map[string]string{}
+	for _, p := range m.Pages {
+		for _, pt := range p.parts {
+			if pt.block == nil || pt.block.name != "scenario" {
+				continue
+			}
+			id := pt.block.arg
+			s := m.scenarios[id]
+			if s == nil {
+				pr.add(p.File, pt.block.line, ":::scenario %s: no such scenario in modules/%s/scenarios/", id, m.Dir)
+				continue
+			}
+			if prev, dup := placed[id]; dup {
+				pr.add(p.File, pt.block.line, ":::scenario %s is already placed at %s", id, prev)
+				continue
+			}
+			placed[id] = fmt.Sprintf("%s:%d", p.File, pt.block.line)
+			s.render(pr)
+			p.Words += s.pathWords()
+		}
+	}
+	for id, s := range m.scenarios {
+		if placed[id] == "" {
+			pr.add(s.file, 0, "scenario %s is not placed on any page (add a :::scenario %s block)", id, id)
+		}
+	}
 }

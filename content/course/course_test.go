@@ -113,6 +113,7 @@ func TestLoadRejects(t *testing.T) {
 	add := func(file, content string) func(fstest.MapFS) {
 		return func(f fstest.MapFS) { f[file] = &fstest.MapFile{Data: []byte(content)} }
 	}
+	const sc = "modules/1-demo/scenarios/fx-s1.yaml"
 	for _, tc := range []struct {
 		name   string
 		change func(fstest.MapFS)
@@ -159,6 +160,16 @@ func TestLoadRejects(t *testing.T) {
 		{"passed without questions", replace("modules/2-plan/module.yaml", "moveOn: Completed", "moveOn: Passed"), "moveOn Passed needs a masteryScore"},
 		{"two offer-builders", replace("modules/1-demo/pages/06-summary.md", "That is the end.", ":::offer-builder\n:::"), ":::offer-builder may appear once per module"},
 		{"generated block with text", replace(checkPage, ":::check\n:::", ":::check\nSome text\n:::"), "the :::check block is generated; leave it empty"},
+		{"scenario not placed", replace("modules/1-demo/pages/02-stories.md", ":::scenario fx-s1\n:::", ""), "scenario fx-s1 is not placed on any page"},
+		{"scenario unknown", replace("modules/1-demo/pages/02-stories.md", ":::scenario fx-s1", ":::scenario fx-s9"), ":::scenario fx-s9: no such scenario"},
+		{"scenario placed twice", replace("modules/1-demo/pages/06-summary.md", "That is the end.", ":::scenario fx-s1\n:::"), ":::scenario fx-s1 is already placed at"},
+		{"scenario leads nowhere", replace(sc, "next: left\n  - id: tea", "next: lost\n  - id: tea"), `choice wait leads to "lost", which is neither a step nor an ending`},
+		{"scenario step unreachable", replace(sc, "next: tea", "next: stayed"), "step tea cannot be reached from the first step"},
+		{"scenario loop without end", replace(sc, "        next: stayed\n      - id: leave\n        text: Leave him to it\n        consequence: He drinks his tea alone.\n        next: left", "        next: tea\n      - id: leave\n        text: Leave him to it\n        consequence: He drinks his tea alone.\n        next: tea"), "step tea can never reach an ending"},
+		{"scenario one choice", replace(sc, "      - id: wait\n        text: Carry on setting up and let him come in when he is ready\n        consequence: He waits a minute, then leaves.\n        next: left\n", ""), "step door needs at least two choices"},
+		{"scenario without consequence", replace(sc, "consequence: They talk about football.", "consequence: \"\""), "choice introduce needs text and a consequence"},
+		{"scenario heading", replace(sc, "debrief: A warm welcome", "debrief: |\n      ## Why\n      A warm welcome"), "no headings inside scenario text"},
+		{"scenario block with text", replace("modules/1-demo/pages/02-stories.md", ":::scenario fx-s1\n:::", ":::scenario fx-s1\nText\n:::"), "the :::scenario block is generated; leave it empty"},
 		{"module missing", replace("course.yaml", "  - 2-plan", "  - 3-missing"), "modules/3-missing/module.yaml: cannot read"},
 		{"course id not an IRI", replace("course.yaml", "id: https://reach.london/course/test-fixture", "id: test-fixture"), `course.yaml: id "test-fixture" must be an http(s) IRI`},
 	} {
@@ -467,6 +478,9 @@ func TestRealCourse(t *testing.T) {
 		if e.Words < 7000 {
 			t.Errorf("module %s has %d words of learner-facing text, want at least 7000", m.ID, e.Words)
 		}
+		if len(m.scenarios) == 0 {
+			t.Errorf("module %s has no branching scenario", m.ID)
+		}
 		if len(m.Questions) < 8 {
 			t.Errorf("module %s has %d questions, want at least 8", m.ID, len(m.Questions))
 		}
@@ -493,5 +507,20 @@ func TestRealCourse(t *testing.T) {
 	}
 	if len(empty) > 0 {
 		t.Skipf("modules %v have no pages yet", empty)
+	}
+}
+
+// TestScenarioPathWords checks that a scenario adds the words of one play
+// through its longest path to its page, not every branch: for the
+// fixture, the title (5), intro (12), the door step with both choices
+// (40), "welcome" (6), the tea step (20), "leave" (5) and the ending (15).
+func TestScenarioPathWords(t *testing.T) {
+	c, err := Load(fixture(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Modules[0].scenarios["fx-s1"]
+	if got := s.pathWords(); got != 103 {
+		t.Errorf("path words %d, want 103", got)
 	}
 }

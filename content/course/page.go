@@ -49,6 +49,7 @@ var blockRules = map[string]blockRule{
 	"action-plan":   {arg: "none"},
 	"check":         {arg: "none", noBody: true},
 	"reflections":   {arg: "none", noBody: true},
+	"scenario":      {arg: "required", noBody: true},
 }
 
 var blockOpen = regexp.MustCompile(`^:::([A-Za-z][A-Za-z0-9-]*)(?:\s+(.*?))?\s*$`)
@@ -180,6 +181,8 @@ func checkBlock(b *block, file string, pr *problems) {
 		pr.add(file, b.line, ":::%s %s: %q must be one of %s", b.name, b.arg, b.arg, strings.Join(rule.values, ", "))
 	case b.name == "reflection" && !idPattern.MatchString(b.arg):
 		pr.add(file, b.line, ":::reflection id %q must be a lowercase slug such as \"m1-r1\"", b.arg)
+	case b.name == "scenario" && !idPattern.MatchString(b.arg):
+		pr.add(file, b.line, ":::scenario id %q must be a lowercase slug such as \"m1-s1\"", b.arg)
 	}
 }
 

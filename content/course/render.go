@@ -120,6 +120,8 @@ func (r *renderer) block(p *Page, bl *block) string {
 		return r.check(p, h)
 	case "reflections":
 		return r.reflections(h)
+	case "scenario":
+		return r.scenario(bl)
 	}
 	return ""
 }

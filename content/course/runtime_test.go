@@ -883,3 +883,99 @@ func TestKnowledgeCheckTeaches(t *testing.T) {
 		t.Errorf("LRS: %s", p)
 	}
 }
+
+// TestScenarioRuntime plays the fixture's branching scenario with the
+// keyboard: one step shows at a time, a choice shows its consequence and
+// leads to the step it names, the path survives a reload, the ending
+// debriefs, and each choice is a responded statement naming the step.
+func TestScenarioRuntime(t *testing.T) {
+	c, files := buildPackage(t, os.DirFS("testdata/good"), BuildOptions{})
+	m := c.Modules[0]
+	au := c.AUIRI(m)
+	lrs := newFakeLRS(t)
+	lrs.docs["profile|learner-1|https://reach.london/xapi/profiles/role"] = []byte(`{"role":"artist"}`)
+	mux := http.NewServeMux()
+	mux.Handle("/pkg/", packageHandler(files))
+	mux.Handle("/", lrs)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	ctx := newBrowser(t)
+	do(t, ctx, chromedp.Navigate(lrs.launch(srv.URL, au, AUPath(m), 1, 0.5, "Normal")))
+	waitReady(t, ctx)
+	eval[bool](t, ctx, `location.hash = "#page-stories"; true`)
+	visible := func() string {
+		return eval[string](t, ctx, `[...document.querySelectorAll("#scn-fx-s1 [data-step], #scn-fx-s1 [data-ending], #scn-fx-s1 [data-scenario-outcome]")].filter(e => !e.hidden).map(e => e.dataset.step || e.dataset.ending || "outcome").join(",")`)
+	}
+	if got := visible(); got != "door" {
+		t.Fatalf("visible parts %q, want only the first step", got)
+	}
+	// Choosing nothing is an error named in the form.
+	do(t, ctx, chromedp.Focus(chromedp.CSS("#scn-fx-s1-door button[type=submit]")), chromedp.KeyEvent("\r"))
+	if got := eval[string](t, ctx, `document.querySelector("#scn-fx-s1-door [data-error]").textContent`); got != "Choose what you would do." {
+		t.Errorf("error %q", got)
+	}
+	do(t, ctx, chromedp.Focus(chromedp.CSS("#scn-fx-s1-door-welcome")), chromedp.KeyEvent(" "),
+		chromedp.Focus(chromedp.CSS("#scn-fx-s1-door button[type=submit]")), chromedp.KeyEvent("\r"))
+	if got := eval[string](t, ctx, `document.activeElement.dataset.scenarioOutcome !== undefined ? document.activeElement.textContent : "focus on " + document.activeElement.outerHTML.slice(0, 80)`); !strings.Contains(got, "He smiles and follows you in.") || !strings.Contains(got, "Continue") {
+		t.Errorf("after choosing, focus is on %q, want the consequence", got)
+	}
+	do(t, ctx, chromedp.Focus(chromedp.CSS("#scn-fx-s1 [data-scenario-continue]")), chromedp.KeyEvent("\r"))
+	if got := visible(); got != "tea" {
+		t.Errorf("after Continue, visible parts %q, want the tea step", got)
+	}
+	if got := eval[string](t, ctx, `document.activeElement.id`); got != "scn-fx-s1-tea-title" {
+		t.Errorf("focus on %q, want the next step's heading", got)
+	}
+	if got := eval[string](t, ctx, `document.querySelector("#scn-fx-s1 [data-scenario-log]").textContent`); got != "At the door: you chose “Walk over, say hello and show him where to sit”." {
+		t.Errorf("path so far %q", got)
+	}
+	// The path survives a reload.
+	time.Sleep(1200 * time.Millisecond)
+	do(t, ctx, chromedp.Reload())
+	waitReady(t, ctx)
+	if got := visible(); got != "tea" {
+		t.Errorf("after a reload, visible parts %q, want the tea step", got)
+	}
+	eval[bool](t, ctx, `document.querySelector("#scn-fx-s1-tea-introduce").checked = true; document.querySelector("#scn-fx-s1-tea").requestSubmit(); true`)
+	if got := eval[string](t, ctx, `document.querySelector("#scn-fx-s1 [data-scenario-continue]").textContent`); got != "See how it ended" {
+		t.Errorf("continue button %q before an ending", got)
+	}
+	eval[bool](t, ctx, `document.querySelector("#scn-fx-s1 [data-scenario-continue]").click(); true`)
+	if got := visible(); got != "stayed" {
+		t.Errorf("visible parts %q, want the ending", got)
+	}
+	if got := eval[string](t, ctx, `document.querySelector('#scn-fx-s1 [data-ending="stayed"]').textContent`); !strings.Contains(got, "Ending: He comes back next week") || !strings.Contains(got, "A warm welcome and one introduction") {
+		t.Errorf("ending %q", got)
+	}
+	var steps []string
+	waitFor(t, "two responded statements", func() bool {
+		stmts, _, _ := lrs.snapshot()
+		steps = nil
+		for _, s := range stmts {
+			if verbOf(s) != "responded" {
+				continue
+			}
+			ext := fmt.Sprint(get(s, "result", "extensions", "https://reach.london/xapi/extensions/scenario"), " ",
+				get(s, "result", "extensions", "https://reach.london/xapi/extensions/scenario-step"), " ",
+				get(s, "result", "extensions", "https://reach.london/xapi/extensions/scenario-ending"))
+			steps = append(steps, fmt.Sprint(get(s, "object", "id"), " ", get(s, "object", "definition", "interactionType"), " ", get(s, "result", "response"), " ", ext))
+			if !hasActivity(s, "parent", au) {
+				t.Errorf("responded without the AU as parent: %v", s["context"])
+			}
+		}
+		return len(steps) == 2
+	})
+	sc := au + "/scenarios/fx-s1"
+	want := []string{sc + "/steps/door choice welcome " + sc + " door <nil>", sc + "/steps/tea choice introduce " + sc + " tea stayed"}
+	if !slices.Equal(steps, want) {
+		t.Errorf("responded statements:\n%v\nwant\n%v", steps, want)
+	}
+	eval[bool](t, ctx, `document.querySelector('#scn-fx-s1 [data-ending="stayed"] [data-scenario-restart]').click(); true`)
+	if got := visible(); got != "door" {
+		t.Errorf("after Play again, visible parts %q, want the first step", got)
+	}
+	_, _, problems := lrs.snapshot()
+	for _, p := range problems {
+		t.Errorf("LRS: %s", p)
+	}
+}

@@ -678,6 +678,114 @@
     send(statement('passed', auActivity(), { cmi5: true, moveOn: true, mastery: true, result }));
   }
 
+  // ---- branching scenarios --------------------------------------------------
+
+  const EXT_SCENARIO = 'https://reach.london/xapi/extensions/scenario';
+  const EXT_STEP = 'https://reach.london/xapi/extensions/scenario-step';
+  const EXT_ENDING = 'https://reach.london/xapi/extensions/scenario-ending';
+
+  // A scenario keeps its path in the state ({path: [[step, choice]...]}),
+  // so a learner who leaves carries on at the same step.
+  function scenarioState(id) {
+    state.scenarios = state.scenarios || {};
+    state.scenarios[id] = state.scenarios[id] || { path: [] };
+    return state.scenarios[id];
+  }
+
+  function wireScenarios() {
+    for (const box of $$('[data-scenario]')) {
+      const sc = (data.scenarios || []).find((x) => x.id === box.dataset.scenario);
+      if (!sc) continue;
+      for (const form of $$('form.scenario-step', box)) {
+        const err = $('[data-error]', form);
+        form.addEventListener('submit', (ev) => {
+          ev.preventDefault();
+          const chosen = $('input:checked', form);
+          if (!chosen) {
+            showError(form, err, 'Choose what you would do.');
+            return;
+          }
+          clearError(form, err);
+          chooseInScenario(box, sc, form.dataset.step, chosen.value);
+        });
+      }
+      $('[data-scenario-continue]', box).addEventListener('click', () => {
+        const st = scenarioState(sc.id);
+        const [step, choice] = st.path[st.path.length - 1];
+        showScenarioAt(box, sc, sc.steps[step].next[choice], true);
+      });
+      for (const b of $$('[data-scenario-restart]', box)) {
+        b.addEventListener('click', () => {
+          state.scenarios[sc.id] = { path: [] };
+          save();
+          renderScenarioPath(box, sc);
+          showScenarioAt(box, sc, sc.start, true);
+          announce('The scenario starts again.');
+        });
+      }
+      renderScenarioPath(box, sc);
+      const st = scenarioState(sc.id);
+      const last = st.path[st.path.length - 1];
+      showScenarioAt(box, sc, last ? sc.steps[last[0]].next[last[1]] : sc.start, false);
+    }
+  }
+
+  // chooseInScenario records a choice, shows what it led to, and sends a
+  // responded statement for the step as a choice interaction.
+  function chooseInScenario(box, sc, step, choice) {
+    const st = scenarioState(sc.id);
+    st.path.push([step, choice]);
+    save();
+    const next = sc.steps[step].next[choice];
+    const ext = { [EXT_SCENARIO]: sc.iri, [EXT_STEP]: step };
+    if (sc.endings[next]) ext[EXT_ENDING] = next;
+    send(statement('responded', { objectType: 'Activity', id: sc.iri + '/steps/' + step, definition: sc.steps[step].definition },
+      { parent: true, result: { response: choice, completion: Boolean(sc.endings[next]), extensions: ext } }));
+    renderScenarioPath(box, sc);
+    for (const f of $$('form.scenario-step', box)) f.hidden = true;
+    const out = $('[data-scenario-outcome]', box);
+    const tpl = $(`template[data-consequence="${CSS.escape(step + '.' + choice)}"]`, box);
+    const text = $('[data-outcome-text]', out);
+    text.textContent = '';
+    if (tpl) text.append(tpl.content.cloneNode(true));
+    $('[data-scenario-continue]', out).textContent = sc.endings[next] ? 'See how it ended' : 'Continue';
+    out.hidden = false;
+    out.focus();
+  }
+
+  function showScenarioAt(box, sc, id, focus) {
+    for (const f of $$('form.scenario-step', box)) {
+      f.hidden = f.dataset.step !== id;
+      if (!f.hidden) for (const i of $$('input', f)) i.checked = false;
+    }
+    for (const e of $$('[data-ending]', box)) e.hidden = e.dataset.ending !== id;
+    $('[data-scenario-outcome]', box).hidden = true;
+    if (!focus) return;
+    const shown = $(`form.scenario-step[data-step="${CSS.escape(id)}"], [data-ending="${CSS.escape(id)}"]`, box);
+    if (shown) {
+      const h = $('h2, h3, h4, h5, h6', shown);
+      if (h) { h.setAttribute('tabindex', '-1'); h.focus(); }
+    }
+    const live = $('[data-scenario-live]', box);
+    live.textContent = sc.endings[id] ? `Ending: ${sc.endings[id]}` : `Next: ${sc.steps[id].title}`;
+  }
+
+  function renderScenarioPath(box, sc) {
+    const st = scenarioState(sc.id);
+    const wrap = $('[data-scenario-path]', box);
+    const log = $('[data-scenario-log]', box);
+    log.textContent = '';
+    for (const [step, choice] of st.path) {
+      const li = document.createElement('li');
+      const label = $(`label[for="${CSS.escape(`scn-${sc.id}-${step}-${choice}`)}"]`, box);
+      const b = document.createElement('strong');
+      b.textContent = sc.steps[step].title + ': ';
+      li.append(b, 'you chose “' + (label ? label.textContent.trim() : choice) + '”.');
+      log.append(li);
+    }
+    wrap.hidden = st.path.length === 0;
+  }
+
   // ---- reflections ---------------------------------------------------------
 
   function wireReflections() {
@@ -1009,6 +1117,7 @@
     wireQuestions();
     wireReflections();
     wireDrafts();
+    wireScenarios();
     wireExit();
     applyRole();
     restoreQuestions();
