@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -69,6 +70,11 @@ func Build(w io.Writer, c *Course, opts BuildOptions) error {
 		files[m.ID+"/au.json"] = data
 	}
 	files["cmi5.xml"] = courseStructure(c, opts.Slots.borough())
+	est, err := estimatesJSON(c)
+	if err != nil {
+		return err
+	}
+	files["estimates.json"] = est
 	return writeZip(w, files)
 }
 
@@ -142,23 +148,32 @@ type roleView struct{ ID, Label string }
 // auData is the AU's JSON data file: what the runtime needs to track the
 // learner (IRIs, the learner's path, questions as xAPI interactions).
 type auData struct {
-	CourseID     string              `json:"courseId"`
-	ModuleID     string              `json:"moduleId"`
-	AUIRI        string              `json:"auIri"`
-	Title        string              `json:"title"`
-	MasteryScore *float64            `json:"masteryScore"`
-	MoveOn       string              `json:"moveOn"`
-	Pages        []pageData          `json:"pages"`
-	Questions    []questionData      `json:"questions"`
-	Reflections  []string            `json:"reflections"`
-	Scenarios    []scenarioData      `json:"scenarios"`
-	Drafts       map[string]any      `json:"drafts"`
-	Roles        map[string]string   `json:"roles"`
-	Outcomes     []string            `json:"outcomes"`
-	Borough      string              `json:"borough"`
-	Verbs        map[string]string   `json:"verbs"`
-	Extensions   map[string]string   `json:"extensions"`
-	Meta         map[string]Estimate `json:"meta"`
+	CourseID     string         `json:"courseId"`
+	ModuleID     string         `json:"moduleId"`
+	AUIRI        string         `json:"auIri"`
+	Title        string         `json:"title"`
+	MasteryScore *float64       `json:"masteryScore"`
+	MoveOn       string         `json:"moveOn"`
+	Pages        []pageData     `json:"pages"`
+	Questions    []questionData `json:"questions"`
+	Reflections  []string       `json:"reflections"`
+	Scenarios    []scenarioData `json:"scenarios"`
+	// SelfAssessment is set when the module asks for confidence ratings.
+	SelfAssessment *selfAssessmentData `json:"selfAssessment,omitempty"`
+	Drafts         map[string]any      `json:"drafts"`
+	Roles          map[string]string   `json:"roles"`
+	Outcomes       []string            `json:"outcomes"`
+	Borough        string              `json:"borough"`
+	Verbs          map[string]string   `json:"verbs"`
+	Extensions     map[string]string   `json:"extensions"`
+	Meta           auMeta              `json:"meta"`
+}
+
+// auMeta is the module's study-time estimate: of every page, and of each
+// role's path (what a learner of that role is asked to read and do).
+type auMeta struct {
+	Estimate Estimate            `json:"estimate"`
+	ByRole   map[string]Estimate `json:"byRole"`
 }
 
 type pageData struct {
@@ -181,6 +196,9 @@ type questionData struct {
 	Answer  string            `json:"answer"` // the right answer in words
 	Why     string            `json:"why"`    // why it is right
 	Teaches *pageRef          `json:"teaches,omitempty"`
+	// Roles are the roles of the page that shows the question: empty when
+	// it is on every path; otherwise only those roles' scores count it.
+	Roles []string `json:"roles"`
 }
 
 // pageRef names a page of the module for a link.
@@ -207,7 +225,7 @@ func buildAU(c *Course, m *Module, index int, slots Slots, logo string) (page, d
 	d := auData{CourseID: c.ID, ModuleID: m.ID, AUIRI: au, Title: subst(m.Title, borough), MasteryScore: m.MasteryScore,
 		MoveOn: m.MoveOn, Roles: roleLabels, Outcomes: m.Outcomes, Borough: borough, Drafts: map[string]any{},
 		Verbs: verbs, Extensions: map[string]string{"sessionId": "https://w3id.org/xapi/cmi5/context/extensions/sessionid", "masteryScore": "https://w3id.org/xapi/cmi5/context/extensions/masteryscore"},
-		Meta: map[string]Estimate{"estimate": m.Estimate()}}
+		Meta: auMeta{Estimate: m.Estimate(), ByRole: m.Estimates()}}
 	hasReflections := false
 	for _, p := range m.Pages {
 		for _, pt := range p.parts {
@@ -247,6 +265,7 @@ func buildAU(c *Course, m *Module, index int, slots Slots, logo string) (page, d
 	if d.Reflections == nil {
 		d.Reflections = []string{}
 	}
+	d.SelfAssessment = selfAssessment(au, m, borough)
 	d.Scenarios = []scenarioData{}
 	for _, p := range m.Pages {
 		for _, pt := range p.parts {
@@ -265,6 +284,12 @@ func buildAU(c *Course, m *Module, index int, slots Slots, logo string) (page, d
 					qd.Options = map[string]string{}
 				}
 				qd.Options[c.ID] = subst(c.Feedback, borough)
+			}
+		}
+		qd.Roles = []string{}
+		for _, p := range m.Pages {
+			if slices.Contains(p.QuestionIDs, q.ID) && len(p.Roles) > 0 {
+				qd.Roles = p.Roles
 			}
 		}
 		for _, p := range m.Pages {
@@ -344,4 +369,35 @@ func courseStructure(c *Course, borough string) []byte {
 	}
 	b.WriteString("</courseStructure>\n")
 	return []byte(b.String())
+}
+
+// EstimatesFile is estimates.json at the package root: each AU's study
+// time for each role's path, for the server to show on the dashboard.
+type EstimatesFile struct {
+	Course  string           `json:"course"`
+	Modules []ModuleEstimate `json:"modules"`
+}
+
+// ModuleEstimate is one AU's estimates in estimates.json.
+type ModuleEstimate struct {
+	AU      string         `json:"au"` // the AU's publisher id in cmi5.xml
+	Module  string         `json:"module"`
+	Minutes map[string]int `json:"minutes"` // by role id: artist, linkworker, gp, other
+	Words   map[string]int `json:"words"`
+}
+
+func estimatesJSON(c *Course) ([]byte, error) {
+	f := EstimatesFile{Course: c.ID}
+	for _, m := range c.Modules {
+		me := ModuleEstimate{AU: c.AUIRI(m), Module: m.ID, Minutes: map[string]int{}, Words: map[string]int{}}
+		for r, e := range m.Estimates() {
+			me.Minutes[r], me.Words[r] = e.Minutes, e.Words
+		}
+		f.Modules = append(f.Modules, me)
+	}
+	data, err := json.MarshalIndent(f, "", " ")
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "encoding estimates.json")
+	}
+	return data, nil
 }

@@ -393,7 +393,8 @@ func loadPage(fsys fs.FS, name string, pr *problems) *Page {
 // checkModuleBlocks applies the rules that span a module's pages.
 func checkModuleBlocks(m *Module, pr *problems, reflectionIDs map[string]string) {
 	seen := map[string]string{}
-	for _, p := range m.Pages {
+	phasePage := map[string]int{}
+	for i, p := range m.Pages {
 		for _, pt := range p.parts {
 			b := pt.block
 			if b == nil {
@@ -406,6 +407,13 @@ func checkModuleBlocks(m *Module, pr *problems, reflectionIDs map[string]string)
 					pr.add(p.File, b.line, "reflection id %q is already used at %s", b.arg, prev)
 				}
 				reflectionIDs[b.arg] = where
+			case "self-assessment":
+				key := "self-assessment " + b.arg
+				if prev, dup := seen[key]; dup {
+					pr.add(p.File, b.line, ":::self-assessment %s may appear once per module; it is already at %s", b.arg, prev)
+				}
+				seen[key] = fmt.Sprintf("%s:%d", p.File, b.line)
+				phasePage[b.arg] = i
 			case "offer-builder", "action-plan", "reflections":
 				if prev, dup := seen[b.name]; dup {
 					pr.add(p.File, b.line, ":::%s may appear once per module; it is already at %s", b.name, prev)
@@ -413,6 +421,17 @@ func checkModuleBlocks(m *Module, pr *problems, reflectionIDs map[string]string)
 				seen[b.name] = fmt.Sprintf("%s:%d", p.File, b.line)
 			}
 		}
+	}
+	// The change a learner sees needs both ends, in order.
+	start, hasStart := phasePage["start"]
+	end, hasEnd := phasePage["end"]
+	switch {
+	case hasStart && !hasEnd:
+		pr.add(seen["self-assessment start"], 0, "a module with :::self-assessment start needs a :::self-assessment end on a later page")
+	case hasEnd && !hasStart:
+		pr.add(seen["self-assessment end"], 0, "a module with :::self-assessment end needs a :::self-assessment start on an earlier page")
+	case hasStart && end <= start:
+		pr.add(seen["self-assessment end"], 0, ":::self-assessment end must be on a later page than :::self-assessment start (%s)", seen["self-assessment start"])
 	}
 }
 

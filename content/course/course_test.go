@@ -64,8 +64,8 @@ func TestLoadFixture(t *testing.T) {
 	if !m.Pages[0].ForAll() {
 		t.Error("welcome should be on every path")
 	}
-	if got := len(m.Questions); got != 6 {
-		t.Errorf("got %d questions, want 6", got)
+	if got := len(m.Questions); got != 7 {
+		t.Errorf("got %d questions, want 7", got)
 	}
 	if got := c.AUIRI(m); got != "https://reach.london/course/test-fixture/demo" {
 		t.Errorf("AU IRI %s", got)
@@ -75,9 +75,21 @@ func TestLoadFixture(t *testing.T) {
 	for _, p := range m.Pages {
 		words += p.Words
 	}
-	want := int(math.Round(float64(words)/150)) + 2 + 10 + 6
-	if e.Words != words || e.Minutes != want || e.ActivityMinutes != 12 || e.QuestionMinutes != 6 {
+	want := int(math.Round(float64(words)/150)) + 2 + 3 + 10 + 7
+	if e.Words != words || e.Minutes != want || e.ActivityMinutes != 15 || e.QuestionMinutes != 7 {
 		t.Errorf("estimate %+v, want %d words and %d minutes", e, words, want)
+	}
+	// A role's path leaves out the other roles' pages and their questions:
+	// the GP page (its words, 3 minutes and one question) is only the GP's.
+	gp, artist := m.EstimateFor("gp"), m.EstimateFor("artist")
+	if gp != e {
+		t.Errorf("the GP's estimate %+v, want the whole module's %+v (the GP page is the only role page)", gp, e)
+	}
+	if artist.Words != words-m.Pages[2].Words || artist.ActivityMinutes != 12 || artist.QuestionMinutes != 6 {
+		t.Errorf("the artist's estimate %+v, want the module's without the GP page", artist)
+	}
+	if got := m.Estimates(); len(got) != 4 || got["other"] != artist || got["gp"] != gp {
+		t.Errorf("estimates by role %+v", got)
 	}
 }
 
@@ -170,6 +182,14 @@ func TestLoadRejects(t *testing.T) {
 		{"scenario without consequence", replace(sc, "consequence: They talk about football.", "consequence: \"\""), "choice introduce needs text and a consequence"},
 		{"scenario heading", replace(sc, "debrief: A warm welcome", "debrief: |\n      ## Why\n      A warm welcome"), "no headings inside scenario text"},
 		{"scenario block with text", replace("modules/1-demo/pages/02-stories.md", ":::scenario fx-s1\n:::", ":::scenario fx-s1\nText\n:::"), "the :::scenario block is generated; leave it empty"},
+		{"self-assessment without end", replace("modules/1-demo/pages/06-summary.md", ":::self-assessment end\nWhat has changed for you?\n:::", ""), "needs a :::self-assessment end on a later page"},
+		{"self-assessment end before start", replace("modules/1-demo/pages/06-summary.md", ":::self-assessment end", ":::self-assessment start"), ":::self-assessment start may appear once per module"},
+		{"self-assessment bad phase", replace("modules/1-demo/pages/06-summary.md", ":::self-assessment end", ":::self-assessment middle"), `:::self-assessment middle: "middle" must be one of start, end`},
+		{"self-assessment order", func(f fstest.MapFS) {
+			replace(welcome, ":::self-assessment start", ":::self-assessment end")(f)
+			replace("modules/1-demo/pages/06-summary.md", ":::self-assessment end", ":::self-assessment start")(f)
+		}, ":::self-assessment end must be on a later page than :::self-assessment start"},
+		{"self-assessment without question", replace("modules/1-demo/pages/06-summary.md", "What has changed for you?\n", ""), "the :::self-assessment block is empty"},
 		{"module missing", replace("course.yaml", "  - 2-plan", "  - 3-missing"), "modules/3-missing/module.yaml: cannot read"},
 		{"course id not an IRI", replace("course.yaml", "id: https://reach.london/course/test-fixture", "id: test-fixture"), `course.yaml: id "test-fixture" must be an http(s) IRI`},
 	} {
@@ -323,11 +343,27 @@ func TestBuild(t *testing.T) {
 	if err := json.Unmarshal(files["demo/au.json"], &d); err != nil {
 		t.Fatal(err)
 	}
-	if d.AUIRI != "https://reach.london/course/test-fixture/demo" || len(d.Questions) != 6 || len(d.Pages) != 7 || *d.MasteryScore != 0.5 {
+	if d.AUIRI != "https://reach.london/course/test-fixture/demo" || len(d.Questions) != 7 || len(d.Pages) != 7 || *d.MasteryScore != 0.5 {
 		t.Errorf("au.json: %+v", d)
 	}
-	if d.Pages[1].IRI != d.AUIRI+"/pages/stories" || d.Questions[0].IRI != d.AUIRI+"/questions/fx-q1" {
-		t.Errorf("IRIs: %s, %s", d.Pages[1].IRI, d.Questions[0].IRI)
+	if d.Pages[1].IRI != d.AUIRI+"/pages/stories" || d.Questions[1].IRI != d.AUIRI+"/questions/fx-q1" {
+		t.Errorf("IRIs: %s, %s", d.Pages[1].IRI, d.Questions[1].IRI)
+	}
+	// The GP page's question counts only for GPs; the estimates by role
+	// are in au.json and, for the whole course, in estimates.json.
+	if !slices.Equal(d.Questions[0].Roles, []string{"gp"}) || len(d.Questions[1].Roles) != 0 {
+		t.Errorf("question roles %v and %v, want [gp] and none", d.Questions[0].Roles, d.Questions[1].Roles)
+	}
+	if d.Meta.ByRole["gp"].QuestionMinutes != 7 || d.Meta.ByRole["artist"].QuestionMinutes != 6 {
+		t.Errorf("au.json estimates by role %+v", d.Meta.ByRole)
+	}
+	var est EstimatesFile
+	if err := json.Unmarshal(files["estimates.json"], &est); err != nil {
+		t.Fatal(err)
+	}
+	if len(est.Modules) != 2 || est.Modules[0].AU != d.AUIRI || est.Modules[0].Minutes["gp"] != d.Meta.ByRole["gp"].Minutes ||
+		est.Modules[0].Minutes["artist"] != d.Meta.ByRole["artist"].Minutes || est.Modules[0].Words["gp"] <= est.Modules[0].Words["artist"] {
+		t.Errorf("estimates.json %+v", est)
 	}
 	if !slices.Equal(d.Reflections, []string{"fx-r1", "fx-r2"}) {
 		t.Errorf("reflections %v", d.Reflections)
@@ -477,6 +513,9 @@ func TestRealCourse(t *testing.T) {
 		}
 		if e.Words < 7000 {
 			t.Errorf("module %s has %d words of learner-facing text, want at least 7000", m.ID, e.Words)
+		}
+		if !m.hasSelfAssessment() {
+			t.Errorf("module %s has no self-assessment at its start and end", m.ID)
 		}
 		if len(m.scenarios) == 0 {
 			t.Errorf("module %s has no branching scenario", m.ID)

@@ -50,6 +50,8 @@ var blockRules = map[string]blockRule{
 	"check":         {arg: "none", noBody: true},
 	"reflections":   {arg: "none", noBody: true},
 	"scenario":      {arg: "required", noBody: true},
+	// The body is the free-text question asked with the confidence ratings.
+	"self-assessment": {arg: "required", values: []string{"start", "end"}},
 }
 
 var blockOpen = regexp.MustCompile(`^:::([A-Za-z][A-Za-z0-9-]*)(?:\s+(.*?))?\s*$`)

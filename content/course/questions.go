@@ -329,10 +329,11 @@ type Interaction struct {
 	Name                    map[string]string   `json:"name"`
 	Description             map[string]string   `json:"description"`
 	InteractionType         string              `json:"interactionType"`
-	CorrectResponsesPattern []string            `json:"correctResponsesPattern"`
+	CorrectResponsesPattern []string            `json:"correctResponsesPattern,omitempty"`
 	Choices                 []InteractionChoice `json:"choices,omitempty"`
 	Source                  []InteractionChoice `json:"source,omitempty"`
 	Target                  []InteractionChoice `json:"target,omitempty"`
+	Scale                   []InteractionChoice `json:"scale,omitempty"`
 }
 
 // InteractionChoice is one interaction component.

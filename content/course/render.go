@@ -122,6 +122,8 @@ func (r *renderer) block(p *Page, bl *block) string {
 		return r.reflections(h)
 	case "scenario":
 		return r.scenario(bl)
+	case "self-assessment":
+		return r.selfAssessment(bl)
 	}
 	return ""
 }
@@ -234,7 +236,9 @@ func (r *renderer) draft(bl *block, name, title string, fields []draftField, hin
 // check renders the page's knowledge-check questions as forms.
 func (r *renderer) check(p *Page, h int) string {
 	var b strings.Builder
-	total := len(r.m.Questions)
+	// Numbered within the page: a role's page has questions of its own.
+	total := len(p.QuestionIDs)
+	r.qnum = 0
 	b.WriteString(`<div class="knowledge-check">`)
 	for _, id := range p.QuestionIDs {
 		q := r.question(id)

@@ -362,11 +362,12 @@ func runModule(t *testing.T, c *Course, files map[string][]byte) {
 	mastery := *m.MasteryScore
 	stateKey := "state|" + au + "|learner-1|" + testRegistration + "|https://reach.london/xapi/state/progress"
 	profileKey := "profile|learner-1|https://reach.london/xapi/profiles/role"
+	// The knowledge check is the page with the most questions (a role's
+	// page may have a few of its own).
 	var checkPage *Page
 	for _, p := range m.Pages {
-		if len(p.QuestionIDs) > 0 {
+		if checkPage == nil || len(p.QuestionIDs) > len(checkPage.QuestionIDs) {
 			checkPage = p
-			break
 		}
 	}
 	var reflectionPage *Page
@@ -386,6 +387,11 @@ func runModule(t *testing.T, c *Course, files map[string][]byte) {
 	}
 	do(t, ctx, chromedp.Click(chromedp.CSS("#role-gp")), chromedp.Click(chromedp.CSS("[data-role-form] button[type=submit]")))
 	waitFor(t, "the role profile", func() bool { return strings.Contains(string(lrs.doc(profileKey)), `"gp"`) })
+	// The profile is written before the page applies the role, so wait
+	// for the form to close first.
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector("[data-role-form]").hidden`, chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+		t.Fatalf("the role form did not close: %v", err)
+	}
 	if got := eval[bool](t, ctx, `[...document.querySelectorAll("details.role-note")].every(d => d.open === (d.dataset.role === "gp"))`); !got {
 		t.Error("role notes are not open for gp only")
 	}
@@ -698,7 +704,9 @@ func TestRuntimeDraftsAndModes(t *testing.T) {
 	do(t, ctx, chromedp.Click(chromedp.CSS("[data-exit]")))
 	waitFor(t, "the return URL", func() bool { lrs.mu.Lock(); defer lrs.mu.Unlock(); return lrs.returned == 1 })
 	n := verbs()
-	if n["completed"]+n["passed"]+n["failed"] != 0 || n["answered"] != 6 || n["terminated"] != 1 {
+	// Seven answers (the script also answers the GP page's question, which
+	// the artist's result of 0 of 6 above leaves out).
+	if n["completed"]+n["passed"]+n["failed"] != 0 || n["answered"] != 7 || n["terminated"] != 1 {
 		t.Errorf("Browse mode sent %v; want answers and terminated but no completed, passed or failed", n)
 	}
 
@@ -973,6 +981,86 @@ func TestScenarioRuntime(t *testing.T) {
 	eval[bool](t, ctx, `document.querySelector('#scn-fx-s1 [data-ending="stayed"] [data-scenario-restart]').click(); true`)
 	if got := visible(); got != "door" {
 		t.Errorf("after Play again, visible parts %q, want the first step", got)
+	}
+	_, _, problems := lrs.snapshot()
+	for _, p := range problems {
+		t.Errorf("LRS: %s", p)
+	}
+}
+
+// TestSelfAssessmentRuntime rates confidence at the start and the end of
+// the fixture module: a missing rating is an error, each rating is a
+// responded statement in the self-assessment profile (the written answer
+// is not sent), and the end shows the learner their own change.
+func TestSelfAssessmentRuntime(t *testing.T) {
+	c, files := buildPackage(t, os.DirFS("testdata/good"), BuildOptions{})
+	m := c.Modules[0]
+	au := c.AUIRI(m)
+	lrs := newFakeLRS(t)
+	lrs.docs["profile|learner-1|https://reach.london/xapi/profiles/role"] = []byte(`{"role":"artist"}`)
+	mux := http.NewServeMux()
+	mux.Handle("/pkg/", packageHandler(files))
+	mux.Handle("/", lrs)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	ctx := newBrowser(t)
+	do(t, ctx, chromedp.Navigate(lrs.launch(srv.URL, au, AUPath(m), 1, 0.5, "Normal")))
+	waitReady(t, ctx)
+	eval[bool](t, ctx, `location.hash = "#page-welcome"; true`)
+	// One of two outcomes rated: an error names what is missing.
+	eval[bool](t, ctx, `document.querySelector("#sa-start-o1-2").checked = true; document.querySelector('[data-self-assessment="start"] button[type=submit]').click(); true`)
+	if got := eval[string](t, ctx, `document.querySelector("#sa-start-error").textContent + " | " + document.activeElement.id`); got != "Rate every statement: 1 of 2 still need a rating. | sa-start-o2-1" {
+		t.Errorf("error and focus %q", got)
+	}
+	do(t, ctx, chromedp.Click(chromedp.CSS("#sa-start-o2-3")), chromedp.SendKeys(chromedp.CSS("#sa-start-text"), "Learn the blocks."),
+		chromedp.Click(chromedp.CSS(`[data-self-assessment="start"] button[type=submit]`)))
+	eval[bool](t, ctx, `location.hash = "#page-summary"; true`)
+	do(t, ctx, chromedp.Click(chromedp.CSS("#sa-end-o1-4")), chromedp.Click(chromedp.CSS("#sa-end-o2-3")),
+		chromedp.SendKeys(chromedp.CSS("#sa-end-text"), "Knowing when to use a scenario."),
+		chromedp.Click(chromedp.CSS(`[data-self-assessment="end"] button[type=submit]`)))
+	change := eval[string](t, ctx, `document.activeElement.matches("[data-sa-change]") ? document.activeElement.innerText : "focus not on the change"`)
+	for _, want := range []string{"Your confidence went up for 1 of 2 learning outcomes.", "use every kind of block\t2\t4\tup 2", "say what each block is for\t3\t3\tno change",
+		"At the start you wrote: Learn the blocks.", "Now you wrote: Knowing when to use a scenario."} {
+		if !strings.Contains(change, want) {
+			t.Errorf("change %q lacks %q", change, want)
+		}
+	}
+	type rating struct{ Obj, Resp, Phase, Outcome, Cat string }
+	var got []rating
+	waitFor(t, "four rating statements", func() bool {
+		stmts, _, _ := lrs.snapshot()
+		got = nil
+		for _, s := range stmts {
+			if verbOf(s) != "responded" || !strings.Contains(fmt.Sprint(get(s, "object", "id")), "/outcomes/") {
+				continue
+			}
+			if strings.Contains(mustJSON(s), "Learn the blocks") {
+				t.Error("the written answer was sent to the LRS")
+			}
+			if get(s, "object", "definition", "interactionType") != "likert" || len(get(s, "object", "definition", "scale").([]any)) != 5 {
+				t.Errorf("rating without a 5-point likert definition: %v", get(s, "object", "definition"))
+			}
+			cat := ""
+			if hasActivity(s, "category", "https://reach.london/xapi/profiles/self-assessment") && hasActivity(s, "parent", au) {
+				cat = "ok"
+			}
+			got = append(got, rating{fmt.Sprint(get(s, "object", "id")), fmt.Sprint(get(s, "result", "response")),
+				fmt.Sprint(get(s, "result", "extensions", "https://reach.london/xapi/extensions/self-assessment-phase")),
+				fmt.Sprint(get(s, "result", "extensions", "https://reach.london/xapi/extensions/outcome")), cat})
+		}
+		return len(got) == 4
+	})
+	want := []rating{{au + "/outcomes/1", "2", "start", "1", "ok"}, {au + "/outcomes/2", "3", "start", "2", "ok"},
+		{au + "/outcomes/1", "4", "end", "1", "ok"}, {au + "/outcomes/2", "3", "end", "2", "ok"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("rating statements\n%v\nwant\n%v", got, want)
+	}
+	// The change is still there after a reload.
+	time.Sleep(1200 * time.Millisecond)
+	do(t, ctx, chromedp.Reload())
+	waitReady(t, ctx)
+	if got := eval[string](t, ctx, `document.querySelector("[data-sa-change]").hidden ? "hidden" : document.querySelector("[data-sa-change]").innerText`); !strings.Contains(got, "up 2") {
+		t.Errorf("after a reload the change shows %q", got)
 	}
 	_, _, problems := lrs.snapshot()
 	for _, p := range problems {

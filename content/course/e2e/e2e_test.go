@@ -389,3 +389,125 @@ const answerAllJS = `(async () => {
   }
   return true;
 })`
+
+// TestEveryRoleEndToEnd signs up a learner of each role and has them take
+// a different module through the whole server, doing everything the
+// module offers (playModule): the self-assessments at the start and end,
+// the module's branching scenario, the knowledge check and every page of
+// their path. The LRS then holds their scenario choices and their ratings
+// as the runtime's profile describes.
+func TestEveryRoleEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole server")
+	}
+	r := reachtest.Start(t, reachtest.Backend{Name: "embedded"})
+	c, err := course.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := client.New(r.URL)
+	if _, err := admin.Login(context.Background(), "", r.AdminEmail, r.AdminPassword); err != nil {
+		t.Fatal(err)
+	}
+	cred, err := admin.CreateCredential(context.Background(), "london", "e2e reader", "all/read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, role := range []string{"linkworker", "artist", "gp", "other"} {
+		mod := c.Modules[i%len(c.Modules)]
+		t.Run(role+" in "+mod.ID, func(t *testing.T) {
+			ctx := newBrowser(t)
+			jar, _ := cookiejar.New(nil)
+			p := &portalSession{t: t, base: r.URL, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+				return http.ErrUseLastResponse
+			}}}
+			p.do(http.MethodGet, "/b/london/", nil)
+			if code, body := p.do(http.MethodPost, "/b/london/signup", url.Values{"name": {"Learner " + role}, "email": {role + "@example.org"},
+				"password": {"correct horse battery"}, "profession": {role}, "_csrf": {p.csrf()}}); code != http.StatusSeeOther {
+				t.Fatalf("sign-up: %d %s", code, body)
+			}
+			_, dash := p.do(http.MethodGet, "/b/london/dashboard", nil)
+			links := moduleLinkRE.FindAllStringSubmatch(dash, -1)
+			if len(links) <= i {
+				t.Fatalf("the dashboard has %d launch buttons, want module %d:\n%s", len(links), i+1, dash)
+			}
+			code, body := p.do(http.MethodPost, "/b/london/modules/"+links[i][1]+"/launch", url.Values{"_csrf": {p.csrf()}})
+			link := launchLinkRE.FindStringSubmatch(body)
+			if code != http.StatusOK || link == nil {
+				t.Fatalf("launch: %d %s", code, body)
+			}
+			launchURL := html.UnescapeString(link[1])
+			lu, _ := url.Parse(launchURL)
+			registration := lu.Query().Get("registration")
+			if err := chromedp.Do(ctx, chromedp.Navigate(launchURL)); err != nil {
+				t.Fatal(err)
+			}
+			if got := evalString(t, ctx, `new Promise(r => { const w = () => document.documentElement.dataset.ready === "true" ? r(document.title) : setTimeout(w, 50); w(); })`); got == "" {
+				t.Fatal("the AU did not start")
+			}
+			if !strings.Contains(evalString(t, ctx, `document.querySelector(".module-title").textContent`), mod.Title[:20]) {
+				t.Fatalf("launched %q, want module %s", evalString(t, ctx, `document.querySelector(".module-title").textContent`), mod.ID)
+			}
+			playModule(topDoc(t, ctx), mod, role)
+
+			// The LRS has the choices and the ratings.
+			au := c.AUIRI(mod)
+			var scenarioSteps, ratings, endings int
+			var verbs []string
+			for end := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+				scenarioSteps, ratings, endings, verbs = 0, 0, 0, nil
+				for _, s := range statementsOf(t, r.URL, cred, registration) {
+					verbs = append(verbs, s.verb())
+					if s.verb() != "responded" {
+						continue
+					}
+					switch {
+					case strings.HasPrefix(s.Object.ID, au+"/scenarios/"):
+						scenarioSteps++
+						if s.Result.Extensions["https://reach.london/xapi/extensions/scenario-ending"] != nil {
+							endings++
+						}
+					case strings.HasPrefix(s.Object.ID, au+"/outcomes/"):
+						ratings++
+					}
+				}
+				if endings == 1 && ratings == 2*len(mod.Outcomes) && slices.Contains(verbs, "completed") && slices.Contains(verbs, "passed") {
+					break
+				}
+				if time.Now().After(end) {
+					t.Fatalf("%d scenario choices (%d endings), %d ratings (want %d); statements: %v", scenarioSteps, endings, ratings, 2*len(mod.Outcomes), verbs)
+				}
+			}
+			t.Logf("%s: %d scenario choices, %d ratings; %d statements", role, scenarioSteps, ratings, len(verbs))
+		})
+	}
+}
+
+// statementsOf reads a registration's statements, oldest first.
+func statementsOf(t *testing.T, base string, cred client.Credential, registration string) []scenarioStatement {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/xapi/statements?registration="+registration+"&ascending=true&limit=500", nil)
+	req.SetBasicAuth(cred.Key, cred.Secret)
+	req.Header.Set("X-Experience-API-Version", "1.0.3")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out struct{ Statements []scenarioStatement }
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out.Statements
+}
+
+// scenarioStatement is as much of a statement as TestEveryRoleEndToEnd reads.
+type scenarioStatement struct {
+	Verb   struct{ ID string } `json:"verb"`
+	Object struct{ ID string } `json:"object"`
+	Result struct {
+		Extensions map[string]any `json:"extensions"`
+	} `json:"result"`
+}
+
+func (s scenarioStatement) verb() string { return s.Verb.ID[strings.LastIndex(s.Verb.ID, "/")+1:] }

@@ -173,3 +173,49 @@ func completeModule(f frameDoc, mod *course.Module, role string) {
 		f.waitFor("Next to lead to "+id, fmt.Sprintf(`location.hash === "#page-%s"`, id), 5*time.Second)
 	}
 }
+
+// playModule plays a module as a learner of role who does everything the
+// module offers: rates their confidence at the start, plays the module's
+// branching scenario to an ending, answers every question, reads their
+// path, then rates their confidence at the end and sees their change.
+func playModule(f frameDoc, mod *course.Module, role string) {
+	f.t.Helper()
+	f.waitFor("the AU to start", `document.documentElement.dataset.ready === "true"`, 20*time.Second)
+	f.bool(fmt.Sprintf(`location.hash = "#page-%s"; true`, mod.Pages[0].ID))
+	// Start: a 2 for every outcome.
+	f.bool(`(() => { const form = document.querySelector('[data-self-assessment="start"]');
+		form.querySelectorAll("fieldset[data-outcome]").forEach(fs => { fs.querySelector('input[value="2"]').checked = true; });
+		form.querySelector("[data-sa-text]").value = "I hope to learn who does what.";
+		form.requestSubmit(); return true })()`)
+	f.waitFor("the start ratings saved", `document.querySelector('[data-self-assessment="start"] [data-save-status]').textContent === "Saved."`, 5*time.Second)
+	// The scenario: always take the first choice, continue, until an ending.
+	page := ""
+	for _, pg := range mod.Pages {
+		if strings.HasPrefix(pg.ID, "scenario-") {
+			page = pg.ID
+		}
+	}
+	if page == "" {
+		f.t.Fatalf("module %s has no scenario page", mod.ID)
+	}
+	ending := f.string(fmt.Sprintf(`(async () => { location.hash = "#page-%s";
+		const box = document.querySelector("#page-%s [data-scenario]");
+		for (let i = 0; i < 20; i++) {
+			const end = [...box.querySelectorAll("[data-ending]")].find(e => !e.hidden);
+			if (end) return end.querySelector("h2, h3, h4").textContent;
+			const form = [...box.querySelectorAll("form.scenario-step")].find(e => !e.hidden);
+			form.querySelector("input").checked = true;
+			form.requestSubmit();
+			box.querySelector("[data-scenario-continue]").click();
+		}
+		return "no ending after 20 steps"; })()`, page, page))
+	if !strings.HasPrefix(ending, "Ending: ") {
+		f.t.Fatalf("the scenario on %s did not end: %s", page, ending)
+	}
+	completeModule(f, mod, role)
+	// End: a 3 for every outcome; the change shows one step up for each.
+	f.bool(`(() => { location.hash = "#page-summary"; const form = document.querySelector('[data-self-assessment="end"]');
+		form.querySelectorAll("fieldset[data-outcome]").forEach(fs => { fs.querySelector('input[value="3"]').checked = true; });
+		form.requestSubmit(); return true })()`)
+	f.waitFor("the learner's change", fmt.Sprintf(`!document.querySelector("[data-sa-change]").hidden && document.querySelector("[data-sa-change]").textContent.includes("Your confidence went up for %d of %d learning outcomes.")`, len(mod.Outcomes), len(mod.Outcomes)), 5*time.Second)
+}

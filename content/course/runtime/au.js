@@ -144,7 +144,7 @@
     return { objectType: 'Activity', id: launch.activityId };
   }
 
-  function statement(verb, object, { result, cmi5 = false, moveOn = false, parent = false, mastery = false } = {}) {
+  function statement(verb, object, { result, cmi5 = false, moveOn = false, parent = false, mastery = false, category = '' } = {}) {
     if (!tracked) return null;
     const ctx = JSON.parse(JSON.stringify(launchData.contextTemplate || {}));
     if (!ctx.registration && launch.registration) ctx.registration = launch.registration;
@@ -156,6 +156,7 @@
     if (cmi5) addTo('category', CAT_CMI5);
     if (moveOn) addTo('category', CAT_MOVEON);
     if (parent) addTo('parent', launch.activityId);
+    if (category) addTo('category', category);
     if (mastery) {
       ctx.extensions = { ...(ctx.extensions || {}), [data.extensions.masteryScore]: masteryScore() };
     }
@@ -646,9 +647,11 @@
   // checkScore shows the result once every question is answered and, in a
   // Normal launch, records passed (once per registration) or failed.
   function checkScore(fresh) {
-    const total = data.questions.length;
+    // Questions on another role's pages do not count for this learner.
+    const questions = data.questions.filter((q) => !q.roles || q.roles.length === 0 || q.roles.includes(state.role));
+    const total = questions.length;
     if (total === 0) return;
-    const answered = data.questions.filter((q) => state.answers[q.id]);
+    const answered = questions.filter((q) => state.answers[q.id]);
     if (answered.length < total) return;
     const right = answered.filter((q) => state.answers[q.id].success).length;
     const scaled = Math.round((right / total) * 10000) / 10000;
@@ -784,6 +787,133 @@
       log.append(li);
     }
     wrap.hidden = st.path.length === 0;
+  }
+
+  // ---- self-assessment -------------------------------------------------------
+
+  // The learner's ratings are kept in the state as
+  // selfAssessment{start|end: {ratings: [1-5 per outcome], text, at}} and
+  // sent as responded statements, one per outcome (runtime/README.md).
+  function selfState() {
+    state.selfAssessment = state.selfAssessment || {};
+    return state.selfAssessment;
+  }
+
+  function wireSelfAssessments() {
+    const sa = data.selfAssessment;
+    if (!sa) return;
+    for (const form of $$('form[data-self-assessment]')) {
+      const phase = form.dataset.selfAssessment;
+      const saved = selfState()[phase];
+      const text = $('[data-sa-text]', form);
+      if (saved) {
+        saved.ratings.forEach((v, i) => {
+          const r = $(`fieldset[data-outcome="${i + 1}"] input[value="${v}"]`, form);
+          if (r) r.checked = true;
+        });
+        text.value = saved.text || '';
+      }
+      form.addEventListener('submit', (ev) => {
+        ev.preventDefault();
+        saveSelfAssessment(form, phase, sa);
+      });
+    }
+    renderChange();
+  }
+
+  function saveSelfAssessment(form, phase, sa) {
+    const err = $('[data-error]', form);
+    const sets = $$('fieldset[data-outcome]', form);
+    const ratings = sets.map((f) => { const c = $('input:checked', f); return c ? Number(c.value) : null; });
+    const missing = sets.filter((f, i) => ratings[i] === null);
+    for (const i of $$('[aria-invalid]', form)) i.removeAttribute('aria-invalid');
+    if (missing.length) {
+      err.textContent = `Rate every statement: ${missing.length} of ${sets.length} still need a rating.`;
+      err.hidden = false;
+      for (const f of missing) for (const i of $$('input', f)) i.setAttribute('aria-invalid', 'true');
+      $('input', missing[0]).focus();
+      return;
+    }
+    err.textContent = '';
+    err.hidden = true;
+    selfState()[phase] = { ratings, text: $('[data-sa-text]', form).value, at: new Date().toISOString() };
+    save();
+    // The written answer stays in the learner's state; statements carry
+    // only the ratings.
+    send(sa.outcomes.map((o, i) => statement('responded', { objectType: 'Activity', id: o.iri, definition: o.definition }, {
+      parent: true, category: sa.profile,
+      result: { response: String(ratings[i]), extensions: { [sa.extensions.phase]: phase, [sa.extensions.outcome]: i + 1 } },
+    })));
+    $('[data-save-status]', form).textContent = 'Saved.';
+    if (phase === 'end') {
+      renderChange();
+      const box = $('[data-sa-change]', form);
+      if (box) box.focus();
+    } else {
+      announce('Your answers are saved. You will rate your confidence again at the end of the module.');
+    }
+  }
+
+  // renderChange shows the learner their own change, outcome by outcome,
+  // once they have rated their confidence at the end.
+  function renderChange() {
+    const box = $('[data-sa-change]');
+    const sa = data.selfAssessment;
+    const st = selfState();
+    if (!box || !sa || !st.end) return;
+    const body = $('[data-sa-change-body]', box);
+    body.textContent = '';
+    const start = st.start;
+    const table = document.createElement('table');
+    const cap = document.createElement('caption');
+    cap.textContent = 'Your confidence, from 1 (not at all confident) to 5 (very confident)';
+    table.append(cap);
+    const row = (cells, head) => {
+      const tr = document.createElement('tr');
+      cells.forEach((c, i) => {
+        const cell = document.createElement(head || i === 0 ? 'th' : 'td');
+        if (head) cell.scope = 'col'; else if (i === 0) cell.scope = 'row';
+        cell.textContent = c;
+        tr.append(cell);
+      });
+      return tr;
+    };
+    const thead = document.createElement('thead');
+    thead.append(row(['I can …', 'At the start', 'Now', 'Change'], true));
+    const tbody = document.createElement('tbody');
+    let up = 0;
+    sa.outcomes.forEach((o, i) => {
+      const a = start ? start.ratings[i] : null;
+      const b = st.end.ratings[i];
+      let change = 'not rated at the start';
+      if (a) {
+        const d = b - a;
+        if (d > 0) up++;
+        change = d === 0 ? 'no change' : (d > 0 ? `up ${d}` : `down ${-d}`);
+      }
+      tbody.append(row([o.text, a ? String(a) : '–', String(b), change]));
+    });
+    table.append(thead, tbody);
+    const wrap = document.createElement('div');
+    wrap.className = 'table-wrap';
+    wrap.tabIndex = 0;
+    wrap.setAttribute('role', 'group');
+    wrap.setAttribute('aria-label', 'Table (scrolls sideways)');
+    wrap.append(table);
+    const summary = document.createElement('p');
+    summary.textContent = start
+      ? `Your confidence went up for ${up} of ${sa.outcomes.length} learning outcomes.`
+      : 'You did not rate your confidence at the start of the module, so there is nothing to compare with.';
+    body.append(summary, wrap);
+    for (const [label, entry] of [['At the start you wrote:', start], ['Now you wrote:', st.end]]) {
+      if (!entry || !(entry.text || '').trim()) continue;
+      const p = document.createElement('p');
+      const b = document.createElement('strong');
+      b.textContent = label + ' ';
+      p.append(b, entry.text);
+      body.append(p);
+    }
+    box.hidden = false;
   }
 
   // ---- reflections ---------------------------------------------------------
@@ -1118,6 +1248,7 @@
     wireReflections();
     wireDrafts();
     wireScenarios();
+    wireSelfAssessments();
     wireExit();
     applyRole();
     restoreQuestions();
