@@ -475,6 +475,10 @@ func TestCourseStructureValidates(t *testing.T) {
 	}
 }
 
+// rolePathsPending lists the modules whose role pages are still to be
+// written (issue 16); TestRealCourse holds every other module to them.
+var rolePathsPending = map[string]bool{"landscape": true, "working-across-sectors": true, "co-design-to-recruitment": true}
+
 // TestRealCourse checks the writers' sources: they load without problems,
 // build a package whose cmi5.xml validates, and each module is about two
 // hours of study with at least 7,000 words. Only a module folder with no
@@ -508,11 +512,36 @@ func TestRealCourse(t *testing.T) {
 		e := m.Estimate()
 		t.Logf("module %s: %d words, %.0f min reading + %d min activities + %d min questions = %d min; %d pages, %d questions",
 			m.ID, e.Words, e.ReadingMinutes, e.ActivityMinutes, e.QuestionMinutes, e.Minutes, len(m.Pages), len(m.Questions))
-		if e.Minutes < 110 || e.Minutes > 130 {
-			t.Errorf("module %s takes about %d minutes, want 110 to 130", m.ID, e.Minutes)
+		// Each role's path (shared pages and the role's own) is about two
+		// hours and a substantial read.
+		for _, role := range Roles {
+			re := m.EstimateFor(role)
+			t.Logf("  %s path: %d words, %d min", role, re.Words, re.Minutes)
+			if re.Minutes < 100 || re.Minutes > 130 {
+				t.Errorf("module %s: the %s path takes about %d minutes, want 100 to 130", m.ID, role, re.Minutes)
+			}
+			if re.Words < 6500 {
+				t.Errorf("module %s: the %s path has %d words of learner-facing text, want at least 6500", m.ID, role, re.Words)
+			}
 		}
-		if e.Words < 7000 {
-			t.Errorf("module %s has %d words of learner-facing text, want at least 7000", m.ID, e.Words)
+		// Role paths that are really different: at least two substantial
+		// pages (400 words or more) for each professional group, each
+		// with a question of its own. Modules not yet rewritten this way
+		// are listed in rolePathsPending.
+		for _, role := range []string{"artist", "linkworker", "gp"} {
+			pages, questions := 0, 0
+			for _, p := range m.Pages {
+				if !p.ForAll() && slices.Contains(p.Roles, role) {
+					t.Logf("  %s page %s: %d words", role, p.ID, p.Words)
+				}
+				if !p.ForAll() && slices.Contains(p.Roles, role) && p.Words >= 400 {
+					pages++
+					questions += len(p.QuestionIDs)
+				}
+			}
+			if (pages < 2 || questions < 1) && !rolePathsPending[m.ID] {
+				t.Errorf("module %s has %d substantial pages and %d questions of its own for %s, want at least 2 pages and a question", m.ID, pages, questions, role)
+			}
 		}
 		if !m.hasSelfAssessment() {
 			t.Errorf("module %s has no self-assessment at its start and end", m.ID)
