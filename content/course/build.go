@@ -68,6 +68,13 @@ func Build(w io.Writer, c *Course, opts BuildOptions) error {
 		}
 		files[AUPath(m)] = page
 		files[m.ID+"/au.json"] = data
+		for _, p := range m.Pages {
+			for _, pt := range p.parts {
+				if pt.block != nil && pt.block.figure != nil {
+					files[m.ID+"/images/"+pt.block.figure.file] = pt.block.figure.data
+				}
+			}
+		}
 	}
 	files["cmi5.xml"] = courseStructure(c, opts.Slots.borough())
 	est, err := estimatesJSON(c)

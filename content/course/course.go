@@ -285,6 +285,7 @@ func loadModule(fsys fs.FS, dir string, pr *problems, questionIDs, reflectionIDs
 	}
 	checkModuleBlocks(m, pr, reflectionIDs)
 	m.scenarios = loadScenarios(fsys, dir, pr)
+	loadFigures(fsys, m, pr)
 	placeScenarios(m, pr)
 
 	// The last page cites the module's sources; a module without one cannot
@@ -376,6 +377,13 @@ func loadPage(fsys fs.FS, name string, pr *problems) *Page {
 	p.parts = parseBody(string(body), name, bodyLine, pr)
 	p.Words = countWords(p.Title)
 	for _, pt := range p.parts {
+		// A figure's long description restates the picture for those who
+		// cannot see it: a learner takes in one or the other, so only the
+		// caption is counted.
+		if pt.block != nil && pt.block.figure != nil {
+			p.Words += countWords(pt.block.figure.caption)
+			continue
+		}
 		p.Words += countWords(pt.text)
 		if pt.block != nil && pt.block.name == "check" {
 			p.hasCheck = true

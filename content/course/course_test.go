@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -126,6 +127,8 @@ func TestLoadRejects(t *testing.T) {
 		return func(f fstest.MapFS) { f[file] = &fstest.MapFile{Data: []byte(content)} }
 	}
 	const sc = "modules/1-demo/scenarios/fx-s1.yaml"
+	const stories = "modules/1-demo/pages/02-stories.md"
+	const image = "modules/1-demo/images/two-steps.svg"
 	for _, tc := range []struct {
 		name   string
 		change func(fstest.MapFS)
@@ -146,7 +149,7 @@ func TestLoadRejects(t *testing.T) {
 		{"h1 in body", replace(welcome, "## What you will do", "# What you will do"), welcome + ":8: use ## for headings"},
 		{"skipped heading", replace(welcome, "## What you will do", "### What you will do"), welcome + ":8: heading level 3 skips a level"},
 		{"raw html", replace(welcome, "Welcome. This", "<div>Welcome.</div>\n\nThis"), welcome + ":6: raw HTML is not allowed"},
-		{"image", replace(welcome, "Welcome. This", "![a choir](choir.jpg) This"), "images are not supported"},
+		{"image", replace(welcome, "Welcome. This", "![a choir](choir.jpg) This"), "use a :::figure block for images, with alt text and a long description"},
 		{"question missing", replace(checkPage, "fx-q6]", "fx-q6, fx-q9]"), `questions: "fx-q9" is not defined in ` + questions},
 		{"question on no page", replace(checkPage, ", fx-q6]", "]"), questions + `:41: question "fx-q6" is not listed in any page's questions`},
 		{"question on two pages", replace("modules/1-demo/pages/06-summary.md", "title: Summary\n---\n", "title: Summary\nquestions: [fx-q1]\n---\n:::check\n:::\n"), `questions: "fx-q1" is already shown on ` + checkPage},
@@ -190,6 +193,23 @@ func TestLoadRejects(t *testing.T) {
 			replace("modules/1-demo/pages/06-summary.md", ":::self-assessment end", ":::self-assessment start")(f)
 		}, ":::self-assessment end must be on a later page than :::self-assessment start"},
 		{"self-assessment without question", replace("modules/1-demo/pages/06-summary.md", "What has changed for you?\n", ""), "the :::self-assessment block is empty"},
+		{"figure without alt", replace(stories, "alt: Two boxes, Notice then Refer, joined by an arrow.\n", ""), `:::figure two-steps.svg: the first line must be "alt: "`},
+		{"figure alt names the file", replace(stories, "alt: Two boxes, Notice then Refer, joined by an arrow.", "alt: two-steps.svg"), "should say what the picture shows"},
+		{"figure without long description", replace(stories, "\nThe first box says Notice. An arrow leads down to the second box, which says Refer.\n", ""), "write a long description after the alt line"},
+		{"figure file missing", replace(stories, ":::figure two-steps.svg", ":::figure three-steps.svg"), "cannot read modules/1-demo/images/three-steps.svg"},
+		{"figure bad name", replace(stories, ":::figure two-steps.svg", ":::figure Two Steps.gif"), `:::figure "Two Steps.gif": name the image file`},
+		{"image unused", add("modules/1-demo/images/spare.svg", "<svg viewBox=\"0 0 1 1\"/>"), "modules/1-demo/images/spare.svg: image is not used by any :::figure"},
+		{"image too big", add(image, "<svg viewBox=\"0 0 1 1\">"+strings.Repeat("<g/>", 30000)+"</svg>"), image + ": image is 118 KB; the limit is 100 KB"},
+		{"svg with script", add(image, "<svg viewBox=\"0 0 1 1\"><script>alert(1)</script></svg>"), "SVG may not contain <script>"},
+		{"svg with event", add(image, "<svg viewBox=\"0 0 1 1\" onload=\"alert(1)\"/>"), "SVG may not contain event attributes such as onload"},
+		{"svg with external link", add(image, "<svg viewBox=\"0 0 1 1\"><image href=\"https://example.org/x.png\"/></svg>"), "SVG may only link inside itself"},
+		{"svg without viewBox", add(image, "<svg width=\"10\" height=\"10\"/>"), "needs a viewBox"},
+		{"not an svg", add(image, "<html><body>hi</body></html>"), "not an SVG file: the root element is <html>"},
+		{"png that is not", func(f fstest.MapFS) {
+			replace(stories, ":::figure two-steps.svg", ":::figure two-steps.png")(f)
+			f["modules/1-demo/images/two-steps.png"] = &fstest.MapFile{Data: []byte("GIF89a")}
+			delete(f, image)
+		}, "not a PNG file"},
 		{"module missing", replace("course.yaml", "  - 2-plan", "  - 3-missing"), "modules/3-missing/module.yaml: cannot read"},
 		{"course id not an IRI", replace("course.yaml", "id: https://reach.london/course/test-fixture", "id: test-fixture"), `course.yaml: id "test-fixture" must be an http(s) IRI`},
 	} {
@@ -325,8 +345,14 @@ func TestBuild(t *testing.T) {
 			t.Errorf("package has no %s", name)
 		}
 	}
+	if !bytes.Equal(files["demo/images/two-steps.svg"], mustRead(t, "testdata/good/modules/1-demo/images/two-steps.svg")) {
+		t.Error("the package lacks the figure's image at demo/images/two-steps.svg")
+	}
 	page := string(files["demo/index.html"])
 	for _, want := range []string{
+		`<div class="slot slot-default" role="note" aria-label="Local offers not added yet"><p class="slot-label">Local offers for London have not been added yet</p>`,
+		`<img src="images/two-steps.svg" alt="Two boxes, Notice then Refer, joined by an arrow." aria-describedby="fig-two-steps-long">`,
+		`<figcaption>Two steps.</figcaption>`, `<summary>Long description of this diagram</summary><div id="fig-two-steps-long"><p>The first box says Notice.`,
 		`<html lang="en-GB">`, `Welcome to London`, `Ask your link worker about offers in London.`,
 		`Fictional composite`, `(fictional composite)`, `data-role="gp"`, `id="page-for-gps"`, `data-roles="gp"`,
 		`data-draft="offer"`, `data-hints-summary aria-live="polite"`, `Question 6 of 6.`, `class="skip-link"`,
@@ -590,5 +616,53 @@ func TestScenarioPathWords(t *testing.T) {
 	s := c.Modules[0].scenarios["fx-s1"]
 	if got := s.pathWords(); got != 103 {
 		t.Errorf("path words %d, want 103", got)
+	}
+}
+
+func mustRead(t *testing.T, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// characters are the invented people of the course's case studies and
+// scenarios. Each may appear in one module only, so that no name stands
+// for two different people.
+var characters = []string{"Maureen", "Dev", "Sam", "Amira", "Chloe", "Lorraine", "Dennis", "Kieran", "Nia", "Agnes", "Tom", "Rosa",
+	"Kwame", "Hannah", "Joseph", "Nadia", "Colin", "Joyce", "Femi", "Rose", "Lucy", "Mo", "Hussain", "Ines", "Grace", "Omar", "Kofi",
+	"Frank", "Yusuf", "Bernadette", "Priya", "Shah", "Bea"}
+
+func TestNamesNotReused(t *testing.T) {
+	c, err := Load(Sources())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range characters {
+		re := regexp.MustCompile(`\b` + name + `\b`)
+		var in []string
+		for _, m := range c.Modules {
+			text := ""
+			for _, p := range m.Pages {
+				if p.ID == "sources" {
+					continue // the sources page names the invented people
+				}
+				for _, pt := range p.parts {
+					text += pt.text + "\n"
+				}
+			}
+			for _, s := range m.scenarios {
+				data, _ := fs.ReadFile(Sources(), s.file)
+				text += string(data)
+			}
+			if re.MatchString(text) {
+				in = append(in, m.ID)
+			}
+		}
+		if len(in) > 1 {
+			t.Errorf("%s appears in modules %v; give each module its own people", name, in)
+		}
 	}
 }

@@ -20,6 +20,7 @@ type block struct {
 	body      string
 	bodyHTML  string
 	level     int // heading level for the block's own heading
+	figure    *figure
 }
 
 // part is a run of Markdown or one block, in page order.
@@ -50,6 +51,9 @@ var blockRules = map[string]blockRule{
 	"check":         {arg: "none", noBody: true},
 	"reflections":   {arg: "none", noBody: true},
 	"scenario":      {arg: "required", noBody: true},
+	// The body opens with "alt:" (and optionally "caption:") lines, then
+	// the long description.
+	"figure": {arg: "required"},
 	// The body is the free-text question asked with the confidence ratings.
 	"self-assessment": {arg: "required", values: []string{"start", "end"}},
 }
@@ -137,7 +141,11 @@ func parseBody(body, file string, firstLine int, pr *problems) []part {
 				pr.add(file, b.line, "the :::%s block is empty", b.name)
 			}
 			inner := b.level
-			b.bodyHTML = renderMarkdown(b.body, file, lineOf(b.body, b.line+1), &inner, pr)
+			line := lineOf(b.body, b.line+1)
+			if b.name == "figure" {
+				parseFigureHead(b, file, pr)
+			}
+			b.bodyHTML = renderMarkdown(b.body, file, line, &inner, pr)
 			continue
 		}
 		pt.html = renderMarkdown(pt.text, file, lineOf(pt.text, 0), &level, pr)
@@ -222,7 +230,7 @@ func renderMarkdown(src, file string, firstLine int, level *int, pr *problems) s
 		case *ast.HTMLBlock, *ast.RawHTML:
 			pr.add(file, lineAt(n), "raw HTML is not allowed in pages; use Markdown")
 		case *ast.Image:
-			pr.add(file, lineAt(n), "images are not supported in pages yet")
+			pr.add(file, lineAt(n), "use a :::figure block for images, with alt text and a long description")
 		case *ast.Link:
 			// External links open in a new tab so the learner does not leave
 			// the AU (which would end its session).

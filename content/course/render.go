@@ -124,6 +124,8 @@ func (r *renderer) block(p *Page, bl *block) string {
 		return r.scenario(bl)
 	case "self-assessment":
 		return r.selfAssessment(bl)
+	case "figure":
+		return r.figure(bl)
 	}
 	return ""
 }
@@ -195,8 +197,11 @@ func (r *renderer) slot(bl *block) string {
 	if b.Len() > 0 {
 		return b.String()
 	}
-	// Nothing filled: the London-wide default the writers put in the block.
-	return `<div class="slot slot-default">` + bl.bodyHTML + `</div>`
+	// Nothing filled: the writers' London-wide default, shown as a
+	// placeholder so that it does not read as course text.
+	what := map[string]string{"local-offers": "Local offers", "local-contacts": "Local contacts", "local-case-studies": "Local case studies"}[bl.arg]
+	return `<div class="slot slot-default" role="note" aria-label="` + what + ` not added yet"><p class="slot-label">` + what + ` for ` + esc(r.borough) +
+		` have not been added yet</p><p class="slot-hint">Your borough can add them. Until then:</p>` + bl.bodyHTML + `</div>`
 }
 
 func dl(rows [][2]string) string {
