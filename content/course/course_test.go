@@ -248,6 +248,7 @@ func TestInteraction(t *testing.T) {
 		"fx-q4": {"matching", []string{"s1[.]t1[,]s2[.]t2"}},
 		"fx-q5": {"sequencing", []string{"a[,]b[,]c"}},
 		"fx-q6": {"fill-in", []string{"{case_matters=false}5", "{case_matters=false}five"}},
+		"fx-q7": {"true-false", []string{"true"}},
 	}
 	for _, q := range c.Modules[0].Questions {
 		in := q.Interaction("Merton")
