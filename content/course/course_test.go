@@ -667,3 +667,60 @@ func TestNamesNotReused(t *testing.T) {
 		}
 	}
 }
+
+// abbreviations maps each abbreviation the course uses to the start of
+// its expansion. At its first use in each module (pages in order, then
+// the scenarios placed on them; not the sources page), the expansion must
+// stand within 150 characters of it.
+var abbreviations = map[string]string{
+	"NHS": "National Health Service", "GP": "general practi", "PCN": "Primary Care Network", "ICS": "integrated care system",
+	"VCSE": "voluntary, community", "NASP": "National Academy for Social Prescribing", "GLA": "Greater London Authority",
+	"DBS": "Disclosure and Barring Service", "OHID": "Office for Health Improvement and Disparities",
+	"ARRS": "Additional Roles Reimbursement Scheme", "CHWA": "Culture, Health", "NCCH": "National Centre for Creative Health",
+	"APPG": "All-Party Parliamentary Group", "ONS": "Office for National Statistics", "WEMWBS": "Warwick-Edinburgh",
+	"RCT": "randomised controlled trial", "UCL": "University College London", "PHE": "Public Health England",
+	"ICO": "Information Commissioner", "GDPR": "General Data Protection Regulation", "COPD": "chronic obstructive pulmonary disease",
+	"DHSC": "Department of Health and Social Care", "CPD": "continuing professional development",
+}
+
+func TestAbbreviationsExpanded(t *testing.T) {
+	c, err := Load(Sources())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range c.Modules {
+		var b strings.Builder
+		for _, p := range m.Pages {
+			if p.ID == "sources" {
+				continue
+			}
+			b.WriteString(p.Title + "\n")
+			for _, pt := range p.parts {
+				// Quoted examples (lines starting with >) may show jargon on
+				// purpose, as "before" versions of a text.
+				for _, ln := range strings.Split(pt.text, "\n") {
+					if !strings.HasPrefix(strings.TrimSpace(ln), ">") {
+						b.WriteString(ln + "\n")
+					}
+				}
+				if pt.block != nil && pt.block.name == "scenario" && m.scenarios[pt.block.arg] != nil {
+					data, _ := fs.ReadFile(Sources(), m.scenarios[pt.block.arg].file)
+					b.Write(data)
+				}
+			}
+		}
+		// Pages are wrapped at any width, so compare with whitespace folded.
+		text := strings.Join(strings.Fields(b.String()), " ")
+		lower := strings.ToLower(text)
+		for abbr, long := range abbreviations {
+			loc := regexp.MustCompile(`\b` + abbr + `s?\b`).FindStringIndex(text)
+			if loc == nil {
+				continue
+			}
+			from, to := max(0, loc[0]-150), min(len(text), loc[1]+150)
+			if !strings.Contains(lower[from:to], strings.ToLower(long)) {
+				t.Errorf("module %s: %s is used before it is expanded (%q): near %q", m.ID, abbr, long, strings.ReplaceAll(text[max(0, loc[0]-60):min(len(text), loc[1]+60)], "\n", " "))
+			}
+		}
+	}
+}
