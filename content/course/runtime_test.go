@@ -677,6 +677,10 @@ func TestRuntimeDraftsAndModes(t *testing.T) {
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector("[data-hints]").textContent.includes('Jargon: "utilise". Try "use".')`, chromedp.WithPollingTimeout(5*time.Second))); err != nil {
 		t.Errorf("no jargon hint: %v", err)
 	}
+	// The hints sit just after the field being typed, and say which.
+	if got := eval[string](t, ctx, `document.querySelector("#draft-offer-who").closest(".field").nextElementSibling.querySelector(".plain-hints-title").textContent`); got != "Plain-language hints: Who it is for" {
+		t.Errorf("after the field being typed: %q, want the hints for it", got)
+	}
 	hints := eval[string](t, ctx, `document.querySelector("[data-hints]").textContent`)
 	for _, want := range []string{"Average sentence: 27 words", "Longest sentence: 27 words", "Reading age: about"} {
 		if !strings.Contains(hints, want) {

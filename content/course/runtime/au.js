@@ -1079,6 +1079,17 @@
     window.print();
   }
 
+  // placeHints moves the plain-language hints to sit just after the field
+  // being typed, and names the field they are about.
+  function placeHints(box, ta) {
+    const field = ta.closest('.field');
+    if (!box || !field || field.nextElementSibling === box) return;
+    field.after(box);
+    const title = $('.plain-hints-title', box);
+    const label = $(`label[for="${CSS.escape(ta.id)}"]`);
+    if (title && label) title.textContent = `Plain-language hints: ${label.textContent}`;
+  }
+
   function wireDrafts() {
     for (const form of $$('form.draft')) {
       const name = form.dataset.draft;
@@ -1089,11 +1100,15 @@
       const hintBox = $('[data-hints]', form);
       const allText = () => d.fields.map((f) => state.drafts[name][f.id] || '').join('\n');
       const summary = $('[data-hints-summary]', form);
-      const hints = debounce(() => hintBox && renderHints(hintBox, allText(), summary), HINT_DELAY);
+      // The hints follow the field being typed and measure that field.
+      let typing = null;
+      const hints = debounce(() => hintBox && renderHints(hintBox, typing ? typing.value : allText(), summary), HINT_DELAY);
       const saved = debounce(() => { status.textContent = 'Draft saved.'; }, SAVE_DELAY);
       for (const ta of $$('textarea[data-field]', form)) {
         ta.value = state.drafts[name][ta.dataset.field] || '';
         ta.addEventListener('input', () => {
+          if (typing !== ta && hintBox) placeHints(hintBox.closest('.plain-hints'), ta);
+          typing = ta;
           state.drafts[name][ta.dataset.field] = ta.value;
           save();
           saved();
