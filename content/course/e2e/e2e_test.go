@@ -449,6 +449,14 @@ func TestEveryRoleEndToEnd(t *testing.T) {
 				t.Fatalf("launched %q, want module %s", evalString(t, ctx, `document.querySelector(".module-title").textContent`), mod.ID)
 			}
 			playModule(topDoc(t, ctx), mod, role)
+			// The module's diagrams are served with the package and load.
+			if got := evalString(t, ctx, `(async () => { const imgs = [...document.querySelectorAll("figure.diagram img")];
+				await Promise.all(imgs.map(i => i.decode().catch(() => null)));
+				return imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute("src")).join(" ") || "ok:" + imgs.length; })()`); !strings.HasPrefix(got, "ok:") {
+				t.Errorf("diagrams that did not load: %s", got)
+			} else {
+				t.Logf("%s: %s diagrams loaded", mod.ID, got[3:])
+			}
 
 			// The LRS has the choices and the ratings.
 			au := c.AUIRI(mod)
