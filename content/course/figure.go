@@ -15,9 +15,6 @@ import (
 // drawn as small SVGs, and a page must stay quick on a phone.
 const MaxImageBytes = 100 << 10
 
-// imageTypes are the image formats a page may use, by file extension.
-var imageTypes = map[string]string{".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
-
 // figure is a :::figure block's picture, its text alternatives, and the
 // file's bytes.
 type figure struct {

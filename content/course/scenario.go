@@ -195,10 +195,6 @@ func (s *Scenario) step(id string) *ScenarioStep {
 	return nil
 }
 
-func (s *Scenario) isEnd(id string) bool {
-	return slices.ContainsFunc(s.Ends, func(e ScenarioEnd) bool { return e.ID == id })
-}
-
 // pathWords is the number of words a learner reads in one play through
 // the longest path: the intro, then at each step its title, situation,
 // question, every choice and the chosen consequence, then the ending's
