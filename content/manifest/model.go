@@ -75,6 +75,9 @@ type Course struct {
 	// of the organization the tree was taken from.
 	SchemaVersion string `json:"schemaVersion,omitempty"`
 	Organization  string `json:"organization,omitempty"`
+	// Objectives are the cmi5 course structure's objectives (id, title,
+	// description); blocks and AUs reference them by id.
+	Objectives []Objective `json:"objectives,omitempty"`
 }
 
 // Block groups AUs and nested blocks (a cmi5 block, a SCORM item with
@@ -124,6 +127,8 @@ type AU struct {
 	LaunchMethod string `json:"launchMethod"`
 	// ActivityType is the cmi5 activityType or tincan activity type.
 	ActivityType string `json:"activityType,omitempty"`
+	// EntitlementKey is the cmi5 entitlementKey, as written (trimmed).
+	EntitlementKey string `json:"entitlementKey,omitempty"`
 	// SCORM only.
 	ResourceID          string      `json:"resourceId,omitempty"`
 	Prerequisites       string      `json:"prerequisites,omitempty"`       // SCORM 1.2 adlcp:prerequisites (AICC script)
@@ -151,9 +156,13 @@ type Sequencing struct {
 	TrackedObjective  *bool    `json:"objectiveSetByContent,omitempty"`
 }
 
-// Objective is a SCORM 2004 objective.
+// Objective is a SCORM 2004 objective, a cmi5 objective of the course
+// structure (ID, Title, Description), or a cmi5 block's or AU's reference
+// to one (ID only).
 type Objective struct {
 	ID                   string   `json:"id"`
+	Title                string   `json:"title,omitempty"`
+	Description          string   `json:"description,omitempty"`
 	Primary              bool     `json:"primary,omitempty"`
 	SatisfiedByMeasure   bool     `json:"satisfiedByMeasure,omitempty"`
 	MinNormalizedMeasure *float64 `json:"minNormalizedMeasure,omitempty"`
