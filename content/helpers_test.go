@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"github.com/reach-london/reach/internal/config"
 	"io/fs"
@@ -55,8 +56,8 @@ func files(kv ...string) []zentry {
 
 const cmi5XML = `<?xml version="1.0" encoding="utf-8"?>
 <courseStructure xmlns="https://w3id.org/xapi/profiles/cmi5/v1/CourseStructure.xsd">
-  <course id="https://example.org/test/course"><title><langstring lang="en">Test course</langstring></title></course>
-  <au id="https://example.org/test/course/au1" moveOn="Completed"><title><langstring lang="en">First AU</langstring></title><url>au1/index.html</url></au>
+  <course id="https://example.org/test/course"><title><langstring lang="en">Test course</langstring></title><description><langstring lang="en">For tests</langstring></description></course>
+  <au id="https://example.org/test/course/au1" moveOn="Completed"><title><langstring lang="en">First AU</langstring></title><description><langstring lang="en">The only AU</langstring></description><url>au1/index.html</url></au>
 </courseStructure>`
 
 const scorm12XML = `<?xml version="1.0"?>
@@ -110,3 +111,39 @@ func counts(t *testing.T, inst *reachtest.Instance) (pkgs, fileRows, blobs int) 
 type configT = config.Config
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// toZip64 rewrites a zip (without a comment) to end with a Zip64 end of
+// central directory record and locator, the form a Zip64 writer uses,
+// so the reader must follow the Zip64 records to find the files.
+func toZip64(t testing.TB, z []byte) []byte {
+	t.Helper()
+	end := len(z) - 22
+	if binary.LittleEndian.Uint32(z[end:]) != 0x06054b50 {
+		t.Fatal("toZip64: no end of central directory record at the end")
+	}
+	entries := binary.LittleEndian.Uint16(z[end+10:])
+	cdSize := binary.LittleEndian.Uint32(z[end+12:])
+	cdOffset := binary.LittleEndian.Uint32(z[end+16:])
+	out := append([]byte(nil), z[:end]...)
+	rec := make([]byte, 56)
+	binary.LittleEndian.PutUint32(rec[0:], 0x06064b50)
+	binary.LittleEndian.PutUint64(rec[4:], 44)
+	binary.LittleEndian.PutUint16(rec[12:], 45)
+	binary.LittleEndian.PutUint16(rec[14:], 45)
+	binary.LittleEndian.PutUint64(rec[24:], uint64(entries))
+	binary.LittleEndian.PutUint64(rec[32:], uint64(entries))
+	binary.LittleEndian.PutUint64(rec[40:], uint64(cdSize))
+	binary.LittleEndian.PutUint64(rec[48:], uint64(cdOffset))
+	loc := make([]byte, 20)
+	binary.LittleEndian.PutUint32(loc[0:], 0x07064b50)
+	binary.LittleEndian.PutUint64(loc[8:], uint64(end))
+	binary.LittleEndian.PutUint32(loc[16:], 1)
+	eocd := append([]byte(nil), z[end:]...)
+	binary.LittleEndian.PutUint16(eocd[8:], 0xffff)
+	binary.LittleEndian.PutUint16(eocd[10:], 0xffff)
+	binary.LittleEndian.PutUint32(eocd[12:], 0xffffffff)
+	binary.LittleEndian.PutUint32(eocd[16:], 0xffffffff)
+	out = append(out, rec...)
+	out = append(out, loc...)
+	return append(out, eocd...)
+}

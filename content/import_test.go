@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io/fs"
 	"strings"
 	"testing"
@@ -104,6 +105,50 @@ func TestImportEachType(t *testing.T) {
 	})
 }
 
+// oneMiBFiles returns n files of exactly 1 MiB of zeros: each is at the
+// per-entry ratio check's floor, so only the whole-archive bound sees them.
+func oneMiBFiles(n int) []zentry {
+	var out []zentry
+	for i := 0; i < n; i++ {
+		out = append(out, zentry{name: fmt.Sprintf("pad/%04d.txt", i), body: make([]byte, 1<<20)})
+	}
+	return out
+}
+
+// TestImportCMI5Formats: cmi5 14.0.0.0-1, a course structure alone (all
+// AU URLs fully qualified) and a Zip64 package import like a Zip32 one.
+func TestImportCMI5Formats(t *testing.T) {
+	standalone := strings.Replace(cmi5XML, "<url>au1/index.html</url>", "<url>https://cdn.example.org/au1/index.html?lang=en</url>", 1)
+	forEachBackend(t, func(t *testing.T, inst *reachtest.Instance, admin *client.Client) {
+		ctx := context.Background()
+		pkg, err := admin.ImportPackage(ctx, "london", strings.NewReader(standalone))
+		if err != nil {
+			t.Fatalf("standalone cmi5.xml: %v", err)
+		}
+		full, err := admin.Package(ctx, "london", pkg.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var course content.Course
+		if err := jsonUnmarshal(full.Course, &course); err != nil {
+			t.Fatal(err)
+		}
+		aus := course.AllAUs()
+		if pkg.Type != "cmi5" || len(full.Files) != 1 || full.Files["cmi5.xml"].SHA256 == "" || len(aus) != 1 || !aus[0].External ||
+			aus[0].LaunchURL != "https://cdn.example.org/au1/index.html?lang=en" {
+			t.Fatalf("standalone: type %q files %v aus %+v", pkg.Type, full.Files, aus)
+		}
+		z64 := toZip64(t, makeZip(t, files("cmi5.xml", cmi5XML, "au1/index.html", "<h1>zip64</h1>")...))
+		pkg, err = admin.ImportPackage(ctx, "london", bytes.NewReader(z64))
+		if err != nil {
+			t.Fatalf("zip64: %v", err)
+		}
+		if pkg.FileCount != 2 || pkg.Type != "cmi5" {
+			t.Fatalf("zip64: %+v", pkg)
+		}
+	})
+}
+
 func TestImportRejected(t *testing.T) {
 	bomb := make([]byte, 8<<20) // zeros compress about 1000:1
 	random := make([]byte, 3<<20)
@@ -119,8 +164,14 @@ func TestImportRejected(t *testing.T) {
 		{"empty zip", makeZip(t), 400, "no manifest"},
 		{"no manifest", makeZip(t, files("index.html", "x")...), 400, "no manifest"},
 		{"manifest in a folder", makeZip(t, files("course/cmi5.xml", cmi5XML)...), 400, "zip the folder's contents"},
-		{"invalid manifest", makeZip(t, files("cmi5.xml", "<courseStructure><course/></courseStructure>")...), 400, "invalid manifest: cmi5.xml: <course>: attribute id is missing"},
-		{"launch file missing", makeZip(t, files("cmi5.xml", cmi5XML)...), 400, `launch file "au1/index.html" of "First AU" is not in the zip`},
+		{"invalid manifest", makeZip(t, files("cmi5.xml", `<courseStructure xmlns="https://w3id.org/xapi/profiles/cmi5/v1/CourseStructure.xsd"><course/></courseStructure>`)...), 400, "invalid manifest: cmi5.xml: <course>: attribute id is missing (CourseStructure.xsd"},
+		{"cmi5 without descriptions", makeZip(t, files("cmi5.xml", strings.ReplaceAll(cmi5XML, `<description><langstring lang="en">The only AU</langstring></description>`, ""), "au1/index.html", "x")...), 400, `<au id="https://example.org/test/course/au1">: found <url> where <description> is expected`},
+		{"cmi5 launch parameter in url", makeZip(t, files("cmi5.xml", strings.Replace(cmi5XML, "au1/index.html", "au1/index.html?registration=1", 1), "au1/index.html", "x")...), 400, "cmi5 8.1.0.0-6"},
+		{"cmi5 course structure alone with a relative url", []byte(cmi5XML), 400, "cmi5 14.2.0.0-1"},
+		{"neither zip nor xml", []byte("# cmi5 package\nnot really"), 400, "cmi5 14.0.0.0-1"},
+		{"NUL in an entry name", makeZip(t, append(okCMI5, files("lib/a\x00.js", "x")...)...), 400, `"lib/a\x00.js" contains a control character`},
+		{"archive expands too much", makeZip(t, append(okCMI5, oneMiBFiles(70)...)...), 413, "more than 100 times"},
+		{"launch file missing", makeZip(t, files("cmi5.xml", cmi5XML)...), 400, `launch file "au1/index.html" of "First AU" is not in the zip (cmi5 14.1.0.0-4`},
 		{"launch file wrong case", makeZip(t, files("cmi5.xml", cmi5XML, "AU1/index.html", "x")...), 400, "differs only in letter case"},
 		{"path traversal", makeZip(t, append(okCMI5, files("../evil.js", "x")...)...), 400, `"../evil.js" contains ".." (path traversal)`},
 		{"absolute path", makeZip(t, append(okCMI5, files("/etc/cron.d/x", "x")...)...), 400, "is an absolute path"},

@@ -1,6 +1,8 @@
 package content
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -73,6 +75,10 @@ type hashedEntry struct {
 // failure the blobs this import created are deleted unless another
 // package references them.
 func (s *Service) importZip(ctx context.Context, boroughID, actor string, r io.ReaderAt, size int64) (Package, error) {
+	r, size, err := s.standaloneXML(r, size)
+	if err != nil {
+		return Package{}, err
+	}
 	entries, err := openZip(r, size, s.opts.Limits)
 	if err != nil {
 		return Package{}, err
@@ -102,6 +108,12 @@ func (s *Service) importZip(ctx context.Context, boroughID, actor string, r io.R
 	if err != nil {
 		return Package{}, errs.Wrap(errs.Invalid, err, "invalid manifest: %s", err.Error())
 	}
+	// cmi5 14.1.0.0-4: an AU whose file is not in the zip needs a fully
+	// qualified URL.
+	missingRule := ""
+	if man.Type == manifest.TypeCMI5 {
+		missingRule = " (cmi5 14.1.0.0-4: an AU not in the zip needs a fully qualified URL)"
+	}
 	var warnings []string
 	for _, au := range man.Course.AllAUs() {
 		lp, err := manifest.LaunchPath(au)
@@ -113,9 +125,9 @@ func (s *Service) importZip(ctx context.Context, boroughID, actor string, r io.R
 		}
 		if _, ok := byPath[lp]; !ok {
 			if other, ok := folded[strings.ToLower(lp)]; ok {
-				return Package{}, errs.E(errs.Invalid, "launch file %q of %q is not in the zip; %q differs only in letter case", lp, au.Title, other)
+				return Package{}, errs.E(errs.Invalid, "launch file %q of %q is not in the zip; %q differs only in letter case%s", lp, au.Title, other, missingRule)
 			}
-			return Package{}, errs.E(errs.Invalid, "launch file %q of %q is not in the zip", lp, au.Title)
+			return Package{}, errs.E(errs.Invalid, "launch file %q of %q is not in the zip%s", lp, au.Title, missingRule)
 		}
 	}
 	for _, f := range man.Files {
@@ -163,6 +175,52 @@ func (s *Service) importZip(ctx context.Context, boroughID, actor string, r io.R
 		return Package{}, errs.Wrap(errs.Unavailable, err, "the package was recorded but a shared file could not be checked; import it again")
 	}
 	return pkg, nil
+}
+
+// standaloneXML lets a cmi5 course structure be imported without a zip
+// (cmi5 14.0.0.0-1: standalone XML, Zip32 and Zip64 are all course
+// packages). The document is checked as cmi5.xml, every AU URL must be
+// fully qualified (14.2.0.0-1), and it is imported as a zip holding only
+// cmi5.xml, so the package keeps its course structure like any other.
+// Anything else that is not a zip is refused naming the formats.
+func (s *Service) standaloneXML(r io.ReaderAt, size int64) (io.ReaderAt, int64, error) {
+	head := make([]byte, 512)
+	n, _ := r.ReadAt(head, 0)
+	head = head[:n]
+	if bytes.HasPrefix(head, []byte("PK")) {
+		return r, size, nil
+	}
+	trimmed := bytes.TrimLeft(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")), " \t\r\n")
+	if !bytes.HasPrefix(trimmed, []byte("<")) {
+		return nil, 0, errs.E(errs.Invalid, "the upload is not a zip file or a cmi5.xml course structure (cmi5 14.0.0.0-1: Zip32, Zip64 or XML)")
+	}
+	if size > manifest.MaxManifestBytes {
+		return nil, 0, errs.E(errs.TooLarge, "the course structure is larger than %s", humanBytes(manifest.MaxManifestBytes))
+	}
+	data := make([]byte, size)
+	if _, err := r.ReadAt(data, 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, 0, errs.Wrap(errs.Invalid, err, "the upload cannot be read")
+	}
+	man, err := manifest.ParseCMI5(data)
+	if err == nil {
+		err = manifest.CheckStandalone(man)
+	}
+	if err != nil {
+		return nil, 0, errs.Wrap(errs.Invalid, err, "invalid manifest: %s", err.Error())
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: manifest.CMI5File, Method: zip.Deflate})
+	if err == nil {
+		_, err = w.Write(data)
+	}
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		return nil, 0, errs.Wrap(errs.Internal, err, "packing the course structure")
+	}
+	return bytes.NewReader(buf.Bytes()), int64(buf.Len()), nil
 }
 
 // readEntry reads a small entry whole, refusing more than limit bytes.

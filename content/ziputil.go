@@ -29,6 +29,12 @@ type Limits struct {
 	// larger than ratioFloor; ordinary content compresses by 10–20×, zip
 	// bombs by thousands.
 	MaxRatio int64
+	// MaxExpansion is the highest ratio of the files' total uncompressed
+	// size to the zip's size, once the total passes archiveRatioFloor
+	// (REACH_MAX_EXPANSION_RATIO). The per-entry ratio alone lets through
+	// thousands of entries just under ratioFloor: a 4.5 MB zip of 3,800
+	// entries of 1 MiB each expanded to 3.8 GiB of blobs.
+	MaxExpansion int64
 }
 
 // Default limits: generous for real course packages (video-heavy ones
@@ -40,6 +46,13 @@ const (
 	DefaultMaxFileSize = 2 << 30
 	DefaultMaxTotal    = 4 << 30
 	DefaultMaxRatio    = 200
+	// DefaultMaxExpansion: a real package is mostly media that does not
+	// compress, so as a whole it expands a few times at most; text-only
+	// packages reach 10–20×.
+	DefaultMaxExpansion = 100
+	// archiveRatioFloor: below this total, a package's expansion is not
+	// checked (a small text-only package may compress very well).
+	archiveRatioFloor = 64 << 20
 	// ratioFloor: small entries may compress very well (a long run of
 	// spaces in a JSON file) without being a risk.
 	ratioFloor = 1 << 20
@@ -61,6 +74,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxRatio <= 0 {
 		l.MaxRatio = DefaultMaxRatio
+	}
+	if l.MaxExpansion <= 0 {
+		l.MaxExpansion = DefaultMaxExpansion
 	}
 	return l
 }
@@ -172,6 +188,13 @@ func openZip(r io.ReaderAt, size int64, lim Limits) ([]zipEntry, error) {
 			return nil, errs.E(errs.TooLarge, "the zip's files total more than %s uncompressed (a zip bomb?); it was refused", humanBytes(lim.MaxTotal))
 		}
 		out = append(out, zipEntry{Path: clean, File: f})
+	}
+	// The whole archive's expansion, from the headers: nothing has been
+	// decompressed or stored yet. (hashEntries also refuses entries whose
+	// bytes exceed their header.)
+	if total > archiveRatioFloor && size > 0 && total/uint64(size) > uint64(lim.MaxExpansion) {
+		return nil, errs.E(errs.TooLarge, "the zip's files expand to %s from a %s zip, more than %d times (a zip bomb?); it was refused (REACH_MAX_EXPANSION_RATIO)",
+			humanBytes(int64(total)), humanBytes(size), lim.MaxExpansion)
 	}
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"crypto/rand"
+	"fmt"
 	"io/fs"
 	"strings"
 	"testing"
@@ -58,6 +59,8 @@ func TestOpenZip(t *testing.T) {
 		{"dot segment", []zent{{name: "a/./b"}}, errs.Invalid, `empty or "." path segment`, 0},
 		{"double slash", []zent{{name: "a//b"}}, errs.Invalid, `empty or "." path segment`, 0},
 		{"control char", []zent{{name: "a\x01b"}}, errs.Invalid, "control character", 0},
+		{"NUL in a name", []zent{{name: "index.html\x00.txt", size: 3}}, errs.Invalid, "control character", 0},
+		{"NUL in a folder name", []zent{{name: "a\x00/"}}, errs.Invalid, "control character", 0},
 		{"invalid utf-8", []zent{{name: "a\xffb"}}, errs.Invalid, "not valid UTF-8", 0},
 		{"dir and file differing in case", []zent{{name: "Media/"}, {name: "media/"}}, errs.Invalid, "differ only in letter case", 0},
 		{"named pipe", []zent{{name: "fifo", mode: fs.ModeNamedPipe | 0o644}}, errs.Invalid, "not a regular file", 0},
@@ -76,6 +79,30 @@ func TestOpenZip(t *testing.T) {
 				t.Fatalf("got %v (kind %v), want kind %v containing %q", err, errs.KindOf(err), tt.kind, tt.msg)
 			}
 		})
+	}
+}
+
+// TestOpenZipWholeArchiveExpansion: entries of exactly 1 MiB escape the
+// per-entry ratio check, so only a bound on the whole archive stops a
+// small zip of many of them (issue 18 §5: 4.5 MB became 3.8 GiB).
+func TestOpenZipWholeArchiveExpansion(t *testing.T) {
+	var entries []zent
+	for i := 0; i < 70; i++ {
+		entries = append(entries, zent{name: fmt.Sprintf("f%03d.txt", i), size: 1 << 20})
+	}
+	data := buildZip(t, entries...)
+	_, err := openZip(bytes.NewReader(data), int64(len(data)), Limits{}.withDefaults())
+	if !errs.Is(err, errs.TooLarge) || !strings.Contains(err.Error(), "more than 100 times") || !strings.Contains(err.Error(), "REACH_MAX_EXPANSION_RATIO") {
+		t.Fatalf("default limits: %v", err)
+	}
+	got, err := openZip(bytes.NewReader(data), int64(len(data)), Limits{MaxExpansion: 5000}.withDefaults())
+	if err != nil || len(got) != 70 {
+		t.Fatalf("raised bound: %d files, %v", len(got), err)
+	}
+	// Under the floor, a well-compressed package is not judged as a whole.
+	small := buildZip(t, entries[:60]...)
+	if _, err := openZip(bytes.NewReader(small), int64(len(small)), Limits{}.withDefaults()); err != nil {
+		t.Fatalf("60 MiB: %v", err)
 	}
 }
 

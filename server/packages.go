@@ -52,7 +52,7 @@ func readUpload(c echo.Context, limit int64) (io.Reader, error) {
 	req.Body = http.MaxBytesReader(c.Response(), req.Body, limit+multipartSlack)
 	ct, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type"))
 	switch ct {
-	case "application/zip", "application/x-zip-compressed", "application/octet-stream":
+	case "application/zip", "application/x-zip-compressed", "application/octet-stream", "application/xml", "text/xml":
 		return req.Body, nil
 	case "multipart/form-data":
 		mr, err := req.MultipartReader()

@@ -11,7 +11,7 @@ import (
 func (a *App) Content() *content.Service {
 	a.contentOnce.Do(func() {
 		a.content = content.NewService(a.DB, a.Blobs, a.Auth, content.Options{
-			Limits:     content.Limits{MaxUpload: a.Config.MaxUploadBytes},
+			Limits:     content.Limits{MaxUpload: a.Config.MaxUploadBytes, MaxExpansion: a.Config.MaxExpansionRatio},
 			ContentURL: a.Config.ContentURL,
 			Logger:     a.Log,
 		})

@@ -46,6 +46,9 @@ type Config struct {
 
 	MaxBodyBytes   int64 `env:"REACH_MAX_BODY_BYTES" help:"largest request body outside uploads, in bytes"`
 	MaxUploadBytes int64 `env:"REACH_MAX_UPLOAD_BYTES" help:"largest package upload, in bytes"`
+	// MaxExpansionRatio bounds a whole package zip's expansion (files'
+	// total size over the zip's size) once the files pass 64 MiB.
+	MaxExpansionRatio int64 `env:"REACH_MAX_EXPANSION_RATIO" help:"most times a package zip may expand as a whole (its files' total size over the zip's size), checked once the files pass 64 MiB"`
 
 	SessionTTL      time.Duration `env:"REACH_SESSION_TTL" help:"how long a sign-in lasts"`
 	ShutdownTimeout time.Duration `env:"REACH_SHUTDOWN_TIMEOUT" help:"how long shutdown waits for in-flight requests"`
@@ -59,19 +62,20 @@ type Config struct {
 // Default returns the embedded defaults.
 func Default() Config {
 	return Config{
-		Addr:            ":8080",
-		ContentAddr:     ":8081",
-		DataDir:         "./data",
-		RedisPrefix:     "reach:",
-		S3Region:        "us-east-1",
-		MaxBodyBytes:    20 << 20,
-		MaxUploadBytes:  1 << 30,
-		SessionTTL:      12 * time.Hour,
-		ShutdownTimeout: 20 * time.Second,
-		LogLevel:        "info",
-		XAPIVersion:     "2.0.0",
-		DefaultBorough:  "london",
-		AdminEmail:      "admin@reach.localhost",
+		Addr:              ":8080",
+		ContentAddr:       ":8081",
+		DataDir:           "./data",
+		RedisPrefix:       "reach:",
+		S3Region:          "us-east-1",
+		MaxBodyBytes:      20 << 20,
+		MaxUploadBytes:    1 << 30,
+		MaxExpansionRatio: 100,
+		SessionTTL:        12 * time.Hour,
+		ShutdownTimeout:   20 * time.Second,
+		LogLevel:          "info",
+		XAPIVersion:       "2.0.0",
+		DefaultBorough:    "london",
+		AdminEmail:        "admin@reach.localhost",
 	}
 }
 
@@ -308,6 +312,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxUploadBytes < 1<<20 {
 		add("REACH_MAX_UPLOAD_BYTES", "must be at least 1MiB")
+	}
+	if c.MaxExpansionRatio < 2 {
+		add("REACH_MAX_EXPANSION_RATIO", "must be at least 2")
 	}
 	if c.SessionTTL < time.Minute {
 		add("REACH_SESSION_TTL", "must be at least 1m")

@@ -107,6 +107,7 @@ var chartValues = map[string]chartValue{
 	"REACH_S3_TLS":                {"s3.tls", "--set", "s3.tls=false", "false"},
 	"REACH_MAX_BODY_BYTES":        {"config.maxBodyBytes", "--set-string", "config.maxBodyBytes=2MiB", "2MiB"},
 	"REACH_MAX_UPLOAD_BYTES":      {"config.maxUploadBytes", "--set-string", "config.maxUploadBytes=3GiB", "3GiB"},
+	"REACH_MAX_EXPANSION_RATIO":   {"config.maxExpansionRatio", "--set", "config.maxExpansionRatio=40", "40"},
 	"REACH_SESSION_TTL":           {"config.sessionTTL", "--set-string", "config.sessionTTL=7h", "7h"},
 	"REACH_SHUTDOWN_TIMEOUT":      {"config.shutdownTimeout", "--set-string", "config.shutdownTimeout=11s", "11s"},
 	"REACH_LOG_LEVEL":             {"config.logLevel", "--set-string", "config.logLevel=debug", "debug"},

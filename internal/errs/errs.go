@@ -6,6 +6,7 @@ package errs
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Kind classifies an error by what the caller should do about it.
@@ -56,13 +57,23 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	if e.Err != nil {
-		if e.Message == "" {
-			return e.Err.Error()
-		}
-		return e.Message + ": " + e.Err.Error()
+	if e.Err == nil {
+		return e.Message
 	}
-	return e.Message
+	cause := e.Err.Error()
+	if e.Message == "" {
+		return cause
+	}
+	// A message that already quotes its cause (Wrap(k, err, "invalid
+	// manifest: %s", err)) would otherwise print it twice.
+	if strings.HasSuffix(e.Message, cause) {
+		return e.Message
+	}
+	var inner *Error
+	if errors.As(e.Err, &inner) && inner == e.Err && inner.Message != "" && strings.HasSuffix(e.Message, inner.Message) {
+		return e.Message + strings.TrimPrefix(cause, inner.Message)
+	}
+	return e.Message + ": " + cause
 }
 
 func (e *Error) Unwrap() error { return e.Err }
