@@ -78,11 +78,29 @@ func (c *Client) ImportPackage(ctx context.Context, borough string, zip io.Reade
 
 // UploadModule uploads a package that replaces module in a new draft.
 func (c *Client) UploadModule(ctx context.Context, borough, module string, zip io.Reader) (Package, CourseVersion, error) {
+	return c.UploadModuleWith(ctx, borough, module, zip, "", "")
+}
+
+// UploadModuleWith uploads a package that replaces module in a new draft,
+// played from the AU auID (empty: the only AU, or a SCORM package whole)
+// under title (empty: the package's).
+func (c *Client) UploadModuleWith(ctx context.Context, borough, module string, zip io.Reader, auID, title string) (Package, CourseVersion, error) {
 	var out struct {
 		Package Package       `json:"package"`
 		Version CourseVersion `json:"version"`
 	}
-	err := c.upload(ctx, boroughPath(borough)+"/course/modules/"+url.PathEscape(module)+"/package", zip, &out)
+	q := url.Values{}
+	if auID != "" {
+		q.Set("au", auID)
+	}
+	if title != "" {
+		q.Set("title", title)
+	}
+	path := boroughPath(borough) + "/course/modules/" + url.PathEscape(module) + "/package"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	err := c.upload(ctx, path, zip, &out)
 	return out.Package, out.Version, err
 }
 
@@ -208,6 +226,14 @@ func (c *Client) ReplaceModule(ctx context.Context, borough, module, packageID, 
 	var out CourseVersion
 	return out, c.Do(ctx, http.MethodPut, boroughPath(borough)+"/course/modules/"+url.PathEscape(module),
 		map[string]string{"packageId": packageID, "auId": auID}, &out)
+}
+
+// BindModule makes an imported package's AU play module under title (empty:
+// the AU's) in a new draft.
+func (c *Client) BindModule(ctx context.Context, borough, module, packageID, auID, title string) (CourseVersion, error) {
+	var out CourseVersion
+	return out, c.Do(ctx, http.MethodPut, boroughPath(borough)+"/course/modules/"+url.PathEscape(module),
+		map[string]string{"packageId": packageID, "auId": auID, "title": title}, &out)
 }
 
 // RestoreModule puts the base course's module back in a new draft.

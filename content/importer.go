@@ -32,7 +32,7 @@ func (s *Service) ImportReader(ctx context.Context, boroughID, actor string, r i
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
-	return s.audited(s.importZip(ctx, boroughID, actor, f, size))
+	return s.audited(s.importZip(ctx, boroughID, actor, f, size, nil))
 }
 
 // audited records a successful import in the audit log.
@@ -60,7 +60,7 @@ func (s *Service) ImportFile(ctx context.Context, boroughID, actor, path string)
 	if st.Size() > s.opts.Limits.MaxUpload {
 		return Package{}, errs.E(errs.TooLarge, "the package is larger than the %s upload limit", humanBytes(s.opts.Limits.MaxUpload))
 	}
-	return s.audited(s.importZip(ctx, boroughID, actor, f, st.Size()))
+	return s.audited(s.importZip(ctx, boroughID, actor, f, st.Size(), nil))
 }
 
 // hashedEntry is a zip entry with its content address.
@@ -74,7 +74,10 @@ type hashedEntry struct {
 // then record the package and its file map in one transaction. On any
 // failure the blobs this import created are deleted unless another
 // package references them.
-func (s *Service) importZip(ctx context.Context, boroughID, actor string, r io.ReaderAt, size int64) (Package, error) {
+//
+// check, if not nil, runs on the parsed manifest before anything is
+// stored; its error refuses the import.
+func (s *Service) importZip(ctx context.Context, boroughID, actor string, r io.ReaderAt, size int64, check func(*manifest.Manifest) error) (Package, error) {
 	r, size, err := s.standaloneXML(r, size)
 	if err != nil {
 		return Package{}, err
@@ -128,6 +131,11 @@ func (s *Service) importZip(ctx context.Context, boroughID, actor string, r io.R
 				return Package{}, errs.E(errs.Invalid, "launch file %q of %q is not in the zip; %q differs only in letter case%s", lp, au.Title, other, missingRule)
 			}
 			return Package{}, errs.E(errs.Invalid, "launch file %q of %q is not in the zip%s", lp, au.Title, missingRule)
+		}
+	}
+	if check != nil {
+		if err := check(man); err != nil {
+			return Package{}, err
 		}
 	}
 	for _, f := range man.Files {

@@ -6,13 +6,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
 	"github.com/reach-london/reach/content/course"
+	"github.com/reach-london/reach/content/manifest"
 	"github.com/reach-london/reach/internal/auth"
 	"github.com/reach-london/reach/internal/db"
 	"github.com/reach-london/reach/internal/errs"
@@ -68,7 +73,7 @@ func (s *Service) BuildBasePackage(ctx context.Context, b auth.Borough, actor st
 	if err != nil {
 		return Package{}, errs.Wrap(errs.Internal, err, "building the course")
 	}
-	return s.importZip(ctx, b.ID, actor, f, size)
+	return s.importZip(ctx, b.ID, actor, f, size, nil)
 }
 
 // baseModules binds every module of the base course to pkg.
@@ -229,43 +234,148 @@ func (s *Service) latestForEdit(ctx context.Context, boroughID string) (CourseVe
 	return v, err
 }
 
+// ModuleChoice says which AU of a package plays a module and what the
+// module is called.
+type ModuleChoice struct {
+	// AUID is the AU (or SCO) to launch. Empty: the package's only AU; a
+	// SCORM package with several SCOs plays whole, from its first SCO, in
+	// the player, whose contents list leads to the others.
+	AUID string
+	// Title is the module's title as learners see it. Empty: the AU's
+	// title, or the package's for a SCORM package that plays whole.
+	Title string
+	// Param names the AU parameter in the caller's API ("au", "auId"),
+	// so errors point at the field to fix.
+	Param string
+}
+
+// maxModuleTitle is the longest module title accepted, in characters.
+const maxModuleTitle = 200
+
+// chooseAU resolves a ModuleChoice against a package's course: the AU
+// that plays the module and the module's title.
+func chooseAU(pkgTitle string, typ Type, c Course, ch ModuleChoice) (AU, string, error) {
+	param := ch.Param
+	if param == "" {
+		param = "auId"
+	}
+	title := strings.TrimSpace(ch.Title)
+	if n := utf8.RuneCountInString(title); n > maxModuleTitle {
+		return AU{}, "", errs.E(errs.Invalid, "title is %d characters long; at most %d are allowed", n, maxModuleTitle)
+	}
+	for _, r := range title {
+		if unicode.IsControl(r) {
+			return AU{}, "", errs.E(errs.Invalid, "title contains a control character")
+		}
+	}
+	aus := c.AllAUs()
+	var au AU
+	switch {
+	case ch.AUID != "":
+		var ok bool
+		if au, ok = c.FindAU(ch.AUID); !ok {
+			return AU{}, "", errs.E(errs.Invalid, "%s: package %q has no AU %q", param, pkgTitle, ch.AUID)
+		}
+	case len(aus) == 1:
+		au = aus[0]
+	case typ.IsSCORM():
+		au = firstSCO(aus)
+		if title == "" {
+			title = pkgTitle
+		}
+	default:
+		return AU{}, "", errs.E(errs.Invalid, "%s is required: package %q has %d AUs; say which one plays the module", param, pkgTitle, len(aus))
+	}
+	if title == "" {
+		title = au.Title
+	}
+	return au, title, nil
+}
+
+// firstSCO is where a multi-SCO SCORM package starts: its first visible
+// SCO, else its first visible item, else its first item.
+func firstSCO(aus []AU) AU {
+	for _, a := range aus {
+		if a.Kind == manifest.KindSCO && !a.Hidden {
+			return a
+		}
+	}
+	for _, a := range aus {
+		if !a.Hidden {
+			return a
+		}
+	}
+	return aus[0]
+}
+
+// moduleIndex returns module's position in v, or a NotFound error.
+func moduleIndex(v CourseVersion, module string) (int, error) {
+	for i, m := range v.Modules {
+		if m.Module == module {
+			return i, nil
+		}
+	}
+	return -1, errs.E(errs.NotFound, "the course has no module %q", module)
+}
+
 // ReplaceModule makes a new draft in which module is played by the AU
-// auID of the borough's package packageID (auID may be empty when the
-// package has one AU).
+// auID of the borough's package packageID (see ModuleChoice for auID "").
 func (s *Service) ReplaceModule(ctx context.Context, boroughID, actor, module, packageID, auID string) (CourseVersion, error) {
+	return s.BindModule(ctx, boroughID, actor, module, packageID, ModuleChoice{AUID: auID})
+}
+
+// BindModule makes a new draft in which module is played by the chosen AU
+// of the borough's package packageID, under the chosen title.
+func (s *Service) BindModule(ctx context.Context, boroughID, actor, module, packageID string, ch ModuleChoice) (CourseVersion, error) {
 	prev, err := s.latestForEdit(ctx, boroughID)
 	if err != nil {
 		return prev, err
 	}
-	idx := -1
-	for i, m := range prev.Modules {
-		if m.Module == module {
-			idx = i
-		}
-	}
-	if idx < 0 {
-		return CourseVersion{}, errs.E(errs.NotFound, "the course has no module %q", module)
+	idx, err := moduleIndex(prev, module)
+	if err != nil {
+		return CourseVersion{}, err
 	}
 	pkg, err := s.Package(ctx, boroughID, packageID)
 	if err != nil {
 		return CourseVersion{}, err
 	}
-	var au AU
-	if auID == "" {
-		aus := pkg.Course.AllAUs()
-		if len(aus) != 1 {
-			return CourseVersion{}, errs.E(errs.Invalid, "package %q has %d AUs; say which one plays the module (auId)", pkg.Title, len(aus))
-		}
-		au = aus[0]
-	} else {
-		var ok bool
-		if au, ok = pkg.Course.FindAU(auID); !ok {
-			return CourseVersion{}, errs.E(errs.Invalid, "package %q has no AU %q", pkg.Title, auID)
-		}
+	au, title, err := chooseAU(pkg.Title, pkg.Type, pkg.Course, ch)
+	if err != nil {
+		return CourseVersion{}, err
 	}
 	mods := append([]ModuleBinding(nil), prev.Modules...)
-	mods[idx] = ModuleBinding{Module: module, Title: au.Title, PackageID: pkg.ID, AUID: au.ID, Replaced: true}
+	mods[idx] = ModuleBinding{Module: module, Title: title, PackageID: pkg.ID, AUID: au.ID, Replaced: true}
 	return s.createVersion(ctx, boroughID, actor, fmt.Sprintf("module %s replaced by package %q", module, pkg.Title), prev.BasePackageID, mods, prev.Slots)
+}
+
+// ImportForModule imports a package and makes it play module in a new
+// draft. Everything that can be checked before storing anything is: the
+// borough has a version with that module, the package is valid, and the
+// choice names one of its AUs (or it has one). So a wrong module or a
+// missing AU leaves no package behind.
+func (s *Service) ImportForModule(ctx context.Context, boroughID, actor, module string, r io.Reader, ch ModuleChoice) (Package, CourseVersion, error) {
+	prev, err := s.latestForEdit(ctx, boroughID)
+	if err != nil {
+		return Package{}, prev, err
+	}
+	if _, err := moduleIndex(prev, module); err != nil {
+		return Package{}, CourseVersion{}, err
+	}
+	f, size, err := SpoolUpload(r, s.opts.Limits.MaxUpload)
+	if err != nil {
+		return Package{}, CourseVersion{}, err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	pkg, err := s.audited(s.importZip(ctx, boroughID, actor, f, size, func(m *manifest.Manifest) error {
+		_, _, err := chooseAU(m.Course.Title, m.Type, m.Course, ch)
+		return err
+	}))
+	if err != nil {
+		return Package{}, CourseVersion{}, err
+	}
+	v, err := s.BindModule(ctx, boroughID, actor, module, pkg.ID, ch)
+	return pkg, v, err
 }
 
 // RestoreModule makes a new draft in which module is the base course's again.

@@ -186,11 +186,8 @@ func (s *adminUI) adminUploadModule(c echo.Context, v adminView) error {
 		return err
 	}
 	defer f.Close()
-	pkg, err := s.svc.Content.ImportReader(ctx, v.B.ID, v.P.Subject, f)
-	if err != nil {
-		return s.courseFormError(c, v, err, field)
-	}
-	if _, err := s.svc.Content.ReplaceModule(ctx, v.B.ID, v.P.Subject, module, pkg.ID, c.FormValue("au")); err != nil {
+	if _, _, err := s.svc.Content.ImportForModule(ctx, v.B.ID, v.P.Subject, module, f,
+		content.ModuleChoice{AUID: strings.TrimSpace(c.FormValue("au")), Title: c.FormValue("title"), Param: "AU"}); err != nil {
 		return s.courseFormError(c, v, err, field)
 	}
 	return done(c, "/admin/"+v.B.Slug+"/course", "uploaded")

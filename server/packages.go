@@ -338,11 +338,13 @@ func (h *contentHandler) replaceModule(s *Server) echo.HandlerFunc {
 		var req struct {
 			PackageID string `json:"packageId"`
 			AUID      string `json:"auId"`
+			Title     string `json:"title"`
 		}
 		if err := c.Bind(&req); err != nil || req.PackageID == "" {
-			return errs.E(errs.Invalid, "body must be JSON with packageId and, for packages with several AUs, auId")
+			return errs.E(errs.Invalid, "body must be JSON with packageId and, optionally, auId (required for a cmi5 or xAPI package with several AUs) and title")
 		}
-		v, err := h.svc.ReplaceModule(c.Request().Context(), b.ID, p.Subject, c.Param("module"), req.PackageID, req.AUID)
+		v, err := h.svc.BindModule(c.Request().Context(), b.ID, p.Subject, c.Param("module"), req.PackageID,
+			content.ModuleChoice{AUID: req.AUID, Title: req.Title, Param: "auId"})
 		if err != nil {
 			return err
 		}
@@ -351,7 +353,10 @@ func (h *contentHandler) replaceModule(s *Server) echo.HandlerFunc {
 }
 
 // uploadModule imports a package and makes it the module in a new draft,
-// in one request. The AU is the package's only one, or ?au=ID.
+// in one request: ?au=ID chooses the AU (needed when a cmi5 or xAPI
+// package has several; a multi-SCO SCORM package plays whole), ?title=
+// names the module. The module and the AU are checked before anything
+// is stored.
 func (h *contentHandler) uploadModule(s *Server) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		b, p, err := s.adminOf(c)
@@ -369,11 +374,8 @@ func (h *contentHandler) uploadModule(s *Server) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		pkg, err := h.svc.ImportReader(ctx, b.ID, p.Subject, r)
-		if err != nil {
-			return err
-		}
-		v, err := h.svc.ReplaceModule(ctx, b.ID, p.Subject, c.Param("module"), pkg.ID, c.QueryParam("au"))
+		pkg, v, err := h.svc.ImportForModule(ctx, b.ID, p.Subject, c.Param("module"), r,
+			content.ModuleChoice{AUID: c.QueryParam("au"), Title: c.QueryParam("title"), Param: "au"})
 		if err != nil {
 			return err
 		}
