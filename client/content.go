@@ -153,6 +153,19 @@ func (c *Client) upload(ctx context.Context, path string, r io.Reader, out any) 
 	return nil
 }
 
+// DeleteResult is what deleting a package reclaimed.
+type DeleteResult struct {
+	Checked int   `json:"checked"`
+	Deleted int   `json:"deleted"`
+	Bytes   int64 `json:"bytes"`
+}
+
+// DeletePackage deletes a package no course version uses.
+func (c *Client) DeletePackage(ctx context.Context, borough, id string) (DeleteResult, error) {
+	var out DeleteResult
+	return out, c.Do(ctx, http.MethodDelete, boroughPath(borough)+"/packages/"+url.PathEscape(id), nil, &out)
+}
+
 // Packages lists a borough's packages.
 func (c *Client) Packages(ctx context.Context, borough string) ([]Package, error) {
 	var out []Package

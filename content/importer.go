@@ -164,6 +164,22 @@ func (s *Service) importZip(ctx context.Context, boroughID, actor string, r io.R
 		return Package{}, err
 	}
 
+	// The lease keeps a concurrent sweep off these blobs until the
+	// package row naming them is committed (see gc.go).
+	sums := make([]string, 0, len(hashed))
+	seen := make(map[string]bool, len(hashed))
+	for _, h := range hashed {
+		if !seen[h.ref.SHA256] {
+			seen[h.ref.SHA256] = true
+			sums = append(sums, h.ref.SHA256)
+		}
+	}
+	lease, err := s.takeLease(ctx, sums)
+	if err != nil {
+		return Package{}, err
+	}
+	defer s.releaseLease(lease)
+
 	created, reused, err := s.storeBlobs(ctx, hashed)
 	if err == nil {
 		err = s.insertPackage(ctx, pkg)
@@ -176,7 +192,7 @@ func (s *Service) importZip(ctx context.Context, boroughID, actor string, r io.R
 		}
 	}
 	if err != nil {
-		s.cleanupBlobs(created)
+		s.cleanupBlobs(created, lease)
 		return Package{}, err
 	}
 	if err := s.ensureReused(ctx, reused); err != nil {
@@ -365,12 +381,15 @@ func (h *hashingReader) Read(p []byte) (int, error) {
 // the other import also re-checks its reused blobs after committing
 // (ensureReused), so whichever order the two run in, no package is left
 // naming a missing blob.
-func (s *Service) cleanupBlobs(created []*hashedEntry) {
+//
+// A blob another import holds a lease on counts as referenced too.
+func (s *Service) cleanupBlobs(created []*hashedEntry, lease string) {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
 	referenced := func(sum string) (bool, error) {
 		var one int
-		err := s.db.SQL.QueryRowContext(ctx, `SELECT 1 FROM content_files WHERE sha256 = $1 LIMIT 1`, sum).Scan(&one)
+		err := s.db.SQL.QueryRowContext(ctx, `SELECT 1 FROM content_files WHERE sha256 = $1
+UNION ALL SELECT 1 FROM content_blob_leases WHERE sha256 = $1 AND lease_id <> $2 AND expires_at >= $3 LIMIT 1`, sum, lease, s.now().UnixMilli()).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return false, nil
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -187,6 +188,20 @@ func (s *Service) createVersion(ctx context.Context, boroughID, actor, note, bas
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+			// Under the content lock, the packages the version names must
+			// still exist: DeletePackage checks no version names a package
+			// under the same lock (gc.go).
+			if err := lockPackages(ctx, tx); err != nil {
+				return err
+			}
+			for _, id := range versionPackages(basePkg, modules) {
+				var one int
+				if err := tx.QueryRowContext(ctx, `SELECT 1 FROM content_packages WHERE id = $1`, id).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+					return errs.E(errs.Conflict, "package %s was deleted; import it again", id)
+				} else if err != nil {
+					return err
+				}
+			}
 			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(number), 0) + 1 FROM content_versions WHERE borough_id = $1`, boroughID).Scan(&v.Number); err != nil {
 				return err
 			}
@@ -198,11 +213,25 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, v.ID, boroughID, v.Number, st
 			break
 		}
 	}
+	if errs.Is(err, errs.Conflict) {
+		return v, err
+	}
 	if err != nil {
 		return v, errs.Wrap(errs.Unavailable, err, "the version could not be saved; try again")
 	}
 	s.auth.Audit(ctx, boroughID, actor, AuditVersionCreate, fmt.Sprintf("version %d", v.Number), map[string]any{"note": note, "versionId": v.ID})
 	return v, nil
+}
+
+// versionPackages lists the packages a version names, once each.
+func versionPackages(base string, modules []ModuleBinding) []string {
+	out := []string{base}
+	for _, m := range modules {
+		if !slices.Contains(out, m.PackageID) {
+			out = append(out, m.PackageID)
+		}
+	}
+	return out
 }
 
 // SetSlots makes a new draft with the borough's local slot data: the base

@@ -29,6 +29,7 @@ func (h *contentHandler) routesApp(e *echo.Echo, s *Server) {
 	e.POST(b+"/packages", h.importPackage(s), up...)
 	e.GET(b+"/packages/:id", h.getPackage(s), mw...)
 	e.POST(b+"/packages/:id/preview", h.previewPackage(s), mw...)
+	e.DELETE(b+"/packages/:id", h.deletePackage(s), mw...)
 	e.GET(b+"/course/versions", h.listVersions(s), mw...)
 	e.POST(b+"/course/versions", h.createDraft(s), mw...)
 	e.GET(b+"/course/versions/:number", h.getVersion(s), mw...)
@@ -127,6 +128,22 @@ func (h *contentHandler) getPackage(s *Server) echo.HandlerFunc {
 			return err
 		}
 		return c.JSON(http.StatusOK, pkg)
+	}
+}
+
+// deletePackage deletes a package no course version uses and the files
+// only it named.
+func (h *contentHandler) deletePackage(s *Server) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		b, p, err := s.adminOf(c)
+		if err != nil {
+			return err
+		}
+		res, err := h.svc.DeletePackage(c.Request().Context(), b.ID, p.Subject, c.Param("id"))
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, res)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/reach-london/reach/content/course"
 	"github.com/reach-london/reach/internal/app"
@@ -16,6 +17,8 @@ import (
 
 func init() {
 	register(command{name: "package import", summary: "import a content package zip (cmi5, SCORM, xAPI) into a borough", run: runPackageImport})
+	register(command{name: "package delete", summary: "delete a package no course version uses, and its files no other package uses", run: runPackageDelete})
+	register(command{name: "package sweep", summary: "delete stored package files no package uses (left by deletions or crashed imports)", run: runPackageSweep})
 	register(command{name: "course publish", summary: "build the base course and publish it where it changed", run: runCoursePublish})
 	register(command{name: "course build", summary: "write the course's cmi5 package zip", run: runCourseBuild})
 }
@@ -148,5 +151,66 @@ func runCoursePublish(ctx context.Context, env *cliEnv, args []string) error {
 			fmt.Fprintf(env.stdout, "%s: version %d is already current\n", b.Slug, v.Number)
 		}
 	}
+	return nil
+}
+
+func runPackageDelete(ctx context.Context, env *cliEnv, args []string) error {
+	fs, cfg, err := newFlags(env, "package delete", "package delete ID --borough SLUG [flags]")
+	if err != nil {
+		return err
+	}
+	borough := fs.String("borough", "", "the borough that owns the package (required)")
+	if err := parseFlags(env, fs, cfg, reorder(args)); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError{"give exactly one package id, e.g. 'reach package delete 3f2a… --borough hackney'"}
+	}
+	if *borough == "" {
+		return usageError{"--borough is required"}
+	}
+	a, err := app.Open(ctx, *cfg, newLogger(env, "warn"))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	b, err := a.Borough(ctx, *borough)
+	if err != nil {
+		return err
+	}
+	res, err := a.Content().DeletePackage(ctx, b.ID, "cli", fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "deleted package %s from %s: %d files removed (%d bytes), %d still used by other packages\n",
+		fs.Arg(0), b.Slug, res.Deleted, res.Bytes, res.Checked-res.Deleted)
+	return nil
+}
+
+func runPackageSweep(ctx context.Context, env *cliEnv, args []string) error {
+	fs, cfg, err := newFlags(env, "package sweep", "package sweep [--older-than 1h] [flags]")
+	if err != nil {
+		return err
+	}
+	olderThan := fs.Duration("older-than", time.Hour, "only files stored longer ago than this (a margin for imports in progress, on top of their leases)")
+	if err := parseFlags(env, fs, cfg, reorder(args)); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{"unexpected arguments: " + strings.Join(fs.Args(), " ")}
+	}
+	if *olderThan < 0 {
+		return usageError{"--older-than must not be negative"}
+	}
+	a, err := app.Open(ctx, *cfg, newLogger(env, "warn"))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	res, err := a.Content().SweepBlobs(ctx, *olderThan)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "checked %d stored files: deleted %d (%d bytes) that no package uses\n", res.Checked, res.Deleted, res.Bytes)
 	return nil
 }
