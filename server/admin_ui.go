@@ -69,6 +69,7 @@ var noticeText = map[string]string{
 	"baseunchanged":   "The published version already has the current base course; nothing changed.",
 	"saved":           "Your changes were saved in the draft.",
 	"uploaded":        "The module package was uploaded into the draft.",
+	"pkgdeleted":      "The package and the files only it used were deleted.",
 	"removed":         "The replacement module was removed from the draft.",
 	"paused":          "Forwarding to the target was paused.",
 	"resumed":         "Forwarding to the target was resumed.",

@@ -33,6 +33,7 @@ func (s *adminUI) mountAdminCourse(g *echo.Group) {
 	g.POST("/:borough/course/versions/:number/preview", s.admin(boroughAdmin, s.adminPreview))
 	g.POST("/:borough/course/rollback", s.admin(boroughAdmin, s.adminRollback))
 	g.POST("/:borough/course/modules/:module/restore", s.admin(boroughAdmin, s.adminRestoreModule))
+	g.POST("/:borough/course/packages/:id/delete", s.admin(boroughAdmin, s.adminDeletePackage))
 	g.GET("/:borough/course/slots", s.admin(boroughAdmin, s.adminSlotsPage))
 	g.POST("/:borough/course/publish-base", s.admin(platformAdmin, s.adminPublishBase))
 	g.POST("/course/publish-base", s.admin(platformAdmin, s.adminPublishBaseEverywhere))
@@ -86,7 +87,37 @@ func (s *adminUI) courseData(c echo.Context, v adminView) (map[string]any, error
 	if len(vs) > 0 {
 		data["Latest"] = vs[0]
 	}
+	// Packages, with whether a version names them (those cannot be deleted).
+	used := map[string]bool{}
+	for _, cv := range vs {
+		used[cv.BasePackageID] = true
+		for _, m := range cv.Modules {
+			used[m.PackageID] = true
+		}
+	}
+	pkgs, err := s.svc.Content.Packages(ctx, v.B.ID)
+	if err != nil {
+		return nil, err
+	}
+	var rows2 []packageRow
+	for _, p := range pkgs {
+		rows2 = append(rows2, packageRow{Package: p, Used: used[p.ID]})
+	}
+	data["Packages"] = rows2
 	return data, nil
+}
+
+// packageRow is a package as the course page lists it.
+type packageRow struct {
+	content.Package
+	Used bool
+}
+
+func (s *adminUI) adminDeletePackage(c echo.Context, v adminView) error {
+	if _, err := s.svc.Content.DeletePackage(c.Request().Context(), v.B.ID, v.P.Subject, c.Param("id")); err != nil {
+		return s.courseFormError(c, v, err, "packages")
+	}
+	return done(c, "/admin/"+v.B.Slug+"/course", "pkgdeleted")
 }
 
 func (s *adminUI) adminCoursePage(c echo.Context, v adminView) error {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/reach-london/reach/content/launch"
 	"github.com/reach-london/reach/internal/auth"
+	"github.com/reach-london/reach/internal/errs"
 	"github.com/reach-london/reach/internal/reachtest"
 )
 
@@ -304,6 +305,21 @@ func onePageZip(t *testing.T) []byte {
 	return buf.Bytes()
 }
 
+// spareZip is a package no version uses.
+func spareZip(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, _ := zw.Create("tincan.xml")
+	w.Write([]byte(`<tincan><activities><activity id="https://example.org/local/spare"><name>Spare</name><launch>spare.html</launch></activity></activities></tincan>`))
+	w, _ = zw.Create("spare.html")
+	w.Write([]byte("spare"))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
 // upload posts a multipart form with one file field.
 func (b *adminBrowser) upload(p, field, filename string, data []byte, form url.Values) (int, string, string) {
 	b.t.Helper()
@@ -377,6 +393,29 @@ func TestAdminCoursePages(t *testing.T) {
 		if m, _ := latest.Module(mod.Module); !m.Replaced || m.Title != "Our local lesson" {
 			t.Fatalf("module after upload: %+v", m)
 		}
+		// The admin may name the module (issue 18 §5).
+		code, _, body = admin.upload("/admin/london/course/modules/"+mod.Module+"/upload", "file", "lesson.zip", onePageZip(t), url.Values{"title": {"Singing in Camden"}})
+		if code != http.StatusSeeOther {
+			t.Fatalf("upload module with a title: %d\n%s", code, body)
+		}
+		latest, _ = svc.LatestVersion(ctx, b.ID)
+		if m, _ := latest.Module(mod.Module); m.Title != "Singing in Camden" {
+			t.Fatalf("module title after upload: %+v", m)
+		}
+		// A package no version uses can be deleted from the page; one a
+		// version uses cannot.
+		spare, err := svc.ImportReader(ctx, b.ID, "test", bytes.NewReader(spareZip(t)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, _, body = admin.get("/admin/london/course")
+		want(t, "packages on the course page", code, body, http.StatusOK, "/course/packages/"+spare.ID+"/delete", "Used by a version")
+		code, loc, _ = admin.post("/admin/london/course/packages/"+spare.ID+"/delete", nil)
+		if _, err := svc.Package(ctx, b.ID, spare.ID); code != http.StatusSeeOther || !strings.HasSuffix(loc, "notice=pkgdeleted") || !errs.Is(err, errs.NotFound) {
+			t.Errorf("delete package: %d %q, then %v", code, loc, err)
+		}
+		code, _, body = admin.post("/admin/london/course/packages/"+latest.BasePackageID+"/delete", nil)
+		want(t, "delete a used package", code, body, http.StatusBadRequest, "is used by course version")
 
 		// Preview opens the draft on the content origin.
 		code, loc, _ = admin.post("/admin/london/course/versions/"+strconv.Itoa(latest.Number)+"/preview", url.Values{"module": {mod.Module}})

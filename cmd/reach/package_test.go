@@ -2,6 +2,7 @@ package main
 
 import (
 	"archive/zip"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,6 +72,38 @@ func TestPackageAndCourseCommands(t *testing.T) {
 				{[]string{"package", "import", filepath.Join(dir, "course.zip"), "--borough", "hackney"}, 0, `imported cmi5 package`, ""},
 			}
 			for _, s := range steps {
+				code, out, errOut := cli(t, env, s.args...)
+				if code != s.code || !strings.Contains(out, s.wantOut) || !strings.Contains(errOut, s.wantErr) {
+					t.Errorf("reach %s: exit %d, stdout %q, stderr %q; want exit %d, stdout ~%q, stderr ~%q",
+						strings.Join(s.args, " "), code, out, errOut, s.code, s.wantOut, s.wantErr)
+				}
+			}
+			// An invalid manifest's cause is printed once (issue 18 §5).
+			invalid := filepath.Join(dir, "invalid.zip")
+			writeZip(t, invalid, map[string]string{"cmi5.xml": `<courseStructure xmlns="https://w3id.org/xapi/profiles/cmi5/v1/CourseStructure.xsd"><course/></courseStructure>`})
+			code, _, errOut := cli(t, env, "package", "import", invalid, "--borough", "hackney")
+			if code != 1 || strings.Count(errOut, "attribute id is missing") != 1 || !strings.Contains(errOut, "invalid manifest: cmi5.xml: <course>: attribute id is missing") {
+				t.Errorf("invalid manifest: exit %d, stderr %q; want the cause once", code, errOut)
+			}
+			// Delete an unused package, then sweep.
+			other := filepath.Join(dir, "other.zip")
+			writeZip(t, other, map[string]string{"tincan.xml": `<tincan><activities><activity id="http://example.org/b" type="http://adlnet.gov/expapi/activities/course"><name>To delete</name><launch>b.html</launch></activity></activities></tincan>`, "b.html": "bye"})
+			code, out, errOut := cli(t, env, "package", "import", other, "--borough", "hackney", "--json")
+			var imported struct{ ID string }
+			if code != 0 || json.Unmarshal([]byte(out), &imported) != nil || imported.ID == "" {
+				t.Fatalf("import to delete: exit %d %q %q", code, out, errOut)
+			}
+			for _, s := range []struct {
+				args             []string
+				code             int
+				wantOut, wantErr string
+			}{
+				{[]string{"package", "delete", imported.ID}, 2, "", "--borough is required"},
+				{[]string{"package", "delete", imported.ID, "--borough", "hackney"}, 0, "deleted package " + imported.ID + " from hackney: 2 files removed", ""},
+				{[]string{"package", "delete", imported.ID, "--borough", "hackney"}, 1, "", "package not found"},
+				{[]string{"package", "sweep", "--older-than", "0s"}, 0, "deleted 0 (0 bytes)", ""},
+				{[]string{"package", "sweep", "extra"}, 2, "", "unexpected arguments"},
+			} {
 				code, out, errOut := cli(t, env, s.args...)
 				if code != s.code || !strings.Contains(out, s.wantOut) || !strings.Contains(errOut, s.wantErr) {
 					t.Errorf("reach %s: exit %d, stdout %q, stderr %q; want exit %d, stdout ~%q, stderr ~%q",
