@@ -101,7 +101,7 @@ func (s *Service) importZip(ctx context.Context, boroughID, actor string, r io.R
 				break
 			}
 		}
-		return Package{}, errs.E(errs.Invalid, "no manifest: the zip has no cmi5.xml, imsmanifest.xml or tincan.xml at its root%s", hint)
+		return Package{}, errs.E(errs.Invalid, "no manifest: the zip has no cmi5.xml, imsmanifest.xml or tincan.xml at its root%s (cmi5 14.1.0.0-2)", hint)
 	}
 	raw, err := readEntry(byPath[name], manifest.MaxManifestBytes)
 	if err != nil {

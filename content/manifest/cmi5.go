@@ -37,6 +37,7 @@ const (
 	ruleObjectiveRef   = "cmi5 13.1.3: an objective reference must name an objective of the course structure"
 	ruleStandaloneURL  = "cmi5 14.2.0.0-1: a course structure without a zip must use fully qualified URLs"
 	ruleReachHTTPOnly  = "Reach launches AUs in a web browser"
+	rulePackagePath    = "cmi5 14.1.0.0-3: a url is fully qualified or relative to the package root"
 	xsdCourseOrder     = "<title>, <description>"
 	xsdStructureOrder  = "<course>, <objectives>?, then <au> and <block> elements"
 	xsdBlockOrder      = "<title>, <description>, <objectives>?, then <au> and <block> elements"
@@ -612,7 +613,7 @@ func (p *cmi5Parser) launchURL(au *AU, el, raw string) error {
 	}
 	clean, suffix, err := CleanPath(raw)
 	if err != nil {
-		return p.errf(at, "%q %v", raw, err)
+		return p.errf(at, "%q %v (%s)", raw, err, rulePackagePath)
 	}
 	au.LaunchURL = escapePath(clean) + suffix
 	return nil
