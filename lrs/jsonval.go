@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/reach-london/reach/internal/errs"
 )
@@ -32,6 +34,77 @@ func decodeJSON(data []byte) (any, error) {
 		return nil, errs.E(errs.Invalid, "body has data after the JSON value")
 	}
 	return v, nil
+}
+
+// checkText refuses JSON text that is not valid UTF-8 and a decoded tree
+// holding the NUL character in a string or a property name; path names
+// where, for the client.
+func checkText(raw []byte, tree any, path string) error {
+	if !utf8.Valid(raw) {
+		return invalid(path, "is not valid UTF-8 (at byte %d)", invalidUTF8At(raw))
+	}
+	return noNUL(tree, path)
+}
+
+// CheckText refuses a string that is not valid UTF-8 or holds the NUL
+// character, naming field: neither can be stored as text on every
+// backend. Request parsers call it on identifiers from the URL.
+func CheckText(field, s string) error {
+	if !utf8.ValidString(s) {
+		return errs.E(errs.Invalid, "%s is not valid UTF-8 (at byte %d)", field, invalidUTF8At([]byte(s)))
+	}
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return errs.E(errs.Invalid, "%s must not contain the NUL character (at byte %d)", field, i)
+	}
+	return nil
+}
+
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
+}
+
+// noNUL walks a decoded JSON tree for the NUL character. The path is
+// built only on the way back from a hit, so a clean tree costs no
+// allocation.
+func noNUL(v any, path string) error {
+	if where, key, found := findNUL(v); found {
+		what := "must not contain the NUL character (\\u0000)"
+		if key {
+			what = "property names must not contain the NUL character (\\u0000)"
+		}
+		return invalid(path+where, "%s", what)
+	}
+	return nil
+}
+
+func findNUL(v any) (where string, key, found bool) {
+	switch x := v.(type) {
+	case string:
+		return "", false, strings.IndexByte(x, 0) >= 0
+	case map[string]any:
+		for k, e := range x {
+			if strings.IndexByte(k, 0) >= 0 {
+				return "", true, true
+			}
+			if w, key, found := findNUL(e); found {
+				return "." + k + w, key, true
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if w, key, found := findNUL(e); found {
+				return "[" + strconv.Itoa(i) + "]" + w, key, true
+			}
+		}
+	}
+	return "", false, false
 }
 
 // jsonErrText keeps decoder messages short and free of Go type names.

@@ -20,6 +20,12 @@ import (
 // bytes with an X-Experience-API-Hash header naming its SHA-2, which is
 // checked here. maxBytes caps the whole body's decoded size.
 func ParseMultipart(r io.Reader, boundary string, maxBytes int64) ([]byte, []Part, error) {
+	return ParseMultipartWithin(r, boundary, maxBytes, maxBytes)
+}
+
+// ParseMultipartWithin is ParseMultipart with the statements part capped
+// at maxJSON bytes, as a plain JSON statements request is.
+func ParseMultipartWithin(r io.Reader, boundary string, maxBytes, maxJSON int64) ([]byte, []Part, error) {
 	if boundary == "" {
 		return nil, nil, errs.E(errs.Invalid, "multipart/mixed Content-Type needs a boundary parameter")
 	}
@@ -40,9 +46,16 @@ func ParseMultipart(r io.Reader, boundary string, maxBytes int64) ([]byte, []Par
 			}
 			return nil, nil, errs.E(errs.Invalid, "multipart body is malformed: %s", shortErr(err))
 		}
-		data, err := io.ReadAll(io.LimitReader(p, budget+1))
+		limit := budget
+		if i == 0 && maxJSON < limit {
+			limit = maxJSON
+		}
+		data, err := io.ReadAll(io.LimitReader(p, limit+1))
 		if err != nil {
 			return nil, nil, errs.E(errs.Invalid, "multipart body is malformed: %s", shortErr(err))
+		}
+		if i == 0 && int64(len(data)) > maxJSON {
+			return nil, nil, errs.E(errs.TooLarge, "the statements part is larger than %d bytes, the limit of one request; send smaller batches", maxJSON)
 		}
 		if int64(len(data)) > budget {
 			return nil, nil, errs.E(errs.TooLarge, "multipart body is larger than %d bytes", maxBytes)

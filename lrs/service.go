@@ -24,6 +24,7 @@ type Service struct {
 	store Store
 	blobs blob.Store
 	now   func() time.Time
+	hook  StatementHook
 }
 
 // NewService returns a Service over store, keeping attachment bytes in
@@ -31,6 +32,25 @@ type Service struct {
 func NewService(store Store, blobs blob.Store) *Service {
 	return &Service{store: store, blobs: blobs, now: time.Now}
 }
+
+// StatementHook lets another room hold statements to its own rules (the
+// cmi5 LMS holds statements sent with launch tokens to cmi5's) on every
+// path that stores them: POST, PUT and batches alike, each statement
+// parsed once.
+type StatementHook interface {
+	// Before runs after the LRS's own permission checks and before
+	// anything is stored. An error rejects the whole batch and is the
+	// answer; done, if not nil, runs once the write is over, stored or not
+	// (it releases what Before holds, such as a lock).
+	Before(ctx context.Context, p auth.Principal, stmts []*Statement) (done func(), err error)
+	// After runs once the batch is committed and before the writer is
+	// answered, so the writer's next request sees what it did. The
+	// statements are stored whatever it does; it reports its own failures.
+	After(ctx context.Context, p auth.Principal, stmts []*Statement)
+}
+
+// SetHook makes h follow every batch s stores. Set it before s serves.
+func (s *Service) SetHook(h StatementHook) { s.hook = h }
 
 // Part is one attachment's bytes from a multipart/mixed request, already
 // checked against the hash its part header declared.
@@ -52,6 +72,15 @@ func (s *Service) Store(ctx context.Context, p auth.Principal, stmts []*Statemen
 	}
 	if p.BoroughID == "" {
 		return nil, errs.E(errs.Forbidden, "these credentials belong to no borough")
+	}
+	if s.hook != nil {
+		done, err := s.hook.Before(ctx, p, stmts)
+		if err != nil {
+			return nil, err
+		}
+		if done != nil {
+			defer done()
+		}
 	}
 	if err := checkLaunchLimits(p, stmts); err != nil {
 		return nil, err
@@ -88,6 +117,10 @@ func (s *Service) Store(ctx context.Context, p auth.Principal, stmts []*Statemen
 	}
 	if err := s.store.InsertStatements(ctx, p.BoroughID, recs); err != nil {
 		return nil, err
+	}
+	if s.hook != nil {
+		// The bookkeeping is owed even if the client has gone.
+		s.hook.After(context.WithoutCancel(ctx), p, stmts)
 	}
 	return ids, nil
 }

@@ -3,6 +3,7 @@ package lrs
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -99,49 +100,73 @@ func (s *Statement) VoidedID() string {
 	return ""
 }
 
+// Limits caps what one statements request may hold, so that a request's
+// memory is bounded by its configuration rather than by its sender. A zero
+// field means no cap.
+type Limits struct {
+	// MaxStatements is the most statements one request may hold.
+	MaxStatements int
+	// MaxStatementBytes is the largest statement, as the JSON sent.
+	MaxStatementBytes int64
+}
+
 // ParseStatements parses a request body holding one statement or an array
-// of statements and validates each under version v.
+// of statements and validates each under version v, without caps.
 func ParseStatements(body []byte, v Version) ([]*Statement, error) {
-	// Each statement's own bytes are kept: stored as sent (plus what the
-	// LRS adds), they need no re-encoding.
+	return ParseStatementsWithin(body, v, Limits{})
+}
+
+// ParseStatementsWithin parses a request body holding one statement or an
+// array of statements and validates each under version v, refusing (413)
+// a request that breaks lim as soon as it is seen. The array is read one
+// statement at a time, and each statement keeps its own bytes as a slice
+// of body (stored as sent, plus what the LRS adds, they need no
+// re-encoding), so the body is neither copied nor read twice.
+func ParseStatementsWithin(body []byte, v Version, lim Limits) ([]*Statement, error) {
 	trimmed := bytes.TrimSpace(body)
-	var raws []json.RawMessage
-	isArray := len(trimmed) > 0 && trimmed[0] == '['
-	if isArray {
-		if err := json.Unmarshal(trimmed, &raws); err != nil {
-			if _, derr := decodeJSON(body); derr != nil {
-				return nil, derr
-			}
-			return nil, errs.E(errs.Invalid, "body is not valid JSON")
-		}
-		if len(raws) == 0 {
-			return nil, errs.E(errs.Invalid, "body is an empty array; send at least one statement")
-		}
-	} else {
-		raws = []json.RawMessage{trimmed}
-	}
-	out := make([]*Statement, 0, len(raws))
-	seen := make(map[string]bool, len(raws))
-	for i, raw := range raws {
-		path := "statement"
-		if isArray {
-			path = "statements[" + strconv.Itoa(i) + "]"
-		}
-		it, err := decodeJSON(raw)
-		if err != nil {
-			if isArray {
-				return nil, invalid(path, "%s", errs.MessageOf(err))
-			}
+	if len(trimmed) == 0 || trimmed[0] != '[' {
+		if err := checkStatementSize(trimmed, "statement", lim); err != nil {
 			return nil, err
 		}
-		if _, ok := it.(map[string]any); !ok && !isArray {
+		it, err := decodeJSON(trimmed)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := it.(map[string]any); !ok {
 			return nil, errs.E(errs.Invalid, "body must be a statement object or an array of statements, got %s", typeName(it))
 		}
-		s, err := statementFromJSON(it, path, v)
+		s, err := parsedStatement(it, trimmed, "statement", v)
 		if err != nil {
 			return nil, err
 		}
-		s.raw = raw
+		return []*Statement{s}, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.UseNumber()
+	if _, err := dec.Token(); err != nil { // the opening bracket
+		return nil, errs.E(errs.Invalid, "body is not valid JSON: %s", jsonErrText(err))
+	}
+	var out []*Statement
+	seen := map[string]bool{}
+	for i := 0; dec.More(); i++ {
+		path := "statements[" + strconv.Itoa(i) + "]"
+		if lim.MaxStatements > 0 && i >= lim.MaxStatements {
+			return nil, errs.E(errs.TooLarge, "%s: a request may hold at most %d statements; send smaller batches", path, lim.MaxStatements)
+		}
+		start := dec.InputOffset()
+		var it any
+		if err := dec.Decode(&it); err != nil {
+			return nil, errs.E(errs.Invalid, "body is not valid JSON: %s", jsonErrText(err))
+		}
+		// The offsets bracket the value and the comma and spaces before it.
+		raw := bytes.TrimLeft(trimmed[start:dec.InputOffset()], ", \t\r\n")
+		if err := checkStatementSize(raw, path, lim); err != nil {
+			return nil, err
+		}
+		s, err := parsedStatement(it, raw, path, v)
+		if err != nil {
+			return nil, err
+		}
 		if s.ID != "" {
 			if seen[s.ID] {
 				return nil, invalid(path+".id", "statement id %s appears twice in the batch", s.ID)
@@ -150,7 +175,40 @@ func ParseStatements(body []byte, v Version) ([]*Statement, error) {
 		}
 		out = append(out, s)
 	}
+	if _, err := dec.Token(); err != nil { // the closing bracket
+		return nil, errs.E(errs.Invalid, "body is not valid JSON: %s", jsonErrText(err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errs.E(errs.Invalid, "body has data after the JSON value")
+	}
+	if len(out) == 0 {
+		return nil, errs.E(errs.Invalid, "body is an empty array; send at least one statement")
+	}
 	return out, nil
+}
+
+// checkStatementSize refuses a statement larger than lim allows.
+func checkStatementSize(raw []byte, path string, lim Limits) error {
+	if lim.MaxStatementBytes > 0 && int64(len(raw)) > lim.MaxStatementBytes {
+		return errs.E(errs.TooLarge, "%s is %d bytes; a statement may have at most %d bytes", path, len(raw), lim.MaxStatementBytes)
+	}
+	return nil
+}
+
+// parsedStatement validates one decoded statement whose JSON is raw.
+func parsedStatement(it any, raw []byte, path string, v Version) (*Statement, error) {
+	// The decoder turns invalid UTF-8 into U+FFFD and \u0000 into a NUL
+	// character; neither may be stored (PostgreSQL refuses both in text,
+	// and a replaced character is not what the client sent).
+	if err := checkText(raw, it, path); err != nil {
+		return nil, err
+	}
+	s, err := statementFromJSON(it, path, v)
+	if err != nil {
+		return nil, err
+	}
+	s.raw = raw
+	return s, nil
 }
 
 // ParseStatement parses and validates one statement object.
@@ -159,12 +217,7 @@ func ParseStatement(body []byte, v Version) (*Statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := statementFromJSON(tree, "statement", v)
-	if err != nil {
-		return nil, err
-	}
-	s.raw = bytes.TrimSpace(body)
-	return s, nil
+	return parsedStatement(tree, bytes.TrimSpace(body), "statement", v)
 }
 
 // statementFromJSON validates one statement tree. The tree is modified in

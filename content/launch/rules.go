@@ -350,3 +350,51 @@ func (s *Service) Lock(ctx context.Context, p auth.Principal) (func(), error) {
 		}
 	}
 }
+
+// StatementRules is the cmi5 statement rules as a hook of the LRS
+// (lrs.StatementHook): every batch stored with a launch token of a
+// session of this LMS is checked against its session before the LRS
+// stores it, and followed after. Statements written with other
+// credentials, and launch tokens of sessions this LMS did not start
+// (SCORM attempts, whose room keeps its own rules), pass untouched.
+type StatementRules struct{ s *Service }
+
+// StatementRules returns the hook the composition root gives the LRS.
+func (s *Service) StatementRules() StatementRules { return StatementRules{s} }
+
+var _ lrs.StatementHook = StatementRules{}
+
+// Before takes the session's lock and applies Check; the lock is held
+// until the LRS has stored the batch and After has followed it, so two
+// batches sent at once cannot both pass a once-only rule.
+func (r StatementRules) Before(ctx context.Context, p auth.Principal, stmts []*lrs.Statement) (func(), error) {
+	if p.Kind != auth.KindLaunch || p.SessionID == "" {
+		return nil, nil
+	}
+	if _, err := r.s.st.session(ctx, p.SessionID); errs.Is(err, errs.NotFound) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	unlock, err := r.s.Lock(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.s.Check(ctx, p, stmts); err != nil {
+		unlock()
+		return nil, err
+	}
+	return unlock, nil
+}
+
+// After applies Stored. The statements are stored by then and the
+// session bookkeeping can be redone, so a failure is logged and the AU
+// still gets its answer.
+func (r StatementRules) After(ctx context.Context, p auth.Principal, stmts []*lrs.Statement) {
+	if p.Kind != auth.KindLaunch {
+		return
+	}
+	if err := r.s.Stored(ctx, p, stmts); err != nil {
+		r.s.log.Error("following cmi5 statements failed", "err", err, "session", p.SessionID)
+	}
+}

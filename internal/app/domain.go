@@ -9,6 +9,7 @@ import (
 	"github.com/reach-london/reach/content/dispatch"
 	"github.com/reach-london/reach/content/launch"
 	"github.com/reach-london/reach/content/scorm"
+	"github.com/reach-london/reach/internal/auth"
 	"github.com/reach-london/reach/internal/db"
 	"github.com/reach-london/reach/lrs"
 	"github.com/reach-london/reach/lrs/forward"
@@ -30,9 +31,30 @@ func domainMigrations() []db.MigrationSet {
 // onFirstRun runs the rooms' first-run steps (publishing the base course).
 func (a *App) onFirstRun(ctx context.Context) error { return a.contentFirstRun(ctx) }
 
-// Statements returns the LRS statement service over this process's backends.
+// Statements returns the LRS statement service over this process's
+// backends, with the cmi5 statement rules as its hook, so they hold for
+// every path that stores statements.
 func (a *App) Statements() *lrs.Service {
-	return lrs.NewService(sqlstore.New(a.DB), a.Blobs)
+	svc := lrs.NewService(sqlstore.New(a.DB), a.Blobs)
+	svc.SetHook(cmi5Rules{a})
+	return svc
+}
+
+// cmi5Rules hands the LRS's hook calls to the launch room, which is built
+// lazily and itself stores statements through Statements.
+type cmi5Rules struct{ a *App }
+
+func (r cmi5Rules) Before(ctx context.Context, p auth.Principal, stmts []*lrs.Statement) (func(), error) {
+	if p.Kind != auth.KindLaunch {
+		return nil, nil // no need to build the launch room
+	}
+	return r.a.Launch().StatementRules().Before(ctx, p, stmts)
+}
+
+func (r cmi5Rules) After(ctx context.Context, p auth.Principal, stmts []*lrs.Statement) {
+	if p.Kind == auth.KindLaunch {
+		r.a.Launch().StatementRules().After(ctx, p, stmts)
+	}
 }
 
 // Documents returns the LRS document service.
@@ -45,11 +67,14 @@ func (a *App) mountDomain(ctx context.Context, deps *server.Deps) error {
 	statements := a.Statements()
 	documents := a.Documents()
 	// Launch tokens reach the LRS Basic-encoded too (cmi5 auth-token).
-	handler := xapi.New(xapi.Deps{DefaultVersion: lrs.Version(a.Config.XAPIVersion), Statements: statements, Auth: server.XAPIAuthenticator{Auth: a.Auth}, Logger: a.Log})
+	handler := xapi.New(xapi.Deps{DefaultVersion: lrs.Version(a.Config.XAPIVersion), Statements: statements, Auth: server.XAPIAuthenticator{Auth: a.Auth}, Logger: a.Log,
+		MaxAttachmentBytes:  a.Config.MaxBodyBytes,
+		MaxBatchBytes:       a.Config.XAPIMaxBatchBytes,
+		MaxLearnerBodyBytes: a.Config.XAPIMaxLearnerBodyBytes,
+		Limits:              lrs.Limits{MaxStatements: int(a.Config.XAPIMaxBatchStatements), MaxStatementBytes: a.Config.XAPIMaxStatementBytes},
+	})
 	about := lrs.NewAbout(Version)
 	deps.MountXAPI = func(g *echo.Group) {
-		// The cmi5 rules run first, on statements sent with launch tokens.
-		g.Use(server.CMI5Guard(a.Auth, a.Launch(), a.Config.MaxBodyBytes, a.Log))
 		handler.Register(g)
 		xapidocs.Register(g, documents, about)
 	}

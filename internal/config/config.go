@@ -50,6 +50,11 @@ type Config struct {
 	// total size over the zip's size) once the files pass 64 MiB.
 	MaxExpansionRatio int64 `env:"REACH_MAX_EXPANSION_RATIO" help:"most times a package zip may expand as a whole (its files' total size over the zip's size), checked once the files pass 64 MiB"`
 
+	XAPIMaxLearnerBodyBytes int64 `env:"REACH_XAPI_MAX_LEARNER_BODY_BYTES" help:"largest xAPI request body sent with a learner's launch token (statements, documents, attachments), in bytes"`
+	XAPIMaxBatchStatements  int64 `env:"REACH_XAPI_MAX_BATCH_STATEMENTS" help:"most statements one xAPI request may store"`
+	XAPIMaxStatementBytes   int64 `env:"REACH_XAPI_MAX_STATEMENT_BYTES" help:"largest single statement, as JSON, in bytes"`
+	XAPIMaxBatchBytes       int64 `env:"REACH_XAPI_MAX_BATCH_BYTES" help:"largest statements JSON of one xAPI request (attachments aside, which count against REACH_MAX_BODY_BYTES), in bytes"`
+
 	SessionTTL      time.Duration `env:"REACH_SESSION_TTL" help:"how long a sign-in lasts"`
 	ShutdownTimeout time.Duration `env:"REACH_SHUTDOWN_TIMEOUT" help:"how long shutdown waits for in-flight requests"`
 	LogLevel        string        `env:"REACH_LOG_LEVEL" help:"debug, info, warn or error"`
@@ -70,12 +75,17 @@ func Default() Config {
 		MaxBodyBytes:      20 << 20,
 		MaxUploadBytes:    1 << 30,
 		MaxExpansionRatio: 100,
-		SessionTTL:        12 * time.Hour,
-		ShutdownTimeout:   20 * time.Second,
-		LogLevel:          "info",
-		XAPIVersion:       "2.0.0",
-		DefaultBorough:    "london",
-		AdminEmail:        "admin@reach.localhost",
+
+		XAPIMaxLearnerBodyBytes: 1 << 20,
+		XAPIMaxBatchStatements:  1000,
+		XAPIMaxStatementBytes:   64 << 10,
+		XAPIMaxBatchBytes:       4 << 20,
+		SessionTTL:              12 * time.Hour,
+		ShutdownTimeout:         20 * time.Second,
+		LogLevel:                "info",
+		XAPIVersion:             "2.0.0",
+		DefaultBorough:          "london",
+		AdminEmail:              "admin@reach.localhost",
 	}
 }
 
@@ -315,6 +325,18 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxExpansionRatio < 2 {
 		add("REACH_MAX_EXPANSION_RATIO", "must be at least 2")
+	}
+	if c.XAPIMaxLearnerBodyBytes < 16<<10 {
+		add("REACH_XAPI_MAX_LEARNER_BODY_BYTES", "must be at least 16KiB")
+	}
+	if c.XAPIMaxBatchStatements < 1 {
+		add("REACH_XAPI_MAX_BATCH_STATEMENTS", "must be at least 1")
+	}
+	if c.XAPIMaxStatementBytes < 4<<10 {
+		add("REACH_XAPI_MAX_STATEMENT_BYTES", "must be at least 4KiB")
+	}
+	if c.XAPIMaxBatchBytes < c.XAPIMaxStatementBytes {
+		add("REACH_XAPI_MAX_BATCH_BYTES", "must be at least REACH_XAPI_MAX_STATEMENT_BYTES (%d)", c.XAPIMaxStatementBytes)
 	}
 	if c.SessionTTL < time.Minute {
 		add("REACH_SESSION_TTL", "must be at least 1m")

@@ -28,6 +28,15 @@ const (
 
 type versionKey struct{}
 
+type alternateKey struct{}
+
+// viaAlternateSyntax reports whether the request came as xAPI 1.0.3's
+// alternate request syntax (?method=).
+func viaAlternateSyntax(ctx context.Context) bool {
+	v, _ := ctx.Value(alternateKey{}).(bool)
+	return v
+}
+
 // VersionFrom returns the xAPI version negotiated for the request
 // (lrs.V103 for any 1.0.x, lrs.V200 for 2.0.x); V200 if none was.
 func VersionFrom(ctx context.Context) lrs.Version {
@@ -155,6 +164,8 @@ func (h *Handler) alternateSyntax(next echo.HandlerFunc) echo.HandlerFunc {
 				r.Header.Del("Content-Type")
 			}
 		}
+		r = r.WithContext(context.WithValue(r.Context(), alternateKey{}, true))
+		c.SetRequest(r)
 		r.Method = method
 		r.URL.RawQuery = params.Encode()
 		r.Body = io.NopCloser(bytes.NewReader(content))
@@ -231,6 +242,14 @@ func (h *Handler) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			return err
 		}
+		if p.Kind == auth.KindLaunch && h.maxLearner > 0 {
+			// A learner's content needs little room; the cap holds for
+			// every resource, before any of the body is read.
+			if r.ContentLength > h.maxLearner {
+				return errs.E(errs.TooLarge, "a request sent with a launch token may have a body of at most %d bytes", h.maxLearner)
+			}
+			r.Body = http.MaxBytesReader(c.Response(), r.Body, h.maxLearner)
+		}
 		c.SetRequest(r.WithContext(auth.WithPrincipal(r.Context(), p)))
 		return next(c)
 	}
@@ -250,7 +269,7 @@ func principal(c echo.Context) (auth.Principal, error) {
 func readErr(err error) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return errs.E(errs.TooLarge, "request body is larger than allowed")
+		return errs.E(errs.TooLarge, "request body is larger than %d bytes, the limit for these credentials", mbe.Limit)
 	}
 	if he := new(echo.HTTPError); errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge {
 		return errs.E(errs.TooLarge, "request body is larger than allowed")

@@ -11,45 +11,78 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/reach-london/reach/internal/auth"
 	"github.com/reach-london/reach/internal/errs"
 	"github.com/reach-london/reach/lrs"
 )
 
 // readStatements reads a PUT or POST statements body, plain JSON or
-// multipart/mixed with attachments.
+// multipart/mixed with attachments, and parses it once, within the
+// configured limits.
 func (h *Handler) readStatements(c echo.Context, single bool) ([]*lrs.Statement, []lrs.Part, error) {
 	r := c.Request()
 	ct, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil && r.Header.Get("Content-Type") != "" {
 		return nil, nil, errs.E(errs.Invalid, "Content-Type %q cannot be parsed", r.Header.Get("Content-Type"))
 	}
+	if p, _ := principal(c); p.Kind == auth.KindLaunch {
+		// Content holding a learner's launch token sends plain xAPI; the
+		// rules of its session apply to the statements alone.
+		if viaAlternateSyntax(r.Context()) {
+			return nil, nil, errs.E(errs.Invalid, "launch tokens must use the standard xAPI request syntax, not method=")
+		}
+		if ct != "application/json" {
+			return nil, nil, errs.E(errs.UnsupportedMediaType, "statements sent with a launch token must be application/json")
+		}
+	}
 	ver := VersionFrom(r.Context())
+	var body []byte
+	var parts []lrs.Part
 	switch ct {
 	case "application/json":
-		body, err := io.ReadAll(io.LimitReader(r.Body, h.maxBytes+1))
-		if err != nil {
-			return nil, nil, readErr(err)
-		}
-		if int64(len(body)) > h.maxBytes {
-			return nil, nil, errs.E(errs.TooLarge, "statements body is larger than %d bytes; send smaller batches", h.maxBytes)
-		}
-		if single && isArray(body) {
-			return nil, nil, errs.E(errs.Invalid, "PUT takes one statement object, not an array")
-		}
-		stmts, err := lrs.ParseStatements(body, ver)
-		return stmts, nil, err
-	case "multipart/mixed":
-		body, parts, err := lrs.ParseMultipart(r.Body, params["boundary"], h.maxBytes)
-		if err != nil {
+		if body, err = readBody(r, h.maxJSON, "statements body"); err != nil {
 			return nil, nil, err
 		}
-		if single && isArray(body) {
-			return nil, nil, errs.E(errs.Invalid, "PUT takes one statement object, not an array")
+	case "multipart/mixed":
+		if body, parts, err = lrs.ParseMultipartWithin(r.Body, params["boundary"], h.maxBytes, h.maxJSON); err != nil {
+			return nil, nil, err
 		}
-		stmts, err := lrs.ParseStatements(body, ver)
-		return stmts, parts, err
+	default:
+		return nil, nil, errs.E(errs.Invalid, "statements must be sent as application/json or multipart/mixed, not %q", r.Header.Get("Content-Type"))
 	}
-	return nil, nil, errs.E(errs.Invalid, "statements must be sent as application/json or multipart/mixed, not %q", r.Header.Get("Content-Type"))
+	if single && isArray(body) {
+		return nil, nil, errs.E(errs.Invalid, "PUT takes one statement object, not an array")
+	}
+	stmts, err := lrs.ParseStatementsWithin(body, ver, h.limits)
+	return stmts, parts, err
+}
+
+// readBody reads a request body of at most limit bytes into one buffer,
+// sized from Content-Length when the client gave it, so a body is held
+// once rather than in the doubling buffers of io.ReadAll. what names the
+// body in the error.
+func readBody(r *http.Request, limit int64, what string) ([]byte, error) {
+	tooLarge := func() error {
+		return errs.E(errs.TooLarge, "%s is larger than %d bytes, the limit of one request; send smaller batches", what, limit)
+	}
+	if r.ContentLength > limit {
+		return nil, tooLarge()
+	}
+	if r.ContentLength >= 0 {
+		buf := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, buf); err != nil {
+			return nil, readErr(err)
+		}
+		return buf, nil
+	}
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1)); err != nil {
+		return nil, readErr(err)
+	}
+	if int64(buf.Len()) > limit {
+		return nil, tooLarge()
+	}
+	return buf.Bytes(), nil
 }
 
 func isArray(body []byte) bool {

@@ -32,23 +32,35 @@ type Deps struct {
 	// "" means 2.0.0. Set it to 1.0.3 for an LRS whose clients are all
 	// 1.0.3.
 	DefaultVersion lrs.Version
-	// MaxAttachmentBytes caps a statements request's body, JSON or
-	// multipart with its attachments; 0 means 64 MiB.
+	// MaxAttachmentBytes caps a multipart statements request's body, the
+	// statements with their attachments; 0 means 64 MiB.
 	MaxAttachmentBytes int64
+	// MaxBatchBytes caps the statements JSON of one request; 0 means
+	// MaxAttachmentBytes.
+	MaxBatchBytes int64
+	// Limits caps the statements of one request and each one's size.
+	Limits lrs.Limits
+	// MaxLearnerBodyBytes caps every request body sent with a launch
+	// token (a learner's content); 0 means no cap of its own.
+	MaxLearnerBodyBytes int64
 }
 
 // Handler serves the statements, activities and agents resources.
 type Handler struct {
-	svc      *lrs.Service
-	auth     Authenticator
-	log      *slog.Logger
-	maxBytes int64
-	defVer   lrs.Version
+	svc        *lrs.Service
+	auth       Authenticator
+	log        *slog.Logger
+	maxBytes   int64
+	maxJSON    int64
+	maxLearner int64
+	limits     lrs.Limits
+	defVer     lrs.Version
 }
 
 // New returns a Handler.
 func New(d Deps) *Handler {
-	h := &Handler{svc: d.Statements, auth: d.Auth, log: d.Logger, maxBytes: d.MaxAttachmentBytes}
+	h := &Handler{svc: d.Statements, auth: d.Auth, log: d.Logger, maxBytes: d.MaxAttachmentBytes,
+		maxJSON: d.MaxBatchBytes, maxLearner: d.MaxLearnerBodyBytes, limits: d.Limits}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -60,6 +72,9 @@ func New(d Deps) *Handler {
 	}
 	if h.maxBytes <= 0 {
 		h.maxBytes = 64 << 20
+	}
+	if h.maxJSON <= 0 || h.maxJSON > h.maxBytes {
+		h.maxJSON = h.maxBytes
 	}
 	return h
 }
