@@ -62,3 +62,11 @@ load: web
 .PHONY: bench-reports
 bench-reports:
 	go test -run '^$$' -bench BenchmarkReport -benchtime 20x -timeout 60m ./reports/
+
+# Hostile bodies (issue 13): `reach serve` as its own process on SQLite and
+# on PostgreSQL gets 8 concurrent maximum-size bodies of each kind; prints
+# peak RSS per kind and the worst wait of single-statement writers while
+# others send maximum batches.
+.PHONY: bench-hostile
+bench-hostile:
+	go test -run '^$$' -bench BenchmarkHostileBodies -benchtime 1x -timeout 30m ./internal/clustertest/

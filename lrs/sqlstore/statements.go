@@ -45,7 +45,10 @@ func mustSub(f fs.FS, dir string) fs.FS {
 type Store struct {
 	d            *db.DB
 	startWriters sync.Once
-	reqs         chan *writeReq
+	// small takes requests of at most smallRequest records, large the
+	// others: a writer serves every waiting small request with each group,
+	// so single statements never queue behind a line of batches.
+	small, large chan *writeReq
 	defs         defCache
 	// w is the SQLite writer's own connection; only the single SQLite
 	// writer goroutine touches it.
@@ -69,8 +72,12 @@ func (s *Store) InsertStatements(ctx context.Context, borough string, recs []*lr
 	}
 	s.startWriters.Do(s.start)
 	req := &writeReq{borough: borough, recs: recs, done: make(chan error, 1)}
+	queue := s.small
+	if len(recs) > smallRequest {
+		queue = s.large
+	}
 	select {
-	case s.reqs <- req:
+	case queue <- req:
 	case <-ctx.Done():
 		return errs.Wrap(errs.Unavailable, ctx.Err(), "statement write abandoned")
 	}
@@ -94,11 +101,15 @@ type writeReq struct {
 // maxGroupRecords caps how many records one group transaction writes.
 const maxGroupRecords = 2000
 
+// smallRequest is the most records of a request the writers put before
+// batches.
+const smallRequest = 100
+
 // writeTimeout bounds one write transaction.
 const writeTimeout = 60 * time.Second
 
 func (s *Store) start() {
-	s.reqs = make(chan *writeReq)
+	s.small, s.large = make(chan *writeReq), make(chan *writeReq)
 	// SQLite has one writer at a time anyway; PostgreSQL gains from a
 	// few transactions in flight while others wait on fsync.
 	n := 1
@@ -110,14 +121,24 @@ func (s *Store) start() {
 	}
 }
 
+// writer gathers groups: the first request waiting and every small one
+// waiting with it (up to maxGroupRecords). A batch is never added to a
+// group already gathered, so a small request waits for at most the group
+// being written, which holds at most one batch, and then its own, which
+// holds none, however many batches queue.
 func (s *Store) writer() {
-	for req := range s.reqs {
+	for {
+		var req *writeReq
+		select {
+		case req = <-s.small:
+		case req = <-s.large:
+		}
 		group := []*writeReq{req}
 		n := len(req.recs)
 	gather:
 		for n < maxGroupRecords {
 			select {
-			case r := <-s.reqs:
+			case r := <-s.small:
 				group = append(group, r)
 				n += len(r.recs)
 			default:

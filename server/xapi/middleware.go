@@ -126,12 +126,11 @@ func (h *Handler) alternateSyntax(next echo.HandlerFunc) echo.HandlerFunc {
 			// An earlier middleware parsed the form and so consumed the body.
 			form = r.PostForm
 		} else {
-			raw, err := io.ReadAll(io.LimitReader(r.Body, h.maxBytes+1))
+			// Read before authentication and the large-body budget, so
+			// capped at what one statements request may hold.
+			raw, err := readBody(r, h.maxJSON, "the alternate request syntax form")
 			if err != nil {
-				return readErr(err)
-			}
-			if int64(len(raw)) > h.maxBytes {
-				return errs.E(errs.TooLarge, "request body is larger than %d bytes", h.maxBytes)
+				return err
 			}
 			if form, err = url.ParseQuery(string(raw)); err != nil {
 				return errs.E(errs.Invalid, "the alternate request syntax form is not valid URL encoding")

@@ -40,7 +40,7 @@ func (h *Handler) readStatements(c echo.Context, single bool) ([]*lrs.Statement,
 	var parts []lrs.Part
 	switch ct {
 	case "application/json":
-		if body, err = readBody(r, h.maxJSON, "statements body"); err != nil {
+		if body, err = readBody(r, h.maxJSON, "the statements body"); err != nil {
 			return nil, nil, err
 		}
 	case "multipart/mixed":
@@ -55,34 +55,6 @@ func (h *Handler) readStatements(c echo.Context, single bool) ([]*lrs.Statement,
 	}
 	stmts, err := lrs.ParseStatementsWithin(body, ver, h.limits)
 	return stmts, parts, err
-}
-
-// readBody reads a request body of at most limit bytes into one buffer,
-// sized from Content-Length when the client gave it, so a body is held
-// once rather than in the doubling buffers of io.ReadAll. what names the
-// body in the error.
-func readBody(r *http.Request, limit int64, what string) ([]byte, error) {
-	tooLarge := func() error {
-		return errs.E(errs.TooLarge, "%s is larger than %d bytes, the limit of one request; send smaller batches", what, limit)
-	}
-	if r.ContentLength > limit {
-		return nil, tooLarge()
-	}
-	if r.ContentLength >= 0 {
-		buf := make([]byte, r.ContentLength)
-		if _, err := io.ReadFull(r.Body, buf); err != nil {
-			return nil, readErr(err)
-		}
-		return buf, nil
-	}
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1)); err != nil {
-		return nil, readErr(err)
-	}
-	if int64(buf.Len()) > limit {
-		return nil, tooLarge()
-	}
-	return buf.Bytes(), nil
 }
 
 func isArray(body []byte) bool {

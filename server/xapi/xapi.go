@@ -11,6 +11,7 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/reach-london/reach/internal/auth"
 	"github.com/reach-london/reach/lrs"
@@ -43,7 +44,17 @@ type Deps struct {
 	// MaxLearnerBodyBytes caps every request body sent with a launch
 	// token (a learner's content); 0 means no cap of its own.
 	MaxLearnerBodyBytes int64
+	// MemoryBudget is how much memory, as estimated from their bodies,
+	// requests with large bodies (over SmallBody) may take at once across
+	// every client; a request waits for its share, and one whose estimate
+	// is larger than the whole budget is refused (413). 0 means 64 MiB.
+	MemoryBudget int64
 }
+
+// SmallBody is the size up to which a request body needs no share of the
+// large-body budget, so single statements and ordinary documents never
+// wait behind batches.
+const SmallBody = 64 << 10
 
 // Handler serves the statements, activities and agents resources.
 type Handler struct {
@@ -55,6 +66,8 @@ type Handler struct {
 	maxLearner int64
 	limits     lrs.Limits
 	defVer     lrs.Version
+	budget     *semaphore.Weighted
+	budgetSize int64
 }
 
 // New returns a Handler.
@@ -76,6 +89,11 @@ func New(d Deps) *Handler {
 	if h.maxJSON <= 0 || h.maxJSON > h.maxBytes {
 		h.maxJSON = h.maxBytes
 	}
+	h.budgetSize = d.MemoryBudget
+	if h.budgetSize <= 0 {
+		h.budgetSize = 64 << 20
+	}
+	h.budget = semaphore.NewWeighted(h.budgetSize)
 	return h
 }
 
@@ -87,7 +105,7 @@ func New(d Deps) *Handler {
 // the alternate request syntax changes a request's method after Echo
 // has routed it, and CORS preflight (OPTIONS) must reach the middleware.
 func (h *Handler) Register(g *echo.Group) {
-	g.Use(h.cors, h.alternateSyntax, h.version, h.authenticate)
+	g.Use(h.cors, h.alternateSyntax, h.version, h.authenticate, h.largeBodies)
 	g.Any("/statements", Methods(map[string]echo.HandlerFunc{
 		http.MethodGet:  h.getStatements,
 		http.MethodHead: h.getStatements,

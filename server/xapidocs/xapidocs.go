@@ -9,8 +9,6 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"time"
 
@@ -183,21 +181,11 @@ func (h *handler) request(c echo.Context, p auth.Principal) lrs.DocumentRequest 
 	return r
 }
 
-// readBody reads the whole request body, refusing one larger than a
-// document may be.
+// readBody reads the whole request body into one buffer (or takes the
+// one the xAPI middleware read), refusing one larger than a document may
+// be.
 func readBody(c echo.Context) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(c.Request().Body, lrs.MaxDocumentSize+1))
-	if err != nil {
-		var he *echo.HTTPError
-		if errors.As(err, &he) {
-			return nil, he // the group's body limit, already a 413
-		}
-		return nil, errs.Wrap(errs.Invalid, err, "could not read the request body")
-	}
-	if len(b) > lrs.MaxDocumentSize {
-		return nil, errs.E(errs.TooLarge, "document is larger than %d bytes", lrs.MaxDocumentSize)
-	}
-	return b, nil
+	return xapi.ReadBody(c.Request(), lrs.MaxDocumentSize, "document")
 }
 
 // httpTime formats t as an HTTP date for Last-Modified.
