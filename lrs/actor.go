@@ -75,6 +75,9 @@ func ParseActor(data []byte) (Actor, error) {
 	if err != nil {
 		return Actor{}, err
 	}
+	if err := checkText(data, v, "actor"); err != nil {
+		return Actor{}, err
+	}
 	return actorFromJSON(v, "actor")
 }
 
@@ -85,6 +88,9 @@ func ParseAgent(data []byte) (Actor, error) {
 	v, err := decodeJSON(data)
 	if err != nil {
 		return Actor{}, errs.E(errs.Invalid, "agent parameter is not valid JSON")
+	}
+	if err := checkText(data, v, "agent"); err != nil {
+		return Actor{}, err
 	}
 	a, err := actorFromJSON(v, "agent")
 	if err != nil {

@@ -285,6 +285,18 @@ func (s *DocumentService) newDocument(key DocumentKey, contentType string, conte
 // required.
 func (r DocumentRequest) key(withID bool) (DocumentKey, error) {
 	k := DocumentKey{Kind: r.Kind}
+	idName := "profileId"
+	if r.Kind == StateDocument {
+		idName = "stateId"
+	}
+	for _, f := range []struct{ name, value string }{
+		{"activityId parameter", r.ActivityID}, {"agent parameter", r.Agent},
+		{"registration parameter", r.Registration}, {idName + " parameter", r.ID},
+	} {
+		if err := CheckText(f.name, f.value); err != nil {
+			return k, err
+		}
+	}
 	switch r.Kind {
 	case StateDocument, ActivityProfileDocument:
 		if r.ActivityID == "" {
@@ -344,6 +356,9 @@ func parseAgentParam(raw string) (string, error) {
 	v, err := decodeJSON([]byte(raw))
 	if err != nil {
 		return "", errs.E(errs.Invalid, "agent parameter is not valid JSON: %s", clipForMessage(raw))
+	}
+	if err := checkText([]byte(raw), v, "agent parameter"); err != nil {
+		return "", err
 	}
 	a, err := actorFromJSON(v, "agent parameter")
 	if err != nil {

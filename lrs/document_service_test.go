@@ -486,3 +486,37 @@ func TestDocumentLimitAgent(t *testing.T) {
 		t.Fatalf("activity profile: %v, want not found", err)
 	}
 }
+
+// TestDocumentTextRefused: a document id, activity id, agent or
+// registration that is not valid UTF-8 or holds NUL is refused as Invalid,
+// naming the parameter, on both backends, and nothing is stored
+// (PostgreSQL answered 500, SQLSTATE 22021; issue 13).
+func TestDocumentTextRefused(t *testing.T) {
+	for name, svc := range documentServices(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			tests := []struct {
+				name string
+				req  lrs.DocumentRequest
+				want string
+			}{
+				{"NUL in stateId", stateReq("a\x00b"), "stateId parameter must not contain the NUL character"},
+				{"invalid UTF-8 in stateId", stateReq("a\xffb"), "stateId parameter is not valid UTF-8"},
+				{"NUL escape in the agent", lrs.DocumentRequest{Kind: lrs.StateDocument, Version: "1.0.3", ActivityID: testActivity,
+					Agent: `{"objectType":"Agent","account":{"homePage":"http://example.org","name":"a\u0000"}}`, ID: "s"}, "agent parameter.account.name: must not contain the NUL"},
+				{"NUL in the activity id", lrs.DocumentRequest{Kind: lrs.ActivityProfileDocument, Version: "1.0.3", ActivityID: testActivity + "\x00", ID: "p"}, "activityId parameter must not contain"},
+				{"NUL in profileId", lrs.DocumentRequest{Kind: lrs.AgentProfileDocument, Version: "1.0.3", Agent: testAgent, ID: "p\x00"}, "profileId parameter must not contain"},
+			}
+			for _, tt := range tests {
+				err := svc.Put(ctx, "borough-a", tt.req, "application/json", []byte(`{"x":1}`))
+				if errs.KindOf(err) != errs.Invalid || !strings.Contains(errs.MessageOf(err), tt.want) {
+					t.Errorf("%s: got %v, want Invalid with %q", tt.name, err, tt.want)
+				}
+			}
+			ids, _, err := svc.List(ctx, "borough-a", stateReq(""))
+			if err != nil || len(ids) != 0 {
+				t.Fatalf("after refused writes: %v %v", ids, err)
+			}
+		})
+	}
+}

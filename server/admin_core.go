@@ -66,7 +66,7 @@ func (s *Server) createBorough(c echo.Context) error {
 	}
 	var req createBoroughRequest
 	if err := c.Bind(&req); err != nil {
-		return errs.E(errs.Invalid, "body must be JSON with slug and optional name")
+		return bindErr(err, "body must be JSON with slug and optional name")
 	}
 	b, err := s.deps.Auth.CreateBorough(c.Request().Context(), p.Subject, req.Slug, req.Name)
 	if err != nil {
@@ -93,7 +93,7 @@ func (s *Server) createBoroughAdmin(c echo.Context) error {
 	}
 	var req createAdminRequest
 	if err := c.Bind(&req); err != nil {
-		return errs.E(errs.Invalid, "body must be JSON with email, name and optional password")
+		return bindErr(err, "body must be JSON with email, name and optional password")
 	}
 	u, pw, err := s.deps.Auth.CreateUser(c.Request().Context(), p.Subject, auth.NewUser{BoroughID: b.ID,
 		Email: req.Email, Name: req.Name, Role: auth.RoleBoroughAdmin, Password: req.Password})
@@ -137,7 +137,7 @@ func (s *Server) createCredential(c echo.Context) error {
 	}
 	var req createCredentialRequest
 	if err := c.Bind(&req); err != nil {
-		return errs.E(errs.Invalid, "body must be JSON with name and scopes")
+		return bindErr(err, "body must be JSON with name and scopes")
 	}
 	var scopes []auth.Scope
 	for _, raw := range req.Scopes {

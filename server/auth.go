@@ -150,7 +150,7 @@ type loginResponse struct {
 func (s *Server) login(c echo.Context) error {
 	var req loginRequest
 	if err := c.Bind(&req); err != nil {
-		return errs.E(errs.Invalid, "body must be JSON or a form with email, password and (for borough accounts) borough")
+		return bindErr(err, "body must be JSON or a form with email, password and (for borough accounts) borough")
 	}
 	if req.Email == "" || req.Password == "" {
 		return errs.E(errs.Invalid, "email and password are required")
@@ -237,7 +237,7 @@ func (s *Server) changePassword(c echo.Context) error {
 	}
 	var req passwordRequest
 	if err := c.Bind(&req); err != nil || req.Current == "" || req.New == "" {
-		return errs.E(errs.Invalid, "body must be JSON with current and new")
+		return bindErr(err, "body must be JSON with current and new")
 	}
 	if err := s.limit(c, "password:"+p.Subject, 10, 10*time.Minute); err != nil {
 		return err

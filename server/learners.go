@@ -108,7 +108,7 @@ func (s *Server) apiInvite(c echo.Context) error {
 		Email string `json:"email"`
 	}
 	if err := c.Bind(&req); err != nil {
-		return errs.E(errs.Invalid, "body must be JSON with email")
+		return bindErr(err, "body must be JSON with email")
 	}
 	inv, tok, err := s.deps.Auth.Invite(c.Request().Context(), p.Subject, b.ID, req.Email)
 	if err != nil {

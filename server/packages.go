@@ -240,7 +240,7 @@ func (h *contentHandler) createDraft(s *Server) echo.HandlerFunc {
 		}
 		if c.Request().ContentLength != 0 {
 			if err := c.Bind(&req); err != nil {
-				return errs.E(errs.Invalid, "body must be JSON with an optional from (version number)")
+				return bindErr(err, "body must be JSON with an optional from (version number)")
 			}
 		}
 		v, err := h.svc.CreateDraft(c.Request().Context(), b.ID, p.Subject, req.From)
@@ -297,7 +297,7 @@ func (h *contentHandler) previewVersion(s *Server) echo.HandlerFunc {
 		}
 		var req previewRequest
 		if err := c.Bind(&req); err != nil || req.Module == "" {
-			return errs.E(errs.Invalid, "body must be JSON with module (e.g. \"1-landscape\")")
+			return bindErr(err, "body must be JSON with module (e.g. \"1-landscape\")")
 		}
 		l, err := h.svc.Launchable(c.Request().Context(), b.ID, n, req.Module)
 		if err != nil {
@@ -336,7 +336,7 @@ func (h *contentHandler) putSlots(s *Server) echo.HandlerFunc {
 		}
 		var slots content.Slots
 		if err := c.Bind(&slots); err != nil {
-			return errs.E(errs.Invalid, "body must be JSON slots: boroughName, branding, offers, contacts, caseStudies")
+			return bindErr(err, "body must be JSON slots: boroughName, branding, offers, contacts, caseStudies")
 		}
 		v, err := h.svc.SetSlots(c.Request().Context(), b, p.Subject, slots)
 		if err != nil {
@@ -358,7 +358,7 @@ func (h *contentHandler) replaceModule(s *Server) echo.HandlerFunc {
 			Title     string `json:"title"`
 		}
 		if err := c.Bind(&req); err != nil || req.PackageID == "" {
-			return errs.E(errs.Invalid, "body must be JSON with packageId and, optionally, auId (required for a cmi5 or xAPI package with several AUs) and title")
+			return bindErr(err, "body must be JSON with packageId and, optionally, auId (required for a cmi5 or xAPI package with several AUs) and title")
 		}
 		v, err := h.svc.BindModule(c.Request().Context(), b.ID, p.Subject, c.Param("module"), req.PackageID,
 			content.ModuleChoice{AUID: req.AUID, Title: req.Title, Param: "auId"})

@@ -49,7 +49,7 @@ func (p *portal) waive(c echo.Context) error {
 	}
 	var req waiveRequest
 	if err := c.Bind(&req); err != nil || (req.AUID == "") == (req.Module == "") {
-		return errs.E(errs.Invalid, "body must be JSON with auId (or module) and reason")
+		return bindErr(err, "body must be JSON with auId (or module) and reason")
 	}
 	if req.AUID == "" {
 		req.AUID = req.Module

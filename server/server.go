@@ -121,6 +121,8 @@ func (s *Server) newEcho(origin string) *echo.Echo {
 	e.Use(s.logMiddleware(origin))
 	e.Use(s.metrics.middleware(origin))
 	e.Use(securityHeaders(origin))
+	e.Use(validText)
+	e.Binder = textBinder{}
 	return e
 }
 
