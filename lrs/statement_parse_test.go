@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/reach-london/reach/internal/errs"
 )
@@ -147,21 +148,36 @@ func FuzzParseStatements(f *testing.F) {
 	f.Add(body(okActor, okVerb, okObj, `"context":{"contextActivities":{"parent":{"id":"http://x.org/p"}},"contextAgents":[{"objectType":"contextAgent","agent":{"mbox":"mailto:b@example.org"}}]}`), true)
 	f.Add(`{"actor":{"objectType":"Group","member":[{"account":{"homePage":"http://x.org","name":"n"}}]}}`, false)
 	f.Add(`[{},1,null,"x"]`, false)
+	f.Add("["+body(okActor, okVerb, okObj)+" , "+body(okActor, `"verb":{"id":"http://x.org/v","display":{"en":"a\u0000"}}`, okObj)+"]", false)
+	f.Add(body(okActor, okVerb, okObj, "\"result\":{\"response\":\"\xff\"}"), true)
 	f.Fuzz(func(t *testing.T, in string, v2 bool) {
 		ver := V103
 		if v2 {
 			ver = V200
 		}
-		stmts, err := ParseStatements([]byte(in), ver)
+		// Small caps, so the fuzzer reaches them.
+		lim := Limits{MaxStatements: 3, MaxStatementBytes: 600}
+		stmts, err := ParseStatementsWithin([]byte(in), ver, lim)
 		if err != nil {
-			if !errs.Is(err, errs.Invalid) {
-				t.Fatalf("error of kind %v, want Invalid: %v", errs.KindOf(err), err)
+			if !errs.Is(err, errs.Invalid) && !errs.Is(err, errs.TooLarge) {
+				t.Fatalf("error of kind %v, want Invalid or TooLarge: %v", errs.KindOf(err), err)
 			}
 			return
+		}
+		if len(stmts) > lim.MaxStatements {
+			t.Fatalf("accepted %d statements, more than the cap", len(stmts))
 		}
 		for _, s := range stmts {
 			if s.VerbID == "" || s.Tree == nil {
 				t.Fatalf("accepted statement without verb or tree: %q", in)
+			}
+			// What is stored is the statement's own bytes: within the cap,
+			// valid UTF-8, and with no NUL in anything it says.
+			if int64(len(s.raw)) > lim.MaxStatementBytes || !utf8.Valid(s.raw) {
+				t.Fatalf("accepted statement over the cap or not UTF-8: %q", s.raw)
+			}
+			if err := noNUL(s.Tree, "statement"); err != nil {
+				t.Fatalf("accepted statement with NUL: %v", err)
 			}
 			render, _, err := renderTree(s.Tree)
 			if err != nil {
