@@ -278,7 +278,8 @@ func (h *hostile) run(b *testing.B, backend string) {
 			return request{http.MethodPut, "activities/state?" + q.Encode(), "application/octet-stream", h.lms(), doc}
 		}},
 	}
-	fmt.Printf("hostile bodies, %s, %d concurrent clients, baseline RSS %.0f MiB\n", backend, clients, mib(procStatus(h.pid, "VmRSS")))
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Printf("hostile bodies, %s, %d concurrent clients, baseline RSS %.0f MiB, load average %s\n", backend, clients, mib(procStatus(h.pid, "VmRSS")), strings.Join(strings.Fields(string(load))[:3], " "))
 	var worst int64
 	for _, k := range kinds {
 		statuses := map[int]int{}
