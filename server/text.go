@@ -52,7 +52,9 @@ func validText(next echo.HandlerFunc) echo.HandlerFunc {
 				}
 			}
 		}
-		if err := checkValues("query parameter", c.QueryParams()); err != nil {
+		// Not c.QueryParams: Echo caches that, and the xAPI alternate
+		// request syntax rewrites the query after this has run.
+		if err := checkValues("query parameter", c.Request().URL.Query()); err != nil {
 			return err
 		}
 		r := c.Request()

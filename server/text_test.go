@@ -2,7 +2,9 @@ package server_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -69,4 +71,28 @@ func TestTextRefusedEverywhere(t *testing.T) {
 			t.Errorf("stateId=a%%00b: got %d, want 400", res.StatusCode)
 		}
 	})
+}
+
+// TestAlternateSyntaxThroughTextChecks: the text checks read the query and
+// the form before the xAPI 1.0.3 alternate request syntax rewrites the
+// request, and must not leave it a stale query (the ADL conformance suite
+// found ?method= still there, answered 400).
+func TestAlternateSyntaxThroughTextChecks(t *testing.T) {
+	r := reachtest.Start(t, reachtest.Backends()[0])
+	ctx := context.Background()
+	cred, err := adminClient(t, r).CreateCredential(ctx, "london", "lms", "all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(cred.Key+":"+cred.Secret))},
+		"X-Experience-API-Version": {"1.0.3"}, "limit": {"1"}}
+	res, err := http.Post(r.URL+"/xapi/statements?method=GET", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), `"statements"`) {
+		t.Fatalf("alternate syntax GET: %d %s", res.StatusCode, body)
+	}
 }
