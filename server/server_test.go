@@ -14,14 +14,15 @@ import (
 
 	"github.com/reach-london/reach/client"
 	"github.com/reach-london/reach/internal/auth"
+	"github.com/reach-london/reach/internal/config"
 	"github.com/reach-london/reach/internal/reachtest"
 )
 
-func forEachBackend(t *testing.T, fn func(t *testing.T, r *reachtest.Instance)) {
+func forEachBackend(t *testing.T, fn func(t *testing.T, r *reachtest.Instance), opts ...func(*config.Config)) {
 	for _, b := range reachtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			fn(t, reachtest.Start(t, b))
+			fn(t, reachtest.Start(t, b, opts...))
 		})
 	}
 }

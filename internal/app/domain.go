@@ -91,7 +91,13 @@ func (a *App) mountDomain(ctx context.Context, deps *server.Deps) error {
 
 // Forwarding returns the statement-forwarding admin service.
 func (a *App) Forwarding() *forward.Service {
-	return forward.NewService(sqlstore.NewForwardStore(a.DB, a.Secrets), a.Auth, nil)
+	return forward.NewService(sqlstore.NewForwardStore(a.DB, a.Secrets), a.Auth, a.forwardSender())
+}
+
+// forwardSender sends to forwarding targets where the configuration
+// allows (REACH_FORWARD_ALLOW_PRIVATE).
+func (a *App) forwardSender() *forward.Sender {
+	return forward.NewSender(forward.Guard{AllowPrivate: a.Config.ForwardAllowPrivate}, a.Log)
 }
 
 type forwarder struct {
@@ -129,7 +135,7 @@ func (a *App) StartForwarding(ctx context.Context, opts forward.Options) {
 	a.fwdMu.Lock()
 	a.forwarder = f
 	a.fwdMu.Unlock()
-	w := forward.NewWorker(sqlstore.NewForwardStore(a.DB, a.Secrets), nil, opts)
+	w := forward.NewWorker(sqlstore.NewForwardStore(a.DB, a.Secrets), a.forwardSender(), opts)
 	go func() {
 		defer close(f.done)
 		defer cancel()

@@ -28,7 +28,8 @@ const borough = "london"
 // what one replica does, the others see at once.
 func TestReplicasBehaveAsOne(t *testing.T) {
 	ctx := context.Background()
-	c := startCluster(t, sharedBackends(t), 3)
+	// Forwarding's target is a loopback server (forwardingTarget).
+	c := startCluster(t, sharedBackends(t), 3, allowLoopbackForwarding)
 	a, b, cc := c.Replicas[0], c.Replicas[1], c.Replicas[2]
 
 	t.Run("sign-in session", func(t *testing.T) {
@@ -366,6 +367,10 @@ func testForwardingOnce(t *testing.T, c *Cluster) {
 	}
 	t.Logf("60 statements stored through 3 replicas reached the target in %d requests", posts)
 }
+
+// allowLoopbackForwarding lets the replicas forward to loopback, where
+// forwardingTarget's recorder listens; by default forwarding refuses it.
+const allowLoopbackForwarding = "REACH_FORWARD_ALLOW_PRIVATE=true"
 
 // forwardingTarget starts a separate Reach as the target LRS, behind a
 // recorder, and points the cluster's forwarding at it.

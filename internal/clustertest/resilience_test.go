@@ -56,7 +56,7 @@ func (k *kindCounts) between(from, to time.Time) []Result {
 // twice.
 func TestKillReplicaDuringIngest(t *testing.T) {
 	ctx := context.Background()
-	c := startCluster(t, sharedBackends(t), 2)
+	c := startCluster(t, sharedBackends(t), 2, allowLoopbackForwarding)
 	reader, err := c.Credential(ctx, borough, "all/read")
 	if err != nil {
 		t.Fatal(err)
@@ -241,7 +241,7 @@ func TestRedisOutage(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	p := privateBackends(t, true, false, false)
-	c := startCluster(t, p.Backends, 2)
+	c := startCluster(t, p.Backends, 2, allowLoopbackForwarding)
 	reader, err := c.Credential(ctx, borough, "all/read")
 	if err != nil {
 		t.Fatal(err)

@@ -55,13 +55,14 @@ type Config struct {
 	XAPIMaxStatementBytes   int64 `env:"REACH_XAPI_MAX_STATEMENT_BYTES" help:"largest single statement, as JSON, in bytes"`
 	XAPIMaxBatchBytes       int64 `env:"REACH_XAPI_MAX_BATCH_BYTES" help:"largest statements JSON of one xAPI request (attachments aside, which count against REACH_MAX_BODY_BYTES), in bytes"`
 
-	SessionTTL      time.Duration `env:"REACH_SESSION_TTL" help:"how long a sign-in lasts"`
-	ShutdownTimeout time.Duration `env:"REACH_SHUTDOWN_TIMEOUT" help:"how long shutdown waits for in-flight requests"`
-	LogLevel        string        `env:"REACH_LOG_LEVEL" help:"debug, info, warn or error"`
-	XAPIVersion     string        `env:"REACH_XAPI_DEFAULT_VERSION" help:"the xAPI version (2.0.0 or 1.0.3) the LRS names in answers to requests that state none"`
-	TrustedProxies  string        `env:"REACH_TRUSTED_PROXIES" help:"comma-separated CIDRs of proxies whose X-Forwarded-For names the client; empty: the connecting address is the client"`
-	DefaultBorough  string        `env:"REACH_DEFAULT_BOROUGH" help:"slug of the borough created on first run"`
-	AdminEmail      string        `env:"REACH_ADMIN_EMAIL" help:"email of the platform admin created on first run"`
+	SessionTTL          time.Duration `env:"REACH_SESSION_TTL" help:"how long a sign-in lasts"`
+	ShutdownTimeout     time.Duration `env:"REACH_SHUTDOWN_TIMEOUT" help:"how long shutdown waits for in-flight requests"`
+	LogLevel            string        `env:"REACH_LOG_LEVEL" help:"debug, info, warn or error"`
+	XAPIVersion         string        `env:"REACH_XAPI_DEFAULT_VERSION" help:"the xAPI version (2.0.0 or 1.0.3) the LRS names in answers to requests that state none"`
+	TrustedProxies      string        `env:"REACH_TRUSTED_PROXIES" help:"comma-separated CIDRs of proxies whose X-Forwarded-For names the client; empty: the connecting address is the client"`
+	ForwardAllowPrivate bool          `env:"REACH_FORWARD_ALLOW_PRIVATE" help:"let forwarding targets be on loopback and private networks (an LRS on premises); refused by default, and link-local (cloud metadata) and reserved addresses are refused always"`
+	DefaultBorough      string        `env:"REACH_DEFAULT_BOROUGH" help:"slug of the borough created on first run"`
+	AdminEmail          string        `env:"REACH_ADMIN_EMAIL" help:"email of the platform admin created on first run"`
 }
 
 // Default returns the embedded defaults.

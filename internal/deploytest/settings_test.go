@@ -119,6 +119,7 @@ var chartValues = map[string]chartValue{
 	"REACH_TRUSTED_PROXIES":             {"config.trustedProxies", "--set-string", "config.trustedProxies=10.1.0.0/16", "10.1.0.0/16"},
 	"REACH_DEFAULT_BOROUGH":             {"config.defaultBorough", "--set-string", "config.defaultBorough=camden", "camden"},
 	"REACH_ADMIN_EMAIL":                 {"config.adminEmail", "--set-string", "config.adminEmail=ops@camden.test", "ops@camden.test"},
+	"REACH_FORWARD_ALLOW_PRIVATE":       {"config.forwardAllowPrivate", "--set", "config.forwardAllowPrivate=true", "true"},
 }
 
 // processEnv is the environment the server container starts with: its

@@ -25,7 +25,7 @@ func TestForwardingCarriesAttachments(t *testing.T) {
 	for _, b := range reachtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
-			src, dst := reachtest.Start(t, b), reachtest.Start(t, b)
+			src, dst := startAllowingLoopback(t, b), startAllowingLoopback(t, b)
 			src.App.StartForwarding(ctx, testOptions())
 			t.Cleanup(src.App.StopForwarding)
 			ac, dc := adminClient(t, src), adminClient(t, dst)

@@ -11,8 +11,11 @@ package forward
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -173,14 +176,50 @@ type Service struct {
 	audit  Auditor
 	sender *Sender
 	now    func() time.Time
+	// testWait bounds a test statement's wait for an answer; a test
+	// that gets none answers only after it, whatever the cause.
+	testWait time.Duration
 }
 
-// NewService returns a Service over store, recording changes with audit.
+// TestWait is how long a test statement waits for the target's answer.
+// A test that gets no HTTP answer reports so only once this has passed,
+// so that a closed port (refused at once), a filtered one (silent) and a
+// refused address take the same time.
+const TestWait = 5 * time.Second
+
+// NewService returns a Service over store, recording changes with audit
+// and sending test statements with sender (a Sender with the default
+// Guard when nil), whose Guard also checks endpoints as they are set.
 func NewService(store Store, audit Auditor, sender *Sender) *Service {
 	if sender == nil {
-		sender = NewSender(nil)
+		sender = NewSender(Guard{}, nil)
 	}
-	return &Service{store: store, audit: audit, sender: sender, now: time.Now}
+	return &Service{store: store, audit: audit, sender: sender, now: time.Now, testWait: TestWait}
+}
+
+// checkEndpoint refuses an endpoint whose host the sender's Guard would
+// refuse to connect to, so that the admin learns it now rather than from
+// failing deliveries.
+func (s *Service) checkEndpoint(ctx context.Context, endpoint string) error {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return errs.E(errs.Invalid, "endpoint must be an http or https URL, got %q", endpoint)
+	}
+	port := uint16(80)
+	if u.Scheme == "https" {
+		port = 443
+	}
+	if p := u.Port(); p != "" {
+		n, err := strconv.ParseUint(p, 10, 16)
+		if err != nil {
+			return errs.E(errs.Invalid, "endpoint has an invalid port %q", p)
+		}
+		port = uint16(n)
+	}
+	if err := s.sender.guard.CheckHost(ctx, u.Hostname(), port); err != nil {
+		return errs.E(errs.Invalid, "endpoint host %q: %v", u.Hostname(), err)
+	}
+	return nil
 }
 
 var iriRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*:\S+$`)
@@ -301,6 +340,9 @@ func (s *Service) Create(ctx context.Context, actor, borough string, in Input) (
 	if err := apply(&t, in, true); err != nil {
 		return Target{}, err
 	}
+	if err := s.checkEndpoint(ctx, t.Endpoint); err != nil {
+		return Target{}, err
+	}
 	var cursor int64
 	if !in.Backfill {
 		// Statements being stored at this very moment may or may not
@@ -337,6 +379,9 @@ func (s *Service) Update(ctx context.Context, actor, borough, id string, in Inpu
 		return Target{}, errs.E(errs.Invalid, "backfill applies only when creating a target")
 	}
 	if err := apply(&t, in, false); err != nil {
+		return Target{}, err
+	}
+	if err := s.checkEndpoint(ctx, t.Endpoint); err != nil {
 		return Target{}, err
 	}
 	t.UpdatedAt = s.now().UTC()
@@ -424,7 +469,10 @@ func (s *Service) status(ctx context.Context, t Target, st State) (Status, error
 	return out, nil
 }
 
-// TestResult says how a target answered a test statement.
+// TestResult says how a target answered a test statement. It never
+// holds what the target sent back: Message is one of three sentences
+// (accepted, answered with a status, could not be reached), and Status is
+// the HTTP status when there was an answer, 0 otherwise.
 type TestResult struct {
 	OK          bool   `json:"ok"`
 	Status      int    `json:"status"`
@@ -434,6 +482,9 @@ type TestResult struct {
 
 // SendTest sends one test statement, made up for the purpose, to a target
 // and reports how it answered. Nothing about delivery state changes.
+// Every failure to get an answer reads the same and takes the same time
+// (testWait), so the test cannot tell a closed port from an open one
+// that does not speak HTTP, a silent one or a refused address.
 func (s *Service) SendTest(ctx context.Context, actor, borough, id, homePage string) (TestResult, error) {
 	t, _, err := s.store.Target(ctx, borough, id)
 	if err != nil {
@@ -449,12 +500,22 @@ func (s *Service) SendTest(ctx context.Context, actor, borough, id, homePage str
 	}
 	body, _ := json.Marshal([]any{stmt})
 	res := TestResult{StatementID: sid}
-	code, err := s.sender.Post(ctx, t, body)
+	start := time.Now()
+	tctx, cancel := context.WithTimeout(ctx, s.testWait)
+	code, err := s.sender.Post(tctx, t, body)
+	cancel()
 	res.Status = code
-	if err != nil {
-		res.Message = err.Error()
-	} else {
-		res.OK, res.Message = true, "the target accepted the test statement"
+	switch {
+	case err == nil:
+		res.OK, res.Message = true, "The target accepted the test statement."
+	case code != 0:
+		res.Message = fmt.Sprintf("The target answered HTTP %d %s.", code, http.StatusText(code))
+	default:
+		res.Message = fmt.Sprintf("Reach %s, or it did not answer within %v.", Unreachable, s.testWait)
+		select {
+		case <-time.After(time.Until(start.Add(s.testWait))):
+		case <-ctx.Done():
+		}
 	}
 	s.audit.Audit(ctx, borough, actor, "forwarding.test", t.ID, map[string]any{"ok": res.OK, "status": code})
 	return res, nil

@@ -26,8 +26,8 @@ func TestForwardingToAnotherReach(t *testing.T) {
 	for _, b := range reachtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
-			src := reachtest.Start(t, b)
-			dst := reachtest.Start(t, b)
+			src := startAllowingLoopback(t, b)
+			dst := startAllowingLoopback(t, b)
 			src.App.StartForwarding(ctx, testOptions())
 			t.Cleanup(src.App.StopForwarding)
 

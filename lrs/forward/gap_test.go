@@ -24,7 +24,7 @@ func TestForwardingWaitsForSequenceGaps(t *testing.T) {
 		t.Fatal("Backends()[1] is not the production set")
 	}
 	ctx := context.Background()
-	src := reachtest.Start(t, b)
+	src := startAllowingLoopback(t, b)
 	opts := testOptions()
 	opts.Grace = 4 * time.Second
 	src.App.StartForwarding(ctx, opts)

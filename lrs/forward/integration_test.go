@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/reach-london/reach/client"
+	"github.com/reach-london/reach/internal/config"
 	"github.com/reach-london/reach/internal/reachtest"
 	"github.com/reach-london/reach/lrs/forward"
 )
@@ -210,6 +211,14 @@ func ids(stmts ...map[string]any) []string {
 }
 
 // adminClient signs in as the instance's platform admin.
+// startAllowingLoopback starts a Reach whose forwarding may reach
+// loopback addresses (REACH_FORWARD_ALLOW_PRIVATE), where these tests'
+// target LRSs listen; by default forwarding refuses them.
+func startAllowingLoopback(t *testing.T, b reachtest.Backend) *reachtest.Instance {
+	t.Helper()
+	return reachtest.Start(t, b, func(c *config.Config) { c.ForwardAllowPrivate = true })
+}
+
 func adminClient(t *testing.T, inst *reachtest.Instance) *client.Client {
 	t.Helper()
 	c := client.New(inst.URL)

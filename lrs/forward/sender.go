@@ -7,47 +7,51 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net"
 	"net/http"
-	"net/netip"
 	"strings"
-	"syscall"
 	"time"
 )
 
 // Sender POSTs statements to a target's statements resource.
 type Sender struct {
 	client *http.Client
+	guard  Guard
+	log    *slog.Logger
 }
 
-// NewSender returns a Sender using client, or when client is nil one with
-// a 30-second timeout that refuses link-local addresses.
-func NewSender(client *http.Client) *Sender {
-	if client == nil {
-		dialer := &net.Dialer{Timeout: 10 * time.Second, Control: refuseLinkLocal}
-		transport := http.DefaultTransport.(*http.Transport).Clone()
-		transport.DialContext = dialer.DialContext
-		client = &http.Client{Timeout: 30 * time.Second, Transport: transport}
+// NewSender returns a Sender that connects only where g allows (see
+// Guard), with a 30-second timeout, logging to log (slog.Default when
+// nil) the details of failures that admins are not shown.
+func NewSender(g Guard, log *slog.Logger) *Sender {
+	if log == nil {
+		log = slog.Default()
 	}
-	return &Sender{client: client}
+	dialer := &net.Dialer{Timeout: 10 * time.Second, Control: g.control}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.DialContext = dialer.DialContext
+	// No proxy from the environment: a proxy would make the connections
+	// to the target, and the guard could not check where they go.
+	transport.Proxy = nil
+	client := &http.Client{Timeout: 30 * time.Second, Transport: transport,
+		// Each redirect's connection passes the guard like the first.
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 3 {
+				return errors.New("stopped after 3 redirects")
+			}
+			return nil
+		}}
+	return &Sender{client: client, guard: g, log: log}
 }
 
-// refuseLinkLocal stops a target (or a redirect, or a DNS answer) from
-// reaching link-local addresses, where cloud metadata services live: an
-// admin-supplied URL must not become a way to read them. No LRS lives
-// there; loopback and private addresses stay allowed for LRSs inside the
-// same network.
-func refuseLinkLocal(network, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return err
-	}
-	if ip, err := netip.ParseAddr(host); err == nil && (ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast()) {
-		return errors.New("link-local addresses are not allowed as forwarding targets")
-	}
-	return nil
-}
+// Unreachable is what admins are told of any failure to get an HTTP
+// answer from a target: refused address, unknown name, closed port,
+// timeout, TLS or protocol error alike, so that a target's status or test
+// cannot be used to map which hosts and ports exist. The server log has
+// the cause.
+const Unreachable = "could not reach the target"
 
 // DeliveryError is a target's refusal or an unreachable target, with a
 // message fit for the status page.
@@ -100,13 +104,8 @@ func (s *Sender) post(ctx context.Context, t Target, body io.Reader, contentType
 	}
 	res, err := s.client.Do(req)
 	if err != nil {
-		// The URL error repeats the endpoint, which the status page shows
-		// anyway; keep the cause.
-		msg := err.Error()
-		if i := strings.LastIndex(msg, ": "); i >= 0 {
-			msg = msg[i+2:]
-		}
-		return 0, &DeliveryError{Msg: "target unreachable: " + msg}
+		s.log.Warn("forwarding: target unreachable", "borough", t.BoroughID, "target", t.ID, "err", err)
+		return 0, &DeliveryError{Msg: Unreachable}
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
@@ -114,8 +113,11 @@ func (s *Sender) post(ctx context.Context, t Target, body io.Reader, contentType
 	case http.StatusOK, http.StatusNoContent, http.StatusConflict:
 		return res.StatusCode, nil
 	}
+	// The target's answer is not shown to admins (it could be any
+	// service's page); the operator's log has an excerpt.
+	s.log.Info("forwarding: target refused", "borough", t.BoroughID, "target", t.ID, "status", res.StatusCode, "answer", excerpt(raw))
 	return res.StatusCode, &DeliveryError{Status: res.StatusCode,
-		Msg: fmt.Sprintf("target answered %d %s%s", res.StatusCode, http.StatusText(res.StatusCode), excerpt(raw))}
+		Msg: fmt.Sprintf("target answered %d %s", res.StatusCode, http.StatusText(res.StatusCode))}
 }
 
 // excerpt is a short, single-line piece of a target's error answer.
@@ -145,8 +147,5 @@ func excerpt(raw []byte) string {
 	if len(msg) > 300 {
 		msg = msg[:300] + "…"
 	}
-	if msg == "" {
-		return ""
-	}
-	return ": " + msg
+	return msg
 }

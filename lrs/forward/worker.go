@@ -106,7 +106,7 @@ type Worker struct {
 func NewWorker(store Store, sender *Sender, opts Options) *Worker {
 	opts.defaults()
 	if sender == nil {
-		sender = NewSender(nil)
+		sender = NewSender(Guard{}, opts.Logger)
 	}
 	return &Worker{store: store, sender: sender, opts: opts, h: horizon{grace: opts.Grace}, now: time.Now,
 		leased: map[string]bool{}, inflight: map[string]bool{}}
