@@ -197,5 +197,6 @@ func (a *App) Server(ctx context.Context) (*server.Server, error) {
 		return nil, err
 	}
 	a.Go("credential-revocations", func(ctx context.Context) { a.Auth.FollowRevocations(ctx, 2*time.Second) })
+	a.Go("key-changes", func(ctx context.Context) { a.Auth.FollowKeyChanges(ctx, 2*time.Second) })
 	return server.New(deps), nil
 }

@@ -115,6 +115,8 @@ type Store interface {
 
 	CreateCredential(ctx context.Context, c Credential) error
 	CredentialByKey(ctx context.Context, key string) (Credential, error)
+	// CredentialKeys lists the key of every credential, revoked or not.
+	CredentialKeys(ctx context.Context) ([]string, error)
 	ListCredentials(ctx context.Context, boroughID string) ([]Credential, error)
 	RevokeCredential(ctx context.Context, boroughID, id string, at time.Time) error
 

@@ -214,6 +214,12 @@ func (s *Service) CreateCredential(ctx context.Context, actor, boroughID, name s
 	if err := s.store.CreateCredential(ctx, c); err != nil {
 		return Credential{}, "", err
 	}
+	// Known here at once, and on other replicas as soon as the message
+	// arrives (or at their next reload for an unknown key).
+	s.addCredentialKey(c.Key)
+	if err := s.kv.Publish(ctx, CredentialCreatedChannel, []byte(c.Key)); err != nil {
+		s.opts.Logger.Warn("credential created; other replicas may refuse it for a few seconds", "err", err)
+	}
 	s.audit(ctx, boroughID, actor, "credential.create", c.Key, map[string]any{"name": name, "scopes": scopes})
 	return c, secret, nil
 }

@@ -54,6 +54,10 @@ type Options struct {
 	Issuer     string
 	SessionTTL time.Duration
 	Logger     *slog.Logger
+	// ReloadInterval bounds how often requests naming an unknown signing
+	// key id or LRS key make this replica re-read the keys from the
+	// database (DefaultReloadInterval); see reloader.
+	ReloadInterval time.Duration
 }
 
 // Service is the auth domain: it signs and verifies tokens, checks
@@ -72,6 +76,18 @@ type Service struct {
 	// launchEnded, when set, answers whether a launch session has ended
 	// (SetLaunchSessionCheck).
 	launchEnded func(ctx context.Context, sessionID string) (bool, error)
+
+	// keyReload bounds reloads of the signing keys for unknown key ids.
+	keyReload *reloader
+	// credKeys is every LRS credential key there is (revoked ones too),
+	// so that an unknown key is refused without a database read; nil
+	// until first loaded. credStale forces the next miss to reload it
+	// whatever the budget (after missed kv messages). credReload bounds
+	// reloads for unknown keys.
+	credMu     sync.RWMutex
+	credKeys   map[string]struct{}
+	credStale  bool
+	credReload *reloader
 }
 
 type cachedCredential struct {
@@ -88,7 +104,11 @@ func NewService(store Store, cache kv.Store, opts Options) *Service {
 	if opts.SessionTTL == 0 {
 		opts.SessionTTL = 12 * time.Hour
 	}
-	return &Service{store: store, kv: cache, opts: opts, now: time.Now, keys: map[string]SigningKey{}}
+	if opts.ReloadInterval <= 0 {
+		opts.ReloadInterval = DefaultReloadInterval
+	}
+	return &Service{store: store, kv: cache, opts: opts, now: time.Now, keys: map[string]SigningKey{},
+		keyReload: newReloader(opts.ReloadInterval), credReload: newReloader(opts.ReloadInterval), credStale: true}
 }
 
 // SetLaunchSessionCheck makes a launch session's own state decide whether
@@ -152,7 +172,37 @@ func (s *Service) RotateKey(ctx context.Context) (string, error) {
 		return "", err
 	}
 	s.setKeys(keys)
+	// Other replicas load it at once, so they accept its tokens and sign
+	// with it; if the message is lost, they do within keyRefresh, or when
+	// a token names it (within the reload budget).
+	if err := s.kv.Publish(ctx, SigningKeysChannel, []byte(k.KID)); err != nil {
+		s.opts.Logger.Warn("signing key added; other replicas load it within a minute", "err", err)
+	}
 	return k.KID, nil
+}
+
+// SigningKeysChannel tells every replica that the signing keys changed.
+const SigningKeysChannel = "auth:signing-keys"
+
+// CredentialCreatedChannel carries the key of each new LRS credential to
+// every replica, so that it is known there at once.
+const CredentialCreatedChannel = "auth:credential-created"
+
+// keyRefresh is how often each replica re-reads the signing keys anyway,
+// so that one rotated where no kv message reaches (the CLI beside an
+// embedded server) signs everywhere soon.
+const keyRefresh = time.Minute
+
+// reloadKeys reads the signing keys again.
+func (s *Service) reloadKeys(ctx context.Context) error {
+	keys, err := s.store.SigningKeys(ctx)
+	if err != nil {
+		return err
+	}
+	if len(keys) > 0 {
+		s.setKeys(keys)
+	}
+	return nil
 }
 
 // Sign issues a JWT for claims, filling issuer, issue time and id.
@@ -177,7 +227,8 @@ func (s *Service) Sign(c Claims, ttl time.Duration) (string, error) {
 
 // Verify checks a JWT's signature, issuer and expiry and returns its claims.
 // A token signed by a key this replica has not seen yet (rotated by another
-// replica) triggers one reload of the keys.
+// replica, whose message has not arrived) triggers a reload of the keys,
+// within a budget (Options.ReloadInterval).
 func (s *Service) Verify(ctx context.Context, token string) (*Claims, error) {
 	var c Claims
 	keyFunc := func(t *jwt.Token) (any, error) {
@@ -186,8 +237,9 @@ func (s *Service) Verify(ctx context.Context, token string) (*Claims, error) {
 		k, ok := s.keys[kid]
 		s.mu.RUnlock()
 		if !ok {
-			if keys, err := s.store.SigningKeys(ctx); err == nil {
-				s.setKeys(keys)
+			// Perhaps a key another replica has just made; look, within
+			// the reload budget, since anyone can send any kid.
+			if ran, err := s.keyReload.run(ctx, false, s.reloadKeys); ran && err == nil {
 				s.mu.RLock()
 				k, ok = s.keys[kid]
 				s.mu.RUnlock()
@@ -233,12 +285,122 @@ func (s *Service) credentialByKey(ctx context.Context, key string) (Credential, 
 			return cc.cred, nil
 		}
 	}
+	known, err := s.credentialKeyKnown(ctx, key)
+	if err != nil {
+		return Credential{}, err
+	}
+	if !known {
+		return Credential{}, errs.E(errs.NotFound, "no credential %q", key)
+	}
 	c, err := s.store.CredentialByKey(ctx, key)
 	if err != nil {
 		return Credential{}, err
 	}
 	s.creds.Store(key, cachedCredential{cred: c, expires: s.now().Add(credentialCacheTTL)})
 	return c, nil
+}
+
+// credentialKeyKnown reports whether key is a credential's, from the set
+// of keys, reloading it (within the budget) when key is not in it: a
+// credential made on another replica whose message has not arrived.
+func (s *Service) credentialKeyKnown(ctx context.Context, key string) (bool, error) {
+	s.credMu.RLock()
+	_, ok := s.credKeys[key]
+	stale := s.credStale
+	s.credMu.RUnlock()
+	if ok {
+		return true, nil
+	}
+	ran, err := s.credReload.run(ctx, stale, s.reloadCredentialKeys)
+	if err != nil {
+		return false, err
+	}
+	if !ran {
+		return false, nil
+	}
+	s.credMu.RLock()
+	_, ok = s.credKeys[key]
+	s.credMu.RUnlock()
+	return ok, nil
+}
+
+func (s *Service) reloadCredentialKeys(ctx context.Context) error {
+	keys, err := s.store.CredentialKeys(ctx)
+	if err != nil {
+		return err
+	}
+	set := make(map[string]struct{}, len(keys))
+	for _, k := range keys {
+		set[k] = struct{}{}
+	}
+	s.credMu.Lock()
+	s.credKeys, s.credStale = set, false
+	s.credMu.Unlock()
+	return nil
+}
+
+// addCredentialKey records a new credential's key.
+func (s *Service) addCredentialKey(key string) {
+	s.credMu.Lock()
+	defer s.credMu.Unlock()
+	if s.credKeys != nil {
+		s.credKeys[key] = struct{}{}
+	}
+}
+
+// FollowKeyChanges keeps this replica's signing keys and credential keys
+// in step with the others', until ctx ends: a rotated signing key or a
+// new credential is known here as soon as its kv message arrives, and
+// the signing keys are re-read every minute in case one was lost. When
+// the subscription fails or ends it tries again every retry; until then
+// the reload budget bounds how late a new key can be noticed.
+func (s *Service) FollowKeyChanges(ctx context.Context, retry time.Duration) {
+	go s.follow(ctx, CredentialCreatedChannel, retry, 0, func() {
+		// Whatever was created while unsubscribed: reload on the next miss.
+		s.credMu.Lock()
+		s.credStale = true
+		s.credMu.Unlock()
+	}, func(key []byte) { s.addCredentialKey(string(key)) })
+	reload := func() {
+		if _, err := s.keyReload.run(ctx, true, s.reloadKeys); err != nil && ctx.Err() == nil {
+			s.opts.Logger.Warn("reload signing keys", "err", err)
+		}
+	}
+	s.follow(ctx, SigningKeysChannel, retry, keyRefresh, reload, func([]byte) { reload() })
+}
+
+// follow subscribes to channel until ctx ends, calling onSubscribe each
+// time the subscription is made, onMsg for each message and, when every
+// is set, onSubscribe again every so often.
+func (s *Service) follow(ctx context.Context, channel string, retry, every time.Duration, onSubscribe func(), onMsg func([]byte)) {
+	var tick <-chan time.Time
+	if every > 0 {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		tick = t.C
+	}
+	for ctx.Err() == nil {
+		ch, err := s.kv.Subscribe(ctx, channel)
+		if err == nil {
+			onSubscribe()
+		loop:
+			for {
+				select {
+				case msg, ok := <-ch:
+					if !ok {
+						break loop
+					}
+					onMsg(msg)
+				case <-tick:
+					onSubscribe()
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(retry):
+		}
+	}
 }
 
 // credentialCacheTTL bounds how long a replica may go on accepting a

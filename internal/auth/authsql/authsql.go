@@ -197,6 +197,24 @@ func (s *Store) CredentialByKey(ctx context.Context, key string) (auth.Credentia
 	return c, notFound(err, "credential")
 }
 
+// CredentialKeys implements auth.Store.
+func (s *Store) CredentialKeys(ctx context.Context) ([]string, error) {
+	rows, err := s.db.SQL.QueryContext(ctx, `SELECT key FROM credentials`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
 // ListCredentials implements auth.Store.
 func (s *Store) ListCredentials(ctx context.Context, boroughID string) ([]auth.Credential, error) {
 	rows, err := s.db.SQL.QueryContext(ctx, `SELECT `+credCols+` FROM credentials WHERE borough_id = $1 ORDER BY created_at, id`, boroughID)
