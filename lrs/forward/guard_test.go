@@ -3,6 +3,7 @@ package forward
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -225,4 +226,25 @@ func (m *memStore) Target(_ context.Context, borough, id string) (Target, State,
 		return Target{}, State{}, errs.E(errs.NotFound, "no target")
 	}
 	return t, State{}, nil
+}
+
+// bigAttachment is an attachment source whose bytes outgrow the pipe's
+// buffer, so the writer is still writing when a connection is refused.
+type bigAttachment struct{}
+
+func (bigAttachment) OpenAttachment(context.Context, string, string) (io.ReadCloser, error) {
+	return io.NopCloser(strings.NewReader(strings.Repeat("x", 1<<20))), nil
+}
+
+// TestSenderRefusalWithAttachmentsReadsTheSame: a refused connection
+// while attachments stream reads like any other unreachable target, not
+// as a failure to read the attachment.
+func TestSenderRefusalWithAttachmentsReadsTheSame(t *testing.T) {
+	srv, hits := countingServer(t, nil)
+	tg := Target{Endpoint: srv.URL + "/xapi/", Version: Version103, AuthType: AuthBearer, Secret: "t"}
+	code, err := NewSender(Guard{}, nil).PostWithAttachments(context.Background(), tg, []byte("[]"), bigAttachment{},
+		[]part{{sha2: "abc", contentType: "text/plain"}})
+	if code != 0 || err == nil || err.Error() != Unreachable || hits.Load() != 0 {
+		t.Fatalf("got %d, %v, %d requests; want refused with %q", code, err, hits.Load(), Unreachable)
+	}
 }

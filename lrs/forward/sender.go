@@ -83,7 +83,9 @@ func (s *Sender) PostWithAttachments(ctx context.Context, t Target, statements [
 	}()
 	code, err := s.post(ctx, t, pr, "multipart/mixed; boundary="+mw.Boundary())
 	pr.Close() // ends the writer if the target stopped reading
-	if e := <-werr; e != nil && err != nil && code == 0 {
+	// The writer fails with ErrClosedPipe when the request never went
+	// out (the target is unreachable): that is not an attachment problem.
+	if e := <-werr; e != nil && !errors.Is(e, io.ErrClosedPipe) && err != nil && code == 0 {
 		return 0, &DeliveryError{Msg: "read attachment: " + e.Error()}
 	}
 	return code, err
