@@ -248,3 +248,35 @@ func TestSenderRefusalWithAttachmentsReadsTheSame(t *testing.T) {
 		t.Fatalf("got %d, %v, %d requests; want refused with %q", code, err, hits.Load(), Unreachable)
 	}
 }
+
+// FuzzGuardControl: whatever address the dialer hands the guard, it
+// never admits one that netip calls loopback, private, link-local,
+// unspecified or multicast, in any IPv6 form of an IPv4 address.
+func FuzzGuardControl(f *testing.F) {
+	for _, s := range []string{"127.0.0.1:80", "[::ffff:10.0.0.1]:443", "[64:ff9b::a9fe:a9fe]:80", "[2002:7f00:1::]:80",
+		"[fe80::1%eth0]:80", "93.184.216.34:443", "[::]:0", "garbage", "[::ffff:7f00:1]:1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, address string) {
+		if (Guard{}).control("tcp", address, nil) != nil {
+			return
+		}
+		ap, err := netip.ParseAddrPort(address)
+		if err != nil {
+			t.Fatalf("admitted %q, which is not an address", address)
+		}
+		ip := ap.Addr().Unmap()
+		if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() || ip.IsMulticast() ||
+			cgnat.Contains(ip) {
+			t.Fatalf("admitted %q", address)
+		}
+		if ip.Is6() {
+			b := ip.As16()
+			for _, v4 := range []netip.Addr{netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}), netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]})} {
+				if (nat64.Contains(ip) || sixToFour.Contains(ip)) && (v4.IsLoopback() || v4.IsPrivate() || v4.IsLinkLocalUnicast()) {
+					t.Fatalf("admitted %q, which carries %s", address, v4)
+				}
+			}
+		}
+	})
+}
