@@ -65,8 +65,8 @@ func (s *Server) createBorough(c echo.Context) error {
 		return err
 	}
 	var req createBoroughRequest
-	if err := c.Bind(&req); err != nil {
-		return bindErr(err, "body must be JSON with slug and optional name")
+	if err := bindJSON(c, &req, "body must be JSON with slug and optional name"); err != nil {
+		return err
 	}
 	b, err := s.deps.Auth.CreateBorough(c.Request().Context(), p.Subject, req.Slug, req.Name)
 	if err != nil {
@@ -92,8 +92,8 @@ func (s *Server) createBoroughAdmin(c echo.Context) error {
 		return err
 	}
 	var req createAdminRequest
-	if err := c.Bind(&req); err != nil {
-		return bindErr(err, "body must be JSON with email, name and optional password")
+	if err := bindJSON(c, &req, "body must be JSON with email, name and optional password"); err != nil {
+		return err
 	}
 	u, pw, err := s.deps.Auth.CreateUser(c.Request().Context(), p.Subject, auth.NewUser{BoroughID: b.ID,
 		Email: req.Email, Name: req.Name, Role: auth.RoleBoroughAdmin, Password: req.Password})
@@ -136,8 +136,8 @@ func (s *Server) createCredential(c echo.Context) error {
 		return err
 	}
 	var req createCredentialRequest
-	if err := c.Bind(&req); err != nil {
-		return bindErr(err, "body must be JSON with name and scopes")
+	if err := bindJSON(c, &req, "body must be JSON with name and scopes"); err != nil {
+		return err
 	}
 	var scopes []auth.Scope
 	for _, raw := range req.Scopes {

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"crypto/subtle"
 	"net/http"
 	"net/url"
 	"strings"
@@ -143,10 +142,10 @@ func (s *adminUI) mount(e *echo.Echo) {
 	s.mountAdminDispatch(g)
 }
 
-// pageCSRF is the CSRF check of the JSON API, answering with an error page
-// rather than JSON.
+// pageCSRF is the forms' CSRF check (the session-bound token in _csrf),
+// answering with an error page rather than JSON.
 func (s *adminUI) pageCSRF(next echo.HandlerFunc) echo.HandlerFunc {
-	check := s.csrf(func(echo.Context) error { return nil })
+	check := s.formCSRF(func(echo.Context) error { return nil })
 	return func(c echo.Context) error {
 		if err := check(c); err != nil {
 			return s.renderError(c, errs.E(errs.Forbidden, "this form has expired; go back, reload the page and try again"), web.Page{})
@@ -193,23 +192,15 @@ func (s *adminUI) admin(scope adminScope, h func(echo.Context, adminView) error)
 			}
 			return c.Redirect(http.StatusSeeOther, "/admin/signin?next="+url.QueryEscape(next))
 		}
-		return s.renderError(c, err, web.Page{User: v.User.Name, CSRF: csrfValue(c)})
+		return s.renderError(c, err, web.Page{User: v.User.Name, CSRF: s.csrfToken(c)})
 	}
-}
-
-// csrfValue is the request's CSRF cookie, which forms echo in _csrf.
-func csrfValue(c echo.Context) string {
-	if ck, err := c.Request().Cookie(csrfCookie); err == nil {
-		return ck.Value
-	}
-	return ""
 }
 
 // adminPage builds the page for an admin view: the borough's branding, the
 // admin navigation and the notice named by ?notice=.
 func (s *adminUI) adminPage(c echo.Context, v adminView, title, current string, data map[string]any) web.Page {
 	nav := adminNav{Platform: v.P.Role == auth.RolePlatformAdmin, Current: current}
-	p := web.Page{Title: title, User: displayName(v.User), CSRF: csrfValue(c), Notice: noticeText[c.QueryParam("notice")]}
+	p := web.Page{Title: title, User: displayName(v.User), CSRF: s.csrfToken(c), Notice: noticeText[c.QueryParam("notice")]}
 	if v.B.ID != "" {
 		nav.Slug, nav.Name = v.B.Slug, v.B.Name
 		p.Borough = &web.Borough{Slug: v.B.Slug, Name: v.B.Name}
@@ -281,17 +272,10 @@ func (s *adminUI) adminSigninData(c echo.Context, email, borough, next string) (
 		"Nav": adminNav{}}, nil
 }
 
-// signinCSRF makes sure a visitor of the sign-in page has a CSRF cookie,
-// so the sign-in form itself is protected from cross-site posts.
-func (s *adminUI) signinCSRF(c echo.Context) string {
-	if v := csrfValue(c); v != "" {
-		return v
-	}
-	v := auth.RandomToken(24)
-	c.SetCookie(&http.Cookie{Name: csrfCookie, Value: v, Path: "/", Expires: time.Now().Add(2 * time.Hour),
-		Secure: strings.HasPrefix(s.cfg.PublicURL, "https://"), SameSite: http.SameSiteStrictMode})
-	return v
-}
+// signinCSRF makes sure a visitor of the sign-in page has a CSRF token,
+// so the sign-in form itself carries one (originGuard refuses cross-site
+// posts before it is checked).
+func (s *adminUI) signinCSRF(c echo.Context) string { return s.ensureAnonCSRF(c) }
 
 func (s *adminUI) adminSigninPage(c echo.Context) error {
 	if _, err := requireRole(c, auth.RoleBoroughAdmin, auth.RolePlatformAdmin); err == nil {
@@ -312,9 +296,9 @@ func (s *adminUI) adminSignin(c echo.Context) error {
 	if err != nil {
 		return s.renderError(c, err, web.Page{})
 	}
+	want := s.csrfToken(c)
 	page := web.Page{Title: "Admin sign in", CSRF: s.signinCSRF(c), Data: data}
-	sent := c.FormValue("_csrf")
-	if ck := csrfValue(c); ck == "" || subtle.ConstantTimeCompare([]byte(ck), []byte(sent)) != 1 {
+	if !tokenMatches(want, c.FormValue(csrfField)) {
 		page.Errors.Add("email", "The form expired. Please sign in again.")
 		return s.render(c, http.StatusForbidden, "admin_signin", page)
 	}

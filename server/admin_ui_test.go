@@ -37,13 +37,7 @@ func newAdminBrowser(t *testing.T, base string) *adminBrowser {
 }
 
 func (b *adminBrowser) csrf() string {
-	u, _ := url.Parse(b.base)
-	for _, ck := range b.hc.Jar.Cookies(u) {
-		if ck.Name == "reach_csrf" {
-			return ck.Value
-		}
-	}
-	return ""
+	return reachtest.CSRFToken(b.hc.Jar, b.base)
 }
 
 func (b *adminBrowser) get(p string) (int, string, string) {

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"crypto/subtle"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,15 +9,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/reach-london/reach/internal/auth"
+	"github.com/reach-london/reach/internal/csrf"
 	"github.com/reach-london/reach/internal/errs"
-)
-
-// Cookie names. The session cookie is HttpOnly; the CSRF cookie is read by
-// the page's script and echoed in a header (double-submit).
-const (
-	sessionCookie = "reach_session"
-	csrfCookie    = "reach_csrf"
-	csrfHeader    = "X-CSRF-Token"
 )
 
 type authSource int
@@ -38,7 +30,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		token, src := "", sourceNone
 		if h := req.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
 			token, src = strings.TrimSpace(strings.TrimPrefix(h, "Bearer ")), sourceBearer
-		} else if ck, err := req.Cookie(sessionCookie); err == nil && ck.Value != "" {
+		} else if ck, err := req.Cookie(s.sessionCookie()); err == nil && ck.Value != "" {
 			token, src = ck.Value, sourceCookie
 		}
 		if token == "" {
@@ -62,30 +54,6 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		ctx := auth.WithPrincipal(req.Context(), p)
 		c.Set("authSource", src)
 		c.SetRequest(req.WithContext(ctx))
-		return next(c)
-	}
-}
-
-// csrf requires the double-submit token on state-changing requests that
-// were authenticated by cookie. Bearer-token clients are not exposed to
-// CSRF, since browsers never attach the header on their own.
-func (s *Server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		switch c.Request().Method {
-		case http.MethodGet, http.MethodHead, http.MethodOptions:
-			return next(c)
-		}
-		if src, _ := c.Get("authSource").(authSource); src != sourceCookie {
-			return next(c)
-		}
-		ck, err := c.Request().Cookie(csrfCookie)
-		sent := c.Request().Header.Get(csrfHeader)
-		if sent == "" {
-			sent = c.FormValue("_csrf")
-		}
-		if err != nil || ck.Value == "" || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(sent)) != 1 {
-			return errs.E(errs.Forbidden, "missing or wrong CSRF token: send the %s cookie's value in the %s header", csrfCookie, csrfHeader)
-		}
 		return next(c)
 	}
 }
@@ -119,38 +87,50 @@ func requireRole(c echo.Context, roles ...auth.Role) (auth.Principal, error) {
 	return p, errs.E(errs.Forbidden, "your account's role may not do this")
 }
 
-func (s *Server) setSessionCookies(c echo.Context, token string, expires time.Time) {
-	secure := strings.HasPrefix(s.cfg.PublicURL, "https://")
-	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: token, Path: "/", Expires: expires, HttpOnly: true,
-		Secure: secure, SameSite: http.SameSiteLaxMode})
-	c.SetCookie(&http.Cookie{Name: csrfCookie, Value: auth.RandomToken(24), Path: "/", Expires: expires,
-		Secure: secure, SameSite: http.SameSiteStrictMode})
+// setSessionCookies sets the session cookie (SameSite=Lax, so a link from
+// elsewhere still arrives signed in) and returns the session's CSRF token.
+// The anonymous CSRF cookie is dropped: the token is now bound to the
+// session.
+func (s *Server) setSessionCookies(c echo.Context, token string, expires time.Time) string {
+	c.SetCookie(s.cookie(s.sessionCookie(), token, expires, http.SameSiteLaxMode))
+	s.clearCookie(c, s.csrfCookie())
+	return csrf.Token(token)
 }
 
 func (s *Server) clearSessionCookies(c echo.Context) {
-	for _, name := range []string{sessionCookie, csrfCookie} {
-		c.SetCookie(&http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0)})
-	}
+	s.clearCookie(c, s.sessionCookie())
+	s.clearCookie(c, s.csrfCookie())
+}
+
+// clearCookie expires a cookie; a __Host- cookie is only replaced by one
+// with the same attributes, Secure included.
+func (s *Server) clearCookie(c echo.Context, name string) {
+	ck := s.cookie(name, "", time.Unix(0, 0), http.SameSiteLaxMode)
+	ck.MaxAge = -1
+	c.SetCookie(ck)
 }
 
 type loginRequest struct {
-	Borough  string `json:"borough" form:"borough"`
-	Email    string `json:"email" form:"email"`
-	Password string `json:"password" form:"password"`
+	Borough  string `json:"borough"`
+	Email    string `json:"email"`
+	Password string `json:"password"`
 }
 
 type loginResponse struct {
 	Token     string    `json:"token"`
 	ExpiresAt time.Time `json:"expiresAt"`
 	User      auth.User `json:"user"`
+	// CSRFToken goes in the X-CSRF-Token header of unsafe requests made
+	// with the session cookie this answer sets (not with the Bearer token).
+	CSRFToken string `json:"csrfToken"`
 }
 
 // login signs a person in. Attempts are throttled per client address and
 // per account and address (login_throttle.go) to slow password guessing.
 func (s *Server) login(c echo.Context) error {
 	var req loginRequest
-	if err := c.Bind(&req); err != nil {
-		return bindErr(err, "body must be JSON or a form with email, password and (for borough accounts) borough")
+	if err := bindJSON(c, &req, "body must be JSON with email, password and (for borough accounts) borough"); err != nil {
+		return err
 	}
 	if req.Email == "" || req.Password == "" {
 		return errs.E(errs.Invalid, "email and password are required")
@@ -174,8 +154,8 @@ func (s *Server) login(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.setSessionCookies(c, token, sess.ExpiresAt)
-	return c.JSON(http.StatusOK, loginResponse{Token: token, ExpiresAt: sess.ExpiresAt, User: u})
+	csrf := s.setSessionCookies(c, token, sess.ExpiresAt)
+	return c.JSON(http.StatusOK, loginResponse{Token: token, ExpiresAt: sess.ExpiresAt, User: u, CSRFToken: csrf})
 }
 
 // limit answers 429 with Retry-After once key has been used limit times in window.
@@ -236,8 +216,11 @@ func (s *Server) changePassword(c echo.Context) error {
 		return err
 	}
 	var req passwordRequest
-	if err := c.Bind(&req); err != nil || req.Current == "" || req.New == "" {
-		return bindErr(err, "body must be JSON with current and new")
+	if err := bindJSON(c, &req, "body must be JSON with current and new"); err != nil {
+		return err
+	}
+	if req.Current == "" || req.New == "" {
+		return errs.E(errs.Invalid, "body must be JSON with current and new")
 	}
 	if err := s.limit(c, "password:"+p.Subject, 10, 10*time.Minute); err != nil {
 		return err

@@ -51,6 +51,7 @@ func (h *contentHandler) serveBlob(c echo.Context) error {
 	defer f.Close()
 	hdr := c.Response().Header()
 	hdr.Set("Cache-Control", "public, max-age=31536000, immutable")
+	hdr.Set("Content-Security-Policy", packageCSP)
 	serveFile(c, f)
 	return nil
 }
@@ -76,9 +77,24 @@ func (h *contentHandler) servePackageFile(c echo.Context) error {
 	// The URL carries a token, so shared caches must not keep it; the
 	// browser may, and revalidates cheaply by ETag.
 	c.Response().Header().Set("Cache-Control", "private, max-age=86400")
+	c.Response().Header().Set("Content-Security-Policy", packageCSP)
 	serveFile(c, f)
 	return nil
 }
+
+// packageCSP is the policy of package files on the content origin: they
+// may be framed only by the player (and each other) on the content origin
+// itself, so no other site, the app origin included, can frame a package
+// page to trick a learner into clicking it. Nothing else is restricted:
+// packages bring their own scripts, styles and media, and run on an
+// origin that holds nothing.
+const packageCSP = "frame-ancestors 'self'"
+
+// dispatchFileCSP is the policy of package files served to another LMS
+// through a dispatch: the dispatch play page frames them, and it is
+// itself framed by whichever LMS imported the dispatch package, and
+// frame-ancestors applies to every ancestor.
+const dispatchFileCSP = "frame-ancestors *"
 
 // serveFile streams f with its type and a strong ETag (the SHA-256 of
 // the bytes); http.ServeContent answers If-None-Match with 304 and Range

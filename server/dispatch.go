@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -164,10 +162,8 @@ func (h *dispatchHandlers) create(c echo.Context) error {
 		Name         string `json:"name"`
 		LearnerLimit int    `json:"learnerLimit"`
 	}
-	dec := json.NewDecoder(io.LimitReader(c.Request().Body, 1<<16))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		return errs.E(errs.Invalid, "body must be a JSON object with name and learnerLimit (0 for no limit)")
+	if err := bindJSON(c, &in, "body must be a JSON object with name and learnerLimit (0 for no limit)"); err != nil {
+		return err
 	}
 	d, err := h.createDispatch(c.Request().Context(), b, p.Subject, in.Name, in.LearnerLimit)
 	if err != nil {
@@ -240,6 +236,7 @@ func (h *dispatchHandlers) serveFile(c echo.Context) error {
 	defer f.Close()
 	// Revocation must take effect, so browsers revalidate every time.
 	c.Response().Header().Set("Cache-Control", "private, no-cache")
+	c.Response().Header().Set("Content-Security-Policy", dispatchFileCSP)
 	serveFile(c, f)
 	return nil
 }

@@ -177,11 +177,33 @@ func (h *dispatchHandlers) play(c echo.Context) error {
 		Interval:     outcomePollMillis,
 		Initial:      initial,
 	}
+	launchURL := dispatchLaunchURL(l.URL, contentURL, d.Token)
 	frameSrc := "'self'"
-	if o := originOf(l.URL); o != "" && o != "://" {
+	if o := originOf(launchURL); o != "" && o != "://" {
 		frameSrc += " " + o
 	}
-	return h.renderDispatch(c, http.StatusOK, "dispatch_play", title, dispatchPage{Nonce: nonce, LaunchURL: l.URL, Config: cfg}, frameSrc)
+	return h.renderDispatch(c, http.StatusOK, "dispatch_play", title, dispatchPage{Nonce: nonce, LaunchURL: launchURL, Config: cfg}, frameSrc)
+}
+
+// dispatchLaunchURL moves a launch of a package file (/p/<package>/<content
+// token>/<path>) under the dispatch's file route (/d/<dispatch>/<package>/
+// <path>, the same bytes): the play page is framed by another LMS, and
+// package files under /p/ may be framed only by the content origin
+// (packageCSP), while the dispatch's files may be framed anywhere.
+func dispatchLaunchURL(launchURL, contentURL, dispatchToken string) string {
+	rest, ok := strings.CutPrefix(launchURL, contentURL+"/p/")
+	if !ok {
+		return launchURL
+	}
+	pkg, rest, ok := strings.Cut(rest, "/")
+	if !ok {
+		return launchURL
+	}
+	_, path, ok := strings.Cut(rest, "/")
+	if !ok {
+		return launchURL
+	}
+	return contentURL + "/d/" + url.PathEscape(dispatchToken) + "/" + pkg + "/" + path
 }
 
 // outcome answers the outcome of a module in a registration of one of the

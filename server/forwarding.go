@@ -2,10 +2,7 @@ package server
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -13,7 +10,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/reach-london/reach/internal/auth"
-	"github.com/reach-london/reach/internal/errs"
 	"github.com/reach-london/reach/lrs/forward"
 )
 
@@ -57,16 +53,8 @@ type forwardingHandlers struct {
 // is an error rather than silently ignored.
 func bindInput(c echo.Context) (forward.Input, error) {
 	var in forward.Input
-	dec := json.NewDecoder(io.LimitReader(c.Request().Body, 1<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		msg := "body must be a JSON object with name, endpoint, version, authType, authKey, secret, verbs, activities, enabled, backfill"
-		if strings.Contains(err.Error(), "unknown field") {
-			msg = "body has an " + strings.TrimPrefix(err.Error(), "json: ") + "; " + msg
-		}
-		return in, errs.E(errs.Invalid, "%s", msg)
-	}
-	return in, nil
+	err := bindJSON(c, &in, "body must be a JSON object with name, endpoint, version, authType, authKey, secret, verbs, activities, enabled, backfill")
+	return in, err
 }
 
 func (h forwardingHandlers) list(c echo.Context) error {

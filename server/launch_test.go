@@ -82,13 +82,7 @@ func (b *browser) json(path string, out any) error {
 }
 
 func (b *browser) csrf() string {
-	u, _ := url.Parse(b.base)
-	for _, ck := range b.c.Jar.Cookies(u) {
-		if ck.Name == "reach_csrf" {
-			return ck.Value
-		}
-	}
-	return ""
+	return reachtest.CSRFToken(b.c.Jar, b.base)
 }
 
 // auXAPI sends an xAPI request with the AU's Basic auth-token.
@@ -400,12 +394,7 @@ func TestPortalAndCMI5Launch(t *testing.T) {
 		}
 		prog := func() client.Progress {
 			c := client.New(r.URL)
-			u, _ := url.Parse(r.URL)
-			for _, ck := range b.c.Jar.Cookies(u) {
-				if ck.Name == "reach_session" {
-					c.Token = ck.Value
-				}
-			}
+			c.Token = reachtest.SessionCookie(b.c.Jar, r.URL)
 			p, err := c.MyProgress(ctx)
 			if err != nil {
 				t.Fatal(err)

@@ -107,8 +107,8 @@ func (s *Server) apiInvite(c echo.Context) error {
 	var req struct {
 		Email string `json:"email"`
 	}
-	if err := c.Bind(&req); err != nil {
-		return bindErr(err, "body must be JSON with email")
+	if err := bindJSON(c, &req, "body must be JSON with email"); err != nil {
+		return err
 	}
 	inv, tok, err := s.deps.Auth.Invite(c.Request().Context(), p.Subject, b.ID, req.Email)
 	if err != nil {

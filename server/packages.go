@@ -23,7 +23,7 @@ const multipartSlack = 1 << 20
 // middleware itself, so no group middleware shadows other rooms' routes.
 func (h *contentHandler) routesApp(e *echo.Echo, s *Server) {
 	mw := []echo.MiddlewareFunc{middleware.BodyLimit(byteLimit(s.cfg.MaxBodyBytes)), s.authenticate, s.csrf}
-	up := []echo.MiddlewareFunc{s.authenticate, s.csrf}
+	up := []echo.MiddlewareFunc{s.authenticate, s.csrfUpload}
 	b := "/api/v1/boroughs/:borough"
 	e.GET(b+"/packages", h.listPackages(s), mw...)
 	e.POST(b+"/packages", h.importPackage(s), up...)
@@ -168,7 +168,9 @@ func (h *contentHandler) previewPackage(s *Server) echo.HandlerFunc {
 			return err
 		}
 		var req previewRequest
-		_ = c.Bind(&req)
+		if err := bindJSON(c, &req, "body may be JSON with auId"); err != nil {
+			return err
+		}
 		pkg, err := h.svc.Package(c.Request().Context(), b.ID, c.Param("id"))
 		if err != nil {
 			return err
@@ -239,8 +241,8 @@ func (h *contentHandler) createDraft(s *Server) echo.HandlerFunc {
 			From int `json:"from"`
 		}
 		if c.Request().ContentLength != 0 {
-			if err := c.Bind(&req); err != nil {
-				return bindErr(err, "body must be JSON with an optional from (version number)")
+			if err := bindJSON(c, &req, "body must be JSON with an optional from (version number)"); err != nil {
+				return err
 			}
 		}
 		v, err := h.svc.CreateDraft(c.Request().Context(), b.ID, p.Subject, req.From)
@@ -296,8 +298,12 @@ func (h *contentHandler) previewVersion(s *Server) echo.HandlerFunc {
 			return err
 		}
 		var req previewRequest
-		if err := c.Bind(&req); err != nil || req.Module == "" {
-			return bindErr(err, "body must be JSON with module (e.g. \"1-landscape\")")
+		const usage = "body must be JSON with module (e.g. \"1-landscape\")"
+		if err := bindJSON(c, &req, usage); err != nil {
+			return err
+		}
+		if req.Module == "" {
+			return errs.E(errs.Invalid, usage)
 		}
 		l, err := h.svc.Launchable(c.Request().Context(), b.ID, n, req.Module)
 		if err != nil {
@@ -335,8 +341,8 @@ func (h *contentHandler) putSlots(s *Server) echo.HandlerFunc {
 			return err
 		}
 		var slots content.Slots
-		if err := c.Bind(&slots); err != nil {
-			return bindErr(err, "body must be JSON slots: boroughName, branding, offers, contacts, caseStudies")
+		if err := bindJSON(c, &slots, "body must be JSON slots: boroughName, branding, offers, contacts, caseStudies"); err != nil {
+			return err
 		}
 		v, err := h.svc.SetSlots(c.Request().Context(), b, p.Subject, slots)
 		if err != nil {
@@ -357,8 +363,12 @@ func (h *contentHandler) replaceModule(s *Server) echo.HandlerFunc {
 			AUID      string `json:"auId"`
 			Title     string `json:"title"`
 		}
-		if err := c.Bind(&req); err != nil || req.PackageID == "" {
-			return bindErr(err, "body must be JSON with packageId and, optionally, auId (required for a cmi5 or xAPI package with several AUs) and title")
+		const usage = "body must be JSON with packageId and, optionally, auId (required for a cmi5 or xAPI package with several AUs) and title"
+		if err := bindJSON(c, &req, usage); err != nil {
+			return err
+		}
+		if req.PackageID == "" {
+			return errs.E(errs.Invalid, usage)
 		}
 		v, err := h.svc.BindModule(c.Request().Context(), b.ID, p.Subject, c.Param("module"), req.PackageID,
 			content.ModuleChoice{AUID: req.AUID, Title: req.Title, Param: "auId"})

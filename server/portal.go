@@ -29,7 +29,7 @@ func MountPortal(svc *launch.Service) func(e *echo.Echo, s *Server) {
 		e.GET("/b/:slug", func(c echo.Context) error {
 			return c.Redirect(http.StatusMovedPermanently, "/b/"+url.PathEscape(c.Param("slug"))+"/")
 		})
-		g := e.Group("/b/:slug", body, s.authenticate, p.htmlErrors, s.csrf)
+		g := e.Group("/b/:slug", body, s.authenticate, p.htmlErrors, s.formCSRF)
 		g.GET("/", p.landing)
 		g.GET("/brand.css", p.brandCSS)
 		g.GET("/logo", p.logo)
@@ -100,9 +100,7 @@ func (p *portal) ctx(c echo.Context) (learnerCtx, error) {
 		return learnerCtx{}, errs.E(errs.NotFound, "there is no borough %q on this site", c.Param("slug"))
 	}
 	lc := learnerCtx{borough: b}
-	if ck, err := c.Request().Cookie(csrfCookie); err == nil {
-		lc.csrf = ck.Value
-	}
+	lc.csrf = p.s.csrfToken(c)
 	if pr, ok := auth.PrincipalFrom(c.Request().Context()); ok && pr.Kind == auth.KindUser && pr.BoroughID == b.ID {
 		if u, err := p.s.deps.Auth.Store().UserByID(c.Request().Context(), pr.Subject); err == nil && u.Status == auth.StatusActive {
 			lc.user = &u

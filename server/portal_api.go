@@ -48,8 +48,12 @@ func (p *portal) waive(c echo.Context) error {
 		return err
 	}
 	var req waiveRequest
-	if err := c.Bind(&req); err != nil || (req.AUID == "") == (req.Module == "") {
-		return bindErr(err, "body must be JSON with auId (or module) and reason")
+	const usage = "body must be JSON with auId (or module) and reason"
+	if err := bindJSON(c, &req, usage); err != nil {
+		return err
+	}
+	if (req.AUID == "") == (req.Module == "") {
+		return errs.E(errs.Invalid, usage)
 	}
 	if req.AUID == "" {
 		req.AUID = req.Module

@@ -123,6 +123,10 @@ func (s *Server) newEcho(origin string) *echo.Echo {
 	e.Use(securityHeaders(origin))
 	e.Use(validText)
 	e.Binder = textBinder{}
+	if origin == "app" {
+		e.JSONSerializer = strictJSON{}
+		e.Use(s.originGuard)
+	}
 	return e
 }
 
@@ -160,6 +164,14 @@ func (s *Server) Start() error {
 	s.appHTTP = &http.Server{Handler: s.app, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	s.contentHTTP = &http.Server{Handler: s.content, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	s.mu.Unlock()
+	if s.cfg.AllowSameSiteContent && s.cfg.SameSiteContent() {
+		s.log.Warn("REACH_ALLOW_SAME_SITE_CONTENT: the content origin is on the app's site; a package's script can plant cookies for the app's site and reads cookies when both share a host",
+			"public_url", s.cfg.PublicURL, "content_url", s.cfg.ContentURL)
+	}
+	if s.cfg.InsecureDevCookies && !s.cfg.SecureCookies() {
+		s.log.Warn("REACH_INSECURE_DEV_COOKIES: session cookies are sent over plain HTTP without Secure or the __Host- prefix; for development only",
+			"public_url", s.cfg.PublicURL)
+	}
 	go s.serve(s.appHTTP, appLn, "app")
 	go s.serve(s.contentHTTP, contentLn, "content")
 	s.log.Info("listening", "app", appLn.Addr().String(), "content", contentLn.Addr().String(),

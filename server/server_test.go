@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -262,13 +263,21 @@ func oauthToken(t *testing.T, base, key, secret, scope string) tokenResult {
 	return out
 }
 
+// TestCookieSessionNeedsCSRFToken: a request signed in by cookie needs
+// the session's token in the X-CSRF-Token header; the token in the query
+// or a form field, a body that is not JSON, or a request from another
+// origin (by Sec-Fetch-Site or Origin), same-site or not, changes nothing.
+// Bearer clients and requests without cookies are not affected.
 func TestCookieSessionNeedsCSRFToken(t *testing.T) {
 	r := reachtest.Start(t, reachtest.Backend{Name: "embedded"})
 	jar, _ := cookiejar.New(nil)
 	hc := &http.Client{Jar: jar}
-	post := func(path, body string, header map[string]string) int {
-		req, _ := http.NewRequest(http.MethodPost, r.URL+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
+	send := func(method, path, ctype, body string, header map[string]string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, r.URL+path, strings.NewReader(body))
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
 		for k, v := range header {
 			req.Header.Set(k, v)
 		}
@@ -276,8 +285,14 @@ func TestCookieSessionNeedsCSRFToken(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res.Body.Close()
-		return res.StatusCode
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	post := func(path, body string, header map[string]string) int {
+		t.Helper()
+		code, _ := send(http.MethodPost, path, "application/json", body, header)
+		return code
 	}
 	// An admin with a password of their own: a one-time one must be
 	// changed before the API answers (TestMustChangePasswordHoldsOnTheAPI).
@@ -285,27 +300,94 @@ func TestCookieSessionNeedsCSRFToken(t *testing.T) {
 		Password: "plum kettle orbit river"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := post("/api/v1/auth/login", `{"email":"root@reach.test","password":"plum kettle orbit river"}`, nil); got != http.StatusOK {
-		t.Fatalf("login: got %d", got)
+	login := `{"email":"root@reach.test","password":"plum kettle orbit river"}`
+	if code, body := send(http.MethodPost, "/api/v1/auth/login", "application/x-www-form-urlencoded",
+		url.Values{"email": {"root@reach.test"}, "password": {"plum kettle orbit river"}}.Encode(), nil); code != http.StatusUnsupportedMediaType ||
+		!strings.Contains(body, "application/json") {
+		t.Errorf("login as a form: got %d %s, want 415 naming application/json", code, body)
 	}
-	u, _ := url.Parse(r.URL)
-	var csrf string
-	for _, c := range jar.Cookies(u) {
-		if c.Name == "reach_csrf" {
-			csrf = c.Value
+	if code, body := send(http.MethodPost, "/api/v1/auth/login", "application/json", login, map[string]string{"Sec-Fetch-Site": "cross-site"}); code != http.StatusForbidden ||
+		!strings.Contains(body, "cross-origin request refused") {
+		t.Errorf("login from another site: got %d %s, want 403 saying why", code, body)
+	}
+	code, body := send(http.MethodPost, "/api/v1/auth/login", "application/json", login, map[string]string{"Sec-Fetch-Site": "same-origin"})
+	var lr struct {
+		Token     string `json:"token"`
+		CSRFToken string `json:"csrfToken"`
+	}
+	if err := json.Unmarshal([]byte(body), &lr); code != http.StatusOK || err != nil || lr.CSRFToken == "" {
+		t.Fatalf("login: got %d %s", code, body)
+	}
+	// The cookies: __Host- prefixed, Secure (localhost is a secure context
+	// for browsers), HttpOnly, SameSite, host-only, Path=/.
+	res, err := http.Post(r.URL+"/api/v1/auth/login", "application/json", strings.NewReader(login))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	for _, ck := range res.Cookies() {
+		if !strings.HasPrefix(ck.Name, "__Host-") || !ck.Secure || !ck.HttpOnly || ck.Path != "/" || ck.Domain != "" ||
+			(ck.SameSite != http.SameSiteLaxMode && ck.SameSite != http.SameSiteStrictMode) {
+			t.Errorf("cookie %s: %+v", ck.Name, ck)
 		}
 	}
-	if csrf == "" {
-		t.Fatal("login set no CSRF cookie")
+	if len(res.Cookies()) == 0 || reachtest.SessionCookie(jar, r.URL) == "" {
+		t.Fatal("login set no __Host- session cookie")
 	}
-	if got := post("/api/v1/boroughs", `{"slug":"camden"}`, nil); got != http.StatusForbidden {
-		t.Errorf("cookie POST without CSRF header: got %d, want 403", got)
+	if want := reachtest.CSRFToken(jar, r.URL); lr.CSRFToken != want {
+		t.Errorf("login's csrfToken %q is not the session's token %q", lr.CSRFToken, want)
 	}
-	if got := post("/api/v1/boroughs", `{"slug":"camden"}`, map[string]string{"X-CSRF-Token": "forged"}); got != http.StatusForbidden {
-		t.Errorf("cookie POST with a wrong CSRF token: got %d, want 403", got)
+	tok := map[string]string{"X-CSRF-Token": lr.CSRFToken}
+	for _, tt := range []struct {
+		name, method, path, ctype, body string
+		header                          map[string]string
+		want                            int
+		says                            string
+	}{
+		{"no token", "POST", "/api/v1/boroughs", "application/json", `{"slug":"camden"}`, nil, 403, "X-CSRF-Token"},
+		{"wrong token", "POST", "/api/v1/boroughs", "application/json", `{"slug":"camden"}`, map[string]string{"X-CSRF-Token": "forged"}, 403, "CSRF"},
+		{"token in the query", "POST", "/api/v1/boroughs?_csrf=" + lr.CSRFToken, "application/json", `{"slug":"camden"}`, nil, 403, "CSRF"},
+		{"token in a form", "POST", "/api/v1/boroughs", "application/x-www-form-urlencoded", "slug=camden&_csrf=" + lr.CSRFToken, nil, 415, "application/json"},
+		{"text/plain JSON with the token", "POST", "/api/v1/boroughs", "text/plain", `{"slug":"camden"}`, tok, 415, "application/json"},
+		{"multipart with the token", "POST", "/api/v1/boroughs", "multipart/form-data; boundary=x", "--x--", tok, 415, "application/json"},
+		{"another site", "POST", "/api/v1/boroughs", "application/json", `{"slug":"camden"}`, map[string]string{"X-CSRF-Token": lr.CSRFToken, "Sec-Fetch-Site": "cross-site"}, 403, "cross-origin request refused"},
+		{"same site, other origin", "POST", "/api/v1/boroughs", "application/json", `{"slug":"camden"}`, map[string]string{"X-CSRF-Token": lr.CSRFToken, "Sec-Fetch-Site": "same-site"}, 403, "same-site"},
+		{"other Origin", "POST", "/api/v1/boroughs", "application/json", `{"slug":"camden"}`, map[string]string{"X-CSRF-Token": lr.CSRFToken, "Origin": r.ContentURL}, 403, r.ContentURL},
+		{"unknown field only", "POST", "/api/v1/boroughs", "application/json", `{"nonsense":1}`, tok, 400, `unknown field \"nonsense\"`},
+		{"unknown field beside known ones", "POST", "/api/v1/boroughs", "application/json", `{"slug":"camden","colour":"red"}`, tok, 400, `\"colour\"`},
+		{"slots with only unknown fields", "PUT", "/api/v1/boroughs/london/course/slots", "application/json", `{"nonsense":true}`, tok, 400, `unknown field \"nonsense\"`},
+		{"cross-site portal sign-in", "POST", "/b/london/signin", "application/x-www-form-urlencoded", "email=a%40b.example&password=whatever12345", map[string]string{"Sec-Fetch-Site": "cross-site"}, 403, "cross-origin"},
+		{"cross-site portal sign-up", "POST", "/b/london/signup", "application/x-www-form-urlencoded", "name=X&email=x%40b.example&password=whatever12345&profession=gp", map[string]string{"Origin": "http://evil.example"}, 403, "evil.example"},
+		{"cross-site admin form", "POST", "/admin/boroughs", "application/x-www-form-urlencoded", "slug=camden&_csrf=" + lr.CSRFToken, map[string]string{"Sec-Fetch-Site": "cross-site"}, 403, "cross-origin"},
+	} {
+		if code, body := send(tt.method, tt.path, tt.ctype, tt.body, tt.header); code != tt.want || !strings.Contains(body, tt.says) {
+			t.Errorf("%s: got %d %s, want %d saying %q", tt.name, code, body, tt.want, tt.says)
+		}
 	}
-	if got := post("/api/v1/boroughs", `{"slug":"camden"}`, map[string]string{"X-CSRF-Token": csrf}); got != http.StatusCreated {
+	admin := client.New(r.URL)
+	admin.Token = lr.Token
+	if vs, err := admin.CourseVersions(context.Background(), "london"); err != nil || len(vs) != 1 {
+		t.Errorf("course versions after the refused slots: %v %v (want only the base version)", len(vs), err)
+	}
+	if bs, err := admin.Boroughs(context.Background()); err != nil || len(bs) != 1 {
+		t.Errorf("boroughs after the refused posts: %v %v", bs, err)
+	}
+	if got := post("/api/v1/boroughs", `{"slug":"camden"}`, map[string]string{"X-CSRF-Token": lr.CSRFToken, "Sec-Fetch-Site": "same-origin"}); got != http.StatusCreated {
 		t.Errorf("cookie POST with the CSRF token: got %d, want 201", got)
+	}
+	// A Bearer client from anywhere is not a forged browser request.
+	if code, body := send(http.MethodPost, "/api/v1/boroughs", "application/json", `{"slug":"hackney"}`,
+		map[string]string{"Authorization": "Bearer " + lr.Token, "Sec-Fetch-Site": "cross-site"}); code != http.StatusCreated {
+		t.Errorf("bearer POST: got %d %s, want 201", code, body)
+	}
+	// Nor is an xAPI client with Basic credentials and no cookie.
+	bare := &http.Client{}
+	req, _ := http.NewRequest(http.MethodPost, r.URL+"/oauth/token", strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	req.SetBasicAuth("nokey", "nosecret")
+	if res, err := bare.Do(req); err != nil || res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("oauth token with wrong credentials from another site: %v %v, want 401 (not 403)", res.StatusCode, err)
 	}
 }
 

@@ -139,7 +139,7 @@ func run(dur time.Duration, clients, bigMB, importMB int) error {
 	appAddr, contentAddr := freeAddr(), freeAddr()
 	env := append(os.Environ(), "REACH_BENCH_CHILD=1",
 		"REACH_ADDR="+appAddr, "REACH_CONTENT_ADDR="+contentAddr,
-		"REACH_PUBLIC_URL=http://"+appAddr, "REACH_CONTENT_URL=http://"+contentAddr,
+		"REACH_PUBLIC_URL=http://localhost:"+appAddr[strings.LastIndex(appAddr, ":")+1:], "REACH_CONTENT_URL=http://"+contentAddr,
 		"REACH_DATA_DIR="+filepath.Join(tmp, "data"), "REACH_LOG_LEVEL=warn",
 		"REACH_ADMIN_EMAIL=bench@reach.test", "REACH_MAX_UPLOAD_BYTES=2GiB",
 		"REACH_S3_ENDPOINT="+endpoint, "REACH_S3_ACCESS_KEY="+os.Getenv("REACH_TEST_S3_ACCESS_KEY"),

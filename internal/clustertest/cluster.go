@@ -134,8 +134,9 @@ func StartCluster(ctx context.Context, bin, dir string, be Backends, opts Option
 		addrs[i] = [2]string{a, b}
 	}
 	// Every replica believes it is reachable at the first one's address,
-	// as replicas behind one load balancer share one public URL.
-	c.PublicURL, c.ContentURL = "http://"+addrs[0][0], "http://"+addrs[0][1]
+	// as replicas behind one load balancer share one public URL; the app
+	// is named localhost and content 127.0.0.1, two sites as by default.
+	c.PublicURL, c.ContentURL = "http://localhost:"+port(addrs[0][0]), "http://"+addrs[0][1]
 	for i := range opts.Replicas {
 		name := string(rune('a' + i))
 		r := &Replica{Name: name, URL: "http://" + addrs[i][0], ContentURL: "http://" + addrs[i][1], bin: bin,
@@ -404,4 +405,10 @@ func ReadUsage(pid int) Usage {
 		f.Close()
 	}
 	return u
+}
+
+// port is the port of a host:port address.
+func port(addr string) string {
+	_, p, _ := net.SplitHostPort(addr)
+	return p
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/reach-london/reach/internal/csrf"
 )
 
 // Browser is a learner's browser: it keeps cookies and does not follow
@@ -70,6 +71,13 @@ func (b *Browser) Cookie(name string) string {
 	}
 	return ""
 }
+
+// CSRF is the token the browser's forms carry: the one bound to its
+// session cookie (see csrf.FromJar).
+func (b *Browser) CSRF() string { return csrf.FromJar(b.HTTP.Jar, b.Base) }
+
+// SessionCookie is the browser's session cookie, "" when signed out.
+func (b *Browser) SessionCookie() string { return csrf.SessionFromJar(b.HTTP.Jar, b.Base) }
 
 // StatusError is an unexpected HTTP answer.
 type StatusError struct {
@@ -150,7 +158,7 @@ type Launch struct {
 
 // LaunchModule presses the module's launch button and reads the launch URL.
 func (b *Browser) LaunchModule(ctx context.Context, borough, module string) (Launch, error) {
-	st, body, err := b.Do(ctx, http.MethodPost, "/b/"+borough+"/modules/"+module+"/launch", url.Values{"_csrf": {b.Cookie("reach_csrf")}})
+	st, body, err := b.Do(ctx, http.MethodPost, "/b/"+borough+"/modules/"+module+"/launch", url.Values{"_csrf": {b.CSRF()}})
 	if err != nil {
 		return Launch{}, err
 	}

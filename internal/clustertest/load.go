@@ -303,7 +303,7 @@ func (r *loadRun) learner(ctx context.Context, runID string, i int) {
 		signIns++
 		br.Base = r.target()
 		_ = r.timed(ctx, "signout", br.Base, http.StatusSeeOther, func() (int, string, error) {
-			return br.Do(ctx, http.MethodPost, "/b/"+r.o.Borough+"/signout", url.Values{"_csrf": {br.Cookie("reach_csrf")}})
+			return br.Do(ctx, http.MethodPost, "/b/"+r.o.Borough+"/signout", url.Values{"_csrf": {br.CSRF()}})
 		})
 		for ctx.Err() == nil {
 			br.Base = r.target()

@@ -43,9 +43,9 @@ func TestReplicasBehaveAsOne(t *testing.T) {
 		if _, err := br.Modules(ctx, borough); err != nil {
 			t.Fatalf("dashboard on B with A's session: %v", err)
 		}
-		stolen := br.Cookie("reach_session")
+		stolen := br.SessionCookie()
 		br.Base = a.URL
-		if st, body, err := br.Do(ctx, http.MethodPost, "/b/"+borough+"/signout", url.Values{"_csrf": {br.Cookie("reach_csrf")}}); err != nil || st >= 400 {
+		if st, body, err := br.Do(ctx, http.MethodPost, "/b/"+borough+"/signout", url.Values{"_csrf": {br.CSRF()}}); err != nil || st >= 400 {
 			t.Fatalf("sign out on A: %d %v %s", st, err, body)
 		}
 		br.Base = b.URL

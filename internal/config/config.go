@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/publicsuffix"
+
 	"github.com/reach-london/reach/internal/secretbox"
 )
 
@@ -27,8 +29,16 @@ type Config struct {
 	Addr        string `env:"REACH_ADDR" help:"app listen address (portal, admin, API, /xapi)"`
 	ContentAddr string `env:"REACH_CONTENT_ADDR" help:"content-origin listen address (player and package files)"`
 	PublicURL   string `env:"REACH_PUBLIC_URL" help:"external URL of the app origin"`
-	ContentURL  string `env:"REACH_CONTENT_URL" help:"external URL of the content origin; must differ from the app origin"`
-	DataDir     string `env:"REACH_DATA_DIR" help:"directory for the embedded database, blobs and keys"`
+	ContentURL  string `env:"REACH_CONTENT_URL" help:"external URL of the content origin; must be on another site than the app origin (empty: http://127.0.0.1:<content port>)"`
+	// AllowSameSiteContent accepts a content origin on the app's site
+	// (same registrable domain, or same host on another port), where a
+	// package's script can plant or read cookies of the app's host.
+	AllowSameSiteContent bool `env:"REACH_ALLOW_SAME_SITE_CONTENT" help:"accept a content URL on the app's site (same registrable domain, or the same host on another port); unsafe: logs a warning at every start"`
+	// InsecureDevCookies lets a plain-http app origin on a host browsers do
+	// not treat as secure (not localhost or a loopback address) sign people
+	// in: its cookies lose the __Host- prefix and the Secure attribute.
+	InsecureDevCookies bool   `env:"REACH_INSECURE_DEV_COOKIES" help:"development only: allow a plain-http REACH_PUBLIC_URL on a host other than localhost or a loopback address, with cookies that are not Secure and have no __Host- prefix; logs a warning at every start"`
+	DataDir            string `env:"REACH_DATA_DIR" help:"directory for the embedded database, blobs and keys"`
 
 	DatabaseURL string `env:"REACH_DATABASE_URL" secret:"true" help:"postgres://… for PostgreSQL; empty for SQLite in the data directory"`
 	RedisURL    string `env:"REACH_REDIS_URL" secret:"true" help:"redis://… to share cache, tokens and queues between replicas; empty for in-process"`
@@ -229,26 +239,74 @@ func FlagName(env string) string {
 // Finish fills settings derived from others (URLs from listen addresses,
 // the SQLite path from the data directory) and validates the whole.
 func (c *Config) Finish() error {
+	// The two derived URLs name the same machine by two names, localhost
+	// and 127.0.0.1, so that the two origins are different sites as
+	// browsers see them: a package's script on one cannot read or plant
+	// the cookies of the other.
 	if c.PublicURL == "" {
-		c.PublicURL = "http://" + localHost(c.Addr)
+		c.PublicURL = "http://" + localHost(c.Addr, "localhost")
 	}
 	if c.ContentURL == "" {
-		c.ContentURL = "http://" + localHost(c.ContentAddr)
+		c.ContentURL = "http://" + localHost(c.ContentAddr, "127.0.0.1")
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	c.ContentURL = strings.TrimRight(c.ContentURL, "/")
 	return c.Validate()
 }
 
-func localHost(addr string) string {
+// localHost is the URL host of a listen address: name for a wildcard or
+// loopback address, else the address's own host.
+func localHost(addr, name string) string {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return addr
 	}
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "localhost"
+	if host == "" || host == "0.0.0.0" || host == "::" || host == "localhost" || isLoopbackIP(host) {
+		host = name
 	}
 	return net.JoinHostPort(host, port)
+}
+
+func isLoopbackIP(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Site is the site of an http(s) URL's host as browsers decide
+// same-site: its registrable domain (public suffix plus one label, from
+// the public suffix list), or the host itself for IP addresses and hosts
+// that have none. Ports and schemes do not count.
+func Site(host string) string {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if net.ParseIP(strings.Trim(host, "[]")) != nil {
+		return strings.Trim(host, "[]")
+	}
+	if d, err := publicsuffix.EffectiveTLDPlusOne(host); err == nil {
+		return d
+	}
+	return host
+}
+
+// SameSiteContent reports whether the content URL is on the app's site.
+func (c *Config) SameSiteContent() bool {
+	pub, err1 := url.Parse(c.PublicURL)
+	cnt, err2 := url.Parse(c.ContentURL)
+	return err1 == nil && err2 == nil && Site(pub.Hostname()) == Site(cnt.Hostname())
+}
+
+// SecureCookies reports whether browsers keep Secure cookies for the app
+// origin: over HTTPS, and over plain HTTP on localhost and loopback
+// addresses, which browsers treat as potentially trustworthy.
+func (c *Config) SecureCookies() bool {
+	u, err := url.Parse(c.PublicURL)
+	if err != nil {
+		return false
+	}
+	if u.Scheme == "https" {
+		return true
+	}
+	h := strings.ToLower(u.Hostname())
+	return h == "localhost" || strings.HasSuffix(h, ".localhost") || isLoopbackIP(h)
 }
 
 // Validate reports every problem at once, each naming its setting.
@@ -277,6 +335,16 @@ func (c *Config) Validate() error {
 	}
 	if errPub == nil && errCnt == nil && pub.Scheme == cnt.Scheme && pub.Host == cnt.Host {
 		add("REACH_CONTENT_URL", "%q is the same origin as REACH_PUBLIC_URL; uploaded content must run on its own origin", c.ContentURL)
+	}
+	if errPub == nil && errCnt == nil && !(pub.Scheme == cnt.Scheme && pub.Host == cnt.Host) &&
+		c.SameSiteContent() && !c.AllowSameSiteContent {
+		add("REACH_CONTENT_URL", "%q is on the same site as REACH_PUBLIC_URL (%s): a package's script could then plant or read the app's cookies and its requests count as same-site; "+
+			"put content on another registrable domain (e.g. app on localhost, content on 127.0.0.1; or reach.example and reach-content.example), or accept the risk with REACH_ALLOW_SAME_SITE_CONTENT=true",
+			c.ContentURL, Site(pub.Hostname()))
+	}
+	if errPub == nil && !c.SecureCookies() && !c.InsecureDevCookies {
+		add("REACH_PUBLIC_URL", "%q is plain HTTP on a host browsers do not treat as secure, so they would drop Reach's Secure __Host- session cookies; "+
+			"serve it over HTTPS, use localhost or a loopback address, or for development only set REACH_INSECURE_DEV_COOKIES=true", c.PublicURL)
 	}
 	if c.DataDir == "" {
 		add("REACH_DATA_DIR", "must not be empty")

@@ -25,7 +25,7 @@ func TestLoadAndValidate(t *testing.T) {
 			if c.Addr != ":8080" || c.ContentAddr != ":8081" || c.DataDir != "./data" {
 				t.Errorf("got %q %q %q, want :8080 :8081 ./data", c.Addr, c.ContentAddr, c.DataDir)
 			}
-			if c.PublicURL != "http://localhost:8080" || c.ContentURL != "http://localhost:8081" {
+			if c.PublicURL != "http://localhost:8080" || c.ContentURL != "http://127.0.0.1:8081" {
 				t.Errorf("got URLs %q %q", c.PublicURL, c.ContentURL)
 			}
 			if got := c.EffectiveDatabaseURL(); got != "sqlite:data/reach.db" {
@@ -43,6 +43,23 @@ func TestLoadAndValidate(t *testing.T) {
 		{name: "bad database scheme", env: map[string]string{"REACH_DATABASE_URL": "mysql://u:hunter2@h/db"}, wantErr: "REACH_DATABASE_URL (--database-url)"},
 		{name: "bad redis", env: map[string]string{"REACH_REDIS_URL": "localhost:6379"}, wantErr: "REACH_REDIS_URL"},
 		{name: "same origin for content", env: map[string]string{"REACH_PUBLIC_URL": "https://reach.example", "REACH_CONTENT_URL": "https://reach.example/"}, wantErr: "same origin"},
+		{name: "content on the same host, another port", env: map[string]string{"REACH_PUBLIC_URL": "http://localhost:8080", "REACH_CONTENT_URL": "http://localhost:8081"}, wantErr: "REACH_ALLOW_SAME_SITE_CONTENT"},
+		{name: "content on a sibling subdomain", env: map[string]string{"REACH_PUBLIC_URL": "https://app.reach.example", "REACH_CONTENT_URL": "https://content.reach.example"}, wantErr: "same site"},
+		{name: "content under the app's host", env: map[string]string{"REACH_PUBLIC_URL": "https://reach.example.co.uk", "REACH_CONTENT_URL": "https://cdn.reach.example.co.uk"}, wantErr: "same site"},
+		{name: "same site accepted explicitly", env: map[string]string{"REACH_PUBLIC_URL": "https://app.reach.example", "REACH_CONTENT_URL": "https://content.reach.example", "REACH_ALLOW_SAME_SITE_CONTENT": "true"}},
+		{name: "content on another registrable domain", env: map[string]string{"REACH_PUBLIC_URL": "https://reach.london.example", "REACH_CONTENT_URL": "https://content.reach-london.example"}},
+		{name: "public suffix hosts are separate sites", env: map[string]string{"REACH_PUBLIC_URL": "https://reach-app.github.io", "REACH_CONTENT_URL": "https://reach-content.github.io"}},
+		{name: "loopback addresses on derived URLs", env: map[string]string{"REACH_ADDR": "127.0.0.1:9080", "REACH_CONTENT_ADDR": "127.0.0.1:9081"}, check: func(t *testing.T, c Config) {
+			if c.PublicURL != "http://localhost:9080" || c.ContentURL != "http://127.0.0.1:9081" {
+				t.Errorf("got URLs %q %q", c.PublicURL, c.ContentURL)
+			}
+		}},
+		{name: "plain http on a real host", env: map[string]string{"REACH_PUBLIC_URL": "http://reach.example", "REACH_CONTENT_URL": "http://reach-content.example"}, wantErr: "REACH_INSECURE_DEV_COOKIES"},
+		{name: "plain http on a real host, insecure dev cookies", env: map[string]string{"REACH_PUBLIC_URL": "http://reach.example", "REACH_CONTENT_URL": "http://reach-content.example", "REACH_INSECURE_DEV_COOKIES": "true"}, check: func(t *testing.T, c Config) {
+			if c.SecureCookies() {
+				t.Error("SecureCookies() for plain http on reach.example")
+			}
+		}},
 		{name: "same listen address", env: map[string]string{"REACH_CONTENT_ADDR": ":8080"}, wantErr: "must differ"},
 		{name: "s3 without bucket", env: map[string]string{"REACH_S3_ENDPOINT": "minio:9000", "REACH_S3_ACCESS_KEY": "a", "REACH_S3_SECRET_KEY": "b"}, wantErr: "REACH_S3_BUCKET"},
 		{name: "s3 with scheme", env: map[string]string{"REACH_S3_ENDPOINT": "http://minio:9000", "REACH_S3_BUCKET": "b", "REACH_S3_ACCESS_KEY": "a", "REACH_S3_SECRET_KEY": "b"}, wantErr: "without a scheme"},

@@ -10,12 +10,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/reach-london/reach/internal/app"
 	"github.com/reach-london/reach/internal/config"
+	"github.com/reach-london/reach/internal/csrf"
 	"github.com/reach-london/reach/internal/secretbox"
 	"github.com/reach-london/reach/internal/testenv"
 	"github.com/reach-london/reach/server"
@@ -34,8 +36,8 @@ func Backends() []Backend {
 
 // Instance is a running Reach server.
 type Instance struct {
-	URL           string // app origin, e.g. http://127.0.0.1:41234
-	ContentURL    string // content origin
+	URL           string // app origin, e.g. http://localhost:41234
+	ContentURL    string // content origin, e.g. http://127.0.0.1:41235: another site, as by default
 	App           *app.App
 	Server        *server.Server
 	AdminEmail    string
@@ -55,13 +57,15 @@ func Start(t testing.TB, b Backend, opts ...func(*config.Config)) *Instance {
 }
 
 // Config returns a configuration for backend b on two free loopback ports
-// with a fresh data directory, database, Redis prefix and bucket.
+// with a fresh data directory, database, Redis prefix and bucket. Like
+// the embedded default, the app origin is named localhost and the content
+// origin 127.0.0.1, so browsers see two sites.
 func Config(t testing.TB, b Backend) config.Config {
 	t.Helper()
 	cfg := config.Default()
 	appAddr, contentAddr := freeAddr(t), freeAddr(t)
 	cfg.Addr, cfg.ContentAddr = appAddr, contentAddr
-	cfg.PublicURL, cfg.ContentURL = "http://"+appAddr, "http://"+contentAddr
+	cfg.PublicURL, cfg.ContentURL = "http://"+Localhost(appAddr), "http://"+contentAddr
 	cfg.DataDir = t.TempDir()
 	cfg.AdminEmail = "admin@reach.test"
 	cfg.LogLevel = "warn"
@@ -111,7 +115,7 @@ func StartWith(t testing.TB, cfg config.Config) *Instance {
 		_ = srv.Shutdown(sctx)
 		_ = a.Close()
 	})
-	return &Instance{URL: "http://" + srv.AppAddr(), ContentURL: "http://" + srv.ContentAddr(), App: a, Server: srv,
+	return &Instance{URL: "http://" + Localhost(srv.AppAddr()), ContentURL: "http://" + srv.ContentAddr(), App: a, Server: srv,
 		AdminEmail: cfg.AdminEmail, AdminPassword: password, Config: cfg}
 }
 
@@ -145,3 +149,21 @@ func (i *Instance) Replica(t testing.TB) *Instance {
 	r.AdminPassword = i.AdminPassword
 	return r
 }
+
+// Localhost names a loopback listen address by the name localhost, which
+// browsers treat as another site than 127.0.0.1.
+func Localhost(addr string) string {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return net.JoinHostPort("localhost", port)
+}
+
+// CSRFToken is the CSRF token a client holding jar's cookies for base
+// must send (the _csrf form field, the X-CSRF-Token header); see
+// csrf.FromJar.
+func CSRFToken(jar http.CookieJar, base string) string { return csrf.FromJar(jar, base) }
+
+// SessionCookie is the value of jar's session cookie for base, or "".
+func SessionCookie(jar http.CookieJar, base string) string { return csrf.SessionFromJar(jar, base) }

@@ -23,7 +23,7 @@ func TestForwardingReplicasShareTargets(t *testing.T) {
 			one := startAllowingLoopback(t, b)
 			cfg := one.Config
 			cfg.Addr, cfg.ContentAddr = closedAddr(t), closedAddr(t)
-			cfg.PublicURL, cfg.ContentURL = "http://"+cfg.Addr, "http://"+cfg.ContentAddr
+			cfg.PublicURL, cfg.ContentURL = "http://"+reachtest.Localhost(cfg.Addr), "http://"+cfg.ContentAddr
 			two := reachtest.StartWith(t, cfg)
 			for _, r := range []*reachtest.Instance{one, two} {
 				r.App.StartForwarding(ctx, testOptions())

@@ -73,13 +73,7 @@ func (p *portalSession) signUp(slug string, form url.Values) {
 }
 
 func (p *portalSession) csrf() string {
-	u, _ := url.Parse(p.base)
-	for _, ck := range p.c.Jar.Cookies(u) {
-		if ck.Name == "reach_csrf" {
-			return ck.Value
-		}
-	}
-	return ""
+	return reachtest.CSRFToken(p.c.Jar, p.base)
 }
 
 // TestModule1EndToEnd signs a learner up on the real server, launches
