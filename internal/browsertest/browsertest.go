@@ -34,15 +34,17 @@ func Require(t testing.TB, path, what string) {
 // Start runs headless Chromium until the test ends (or timeout passes) and
 // returns its first tab; more tabs come from chromedp.NewContext(tab).
 // JavaScript exceptions thrown in any page fail the test when it ends.
-func Start(t testing.TB, timeout time.Duration) context.Context {
+// Options add to Chromium's command line (e.g. chromedp.Flag).
+func Start(t testing.TB, timeout time.Duration, options ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	Require(t, ChromiumPath, "Chromium (apt install chromium)")
 	// Without the background-networking flags Chromium keeps calling
 	// Google's hosts, which this machine's closed network refuses.
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+	opts := append([]chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(ChromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()))
+		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir())}, options...)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(alloc)
 	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
 	var mu sync.Mutex
