@@ -228,7 +228,9 @@ func unsafeRoutes(r *reachtest.Instance, base string, ids map[string]string) []h
 		seen[rt.Method+path] = true
 		out = append(out, hostileRoute{Method: rt.Method, URL: base + path})
 	}
-	last := func(h hostileRoute) bool { return strings.Contains(h.URL, "signout") || strings.Contains(h.URL, "logout") }
+	last := func(h hostileRoute) bool {
+		return strings.Contains(h.URL, "signout") || strings.Contains(h.URL, "logout")
+	}
 	sort.SliceStable(out, func(i, j int) bool { return !last(out[i]) && last(out[j]) })
 	return out
 }

@@ -120,6 +120,8 @@ var chartValues = map[string]chartValue{
 	"REACH_DEFAULT_BOROUGH":             {"config.defaultBorough", "--set-string", "config.defaultBorough=camden", "camden"},
 	"REACH_ADMIN_EMAIL":                 {"config.adminEmail", "--set-string", "config.adminEmail=ops@camden.test", "ops@camden.test"},
 	"REACH_FORWARD_ALLOW_PRIVATE":       {"config.forwardAllowPrivate", "--set", "config.forwardAllowPrivate=true", "true"},
+	"REACH_ALLOW_SAME_SITE_CONTENT":     {"config.allowSameSiteContent", "--set", "config.allowSameSiteContent=true", "true"},
+	"REACH_INSECURE_DEV_COOKIES":        {"config.insecureDevCookies", "--set", "config.insecureDevCookies=true", "true"},
 }
 
 // processEnv is the environment the server container starts with: its
