@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -451,5 +452,41 @@ func TestForwardedForIsNotTrustedByDefault(t *testing.T) {
 	}
 	if last != http.StatusTooManyRequests {
 		t.Fatalf("31st sign-in from one address with a different X-Forwarded-For each time: got %d, want 429", last)
+	}
+}
+
+// TestContentSecurityPolicies: package files may be framed only by the
+// content origin itself, a dispatch's files by any LMS; the player and
+// the app pages keep their own policies.
+func TestContentSecurityPolicies(t *testing.T) {
+	r := reachtest.Start(t, reachtest.Backend{Name: "embedded"})
+	ctx := context.Background()
+	admin := adminClient(t, r)
+	pkg, err := admin.ImportPackage(ctx, "london", bytes.NewReader(tincanZip(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pv, err := admin.PreviewPackage(ctx, "london", pkg.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := admin.CreateDispatch(ctx, "london", "Other LMS", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		what, url, want string
+		whole           bool // the policy is exactly want
+	}{
+		{"package file", pv.URL, "frame-ancestors 'self'", true},
+		{"dispatch file", r.ContentURL + "/d/" + d.Token + "/" + pkg.ID + "/index.html", "frame-ancestors *", true},
+		{"player", r.ContentURL + "/player/x", "frame-ancestors 'self' " + r.Config.PublicURL + ";", false},
+		{"app page", r.URL + "/", "frame-ancestors 'none';", false},
+	} {
+		res, body := get(t, tt.url)
+		csp := res.Header.Get("Content-Security-Policy")
+		if res.StatusCode != 200 || (tt.whole && csp != tt.want) || (!tt.whole && !strings.Contains(csp, tt.want)) {
+			t.Errorf("%s: %d CSP %q, want %q (%.100s)", tt.what, res.StatusCode, csp, tt.want, body)
+		}
 	}
 }
