@@ -348,7 +348,7 @@ func runHostile(t *testing.T, browser context.Context, r *reachtest.Instance, pl
 	const slug = "london"
 	app := r.Config.PublicURL
 	admin := adminClient(t, r)
-	const adminPassword = "a new admin password"
+	const adminPassword = "plum kettle orbit river"
 	if err := admin.Do(bg, http.MethodPost, "/api/v1/me/password", map[string]string{"current": r.AdminPassword, "new": adminPassword}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -386,6 +386,11 @@ func runHostile(t *testing.T, browser context.Context, r *reachtest.Instance, pl
 		chromedp.SendKeys(chromedp.CSS("#f-email"), "lena@example.org"),
 		chromedp.SendKeys(chromedp.CSS("#f-password"), "a long enough password"),
 		chromedp.Click(chromedp.CSS("#f-profession-gp")),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)))
+	until(t, learnerTab, "the sign-in page after sign-up", `location.pathname.endsWith("/signin")`)
+	run(t, learnerTab,
+		chromedp.SendKeys(chromedp.CSS("#f-email"), "lena@example.org"),
+		chromedp.SendKeys(chromedp.CSS("#f-password"), "a long enough password"),
 		chromedp.Click(chromedp.CSS(`button[type=submit]`)))
 	until(t, learnerTab, "the learner's dashboard", `location.pathname.endsWith("/dashboard")`)
 	learners, err := admin.Learners(bg, slug, client.LearnerQuery{})

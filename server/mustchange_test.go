@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -24,12 +23,7 @@ func TestMustChangePasswordHoldsOnTheAPI(t *testing.T) {
 		do := func(method, path, body string) (int, string) {
 			req, _ := http.NewRequest(method, r.URL+path, strings.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
-			u, _ := url.Parse(r.URL)
-			for _, c := range jar.Cookies(u) {
-				if c.Name == "reach_csrf" {
-					req.Header.Set("X-CSRF-Token", c.Value)
-				}
-			}
+			req.Header.Set("X-CSRF-Token", reachtest.CSRFToken(jar, r.URL))
 			res, err := hc.Do(req)
 			if err != nil {
 				t.Fatal(err)
