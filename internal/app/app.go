@@ -30,6 +30,9 @@ import (
 	"github.com/reach-london/reach/internal/learners"
 	"github.com/reach-london/reach/internal/ratelimit"
 	"github.com/reach-london/reach/internal/secretbox"
+	"github.com/reach-london/reach/lrs"
+	"github.com/reach-london/reach/lrs/sqlstore"
+	"github.com/reach-london/reach/reports"
 	"github.com/reach-london/reach/server"
 )
 
@@ -53,13 +56,24 @@ type App struct {
 
 	// The rooms' services, one per process so their caches are shared by
 	// every request; each is built on first use (content.go, launch.go,
-	// scorm.go).
+	// scorm.go, domain.go, reports.go).
 	contentOnce, launchOnce, scormOnce sync.Once
 	learnersOnce                       sync.Once
 	learners                           *learners.Service
 	content                            *content.Service
 	launch                             *launch.Service
 	scorm                              *scorm.Service
+
+	// The LRS: one statement store, so every path that stores statements
+	// (xAPI, cmi5, SCORM) goes through one group-commit writer (on SQLite
+	// one writer connection, ADR 4) and one definition cache, and the
+	// reports projector reads through it too (domain.go).
+	lrsOnce        sync.Once
+	statementStore *sqlstore.Store
+	statements     *lrs.Service
+	documents      *lrs.DocumentService
+	reportsOnce    sync.Once
+	reports        *reports.Service
 
 	// The forwarding worker, if one runs (domain.go).
 	fwdMu     sync.Mutex

@@ -31,13 +31,16 @@ func domainMigrations() []db.MigrationSet {
 // onFirstRun runs the rooms' first-run steps (publishing the base course).
 func (a *App) onFirstRun(ctx context.Context) error { return a.contentFirstRun(ctx) }
 
-// Statements returns the LRS statement service over this process's
-// backends, with the cmi5 statement rules as its hook, so they hold for
-// every path that stores statements.
-func (a *App) Statements() *lrs.Service {
-	svc := lrs.NewService(sqlstore.New(a.DB), a.Blobs)
-	svc.SetHook(cmi5Rules{a})
-	return svc
+// buildLRS makes the process's one statement store and the LRS services
+// over it. The statement service's hook is the cmi5 statement rules, so
+// they hold for every path that stores statements.
+func (a *App) buildLRS() {
+	a.lrsOnce.Do(func() {
+		a.statementStore = sqlstore.New(a.DB)
+		a.statements = lrs.NewService(a.statementStore, a.Blobs)
+		a.statements.SetHook(cmi5Rules{a})
+		a.documents = lrs.NewDocumentService(sqlstore.NewDocumentStore(a.DB))
+	})
 }
 
 // cmi5Rules hands the LRS's hook calls to the launch room, which is built
@@ -57,9 +60,17 @@ func (r cmi5Rules) After(ctx context.Context, p auth.Principal, stmts []*lrs.Sta
 	}
 }
 
-// Documents returns the LRS document service.
+// Statements returns the process's LRS statement service; every caller
+// gets the same one, over the one statement store.
+func (a *App) Statements() *lrs.Service {
+	a.buildLRS()
+	return a.statements
+}
+
+// Documents returns the process's LRS document service.
 func (a *App) Documents() *lrs.DocumentService {
-	return lrs.NewDocumentService(sqlstore.NewDocumentStore(a.DB))
+	a.buildLRS()
+	return a.documents
 }
 
 // mountDomain adds the LRS and content routes to the server's dependencies.

@@ -15,11 +15,15 @@ import (
 // statements.
 const ReportsInterval = 2 * time.Second
 
-// Reports returns the reports service over this process's database.
+// Reports returns the process's reports service: one projector, which the
+// background worker runs and learner erasure catches up.
 func (a *App) Reports() *reports.Service {
-	statements := sqlstore.New(a.DB)
-	return reports.NewService(reportsql.New(a.DB), statements,
-		forward.NewHorizon(sqlstore.NewForwardStore(a.DB, a.Secrets), 0), a.Config.PublicURL, a.Log)
+	a.reportsOnce.Do(func() {
+		a.buildLRS()
+		a.reports = reports.NewService(reportsql.New(a.DB), a.statementStore,
+			forward.NewHorizon(sqlstore.NewForwardStore(a.DB, a.Secrets), 0), a.Config.PublicURL, a.Log)
+	})
+	return a.reports
 }
 
 // mountReports gives the server the reports and keeps their facts up to
