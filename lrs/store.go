@@ -5,6 +5,16 @@ import (
 	"time"
 )
 
+// FeedEntry is one stored statement as a reader of the whole store, every
+// borough in sequence order, gets it: the reports projector reads them
+// through its own Feed interface, which lrs/sqlstore implements without
+// knowing that reader.
+type FeedEntry struct {
+	Borough string
+	Seq     int64
+	Body    []byte
+}
+
 // Store keeps one borough's statements apart from every other borough's:
 // every method takes the borough id and never reads or writes outside it.
 // lrs/sqlstore implements it on SQLite and PostgreSQL.

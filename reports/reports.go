@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/reach-london/reach/internal/errs"
+	"github.com/reach-london/reach/lrs"
 )
 
 // Progress is one learner's record on one module.
@@ -41,13 +42,6 @@ type Answer struct {
 	Count    int    `json:"count"`
 }
 
-// Entry is one stored statement as the feed gives it.
-type Entry struct {
-	Borough string
-	Seq     int64
-	Body    []byte
-}
-
 // Filter narrows a report. An empty Borough means every borough (platform
 // admins); zero times mean no bound; an empty Role means every role.
 type Filter struct {
@@ -72,9 +66,10 @@ type Store interface {
 	EraseLearner(ctx context.Context, borough, learner string) error
 }
 
-// Feed reads stored statements of every borough in sequence order.
+// Feed reads stored statements of every borough in sequence order
+// (lrs/sqlstore's Store is one).
 type Feed interface {
-	FeedAll(ctx context.Context, after, upTo int64, limit int) ([]Entry, error)
+	FeedAll(ctx context.Context, after, upTo int64, limit int) ([]lrs.FeedEntry, error)
 }
 
 // Horizon tells how far the statement sequence has settled: every
