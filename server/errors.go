@@ -6,7 +6,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/reach-london/reach/internal/db"
 	"github.com/reach-london/reach/internal/errs"
 )
 
@@ -61,7 +60,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		}
 	default:
 		kind := errs.KindOf(err)
-		if kind == errs.Internal && db.IsUnavailable(err) {
+		if kind == errs.Internal && s.deps.BackendDown != nil && s.deps.BackendDown(err) {
 			// The database is down or restarting: nothing was stored and
 			// a retry may work, so say so (503 with Retry-After below).
 			kind = errs.Unavailable

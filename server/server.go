@@ -50,6 +50,11 @@ type Deps struct {
 	// nil leaves only the per-address limit.
 	LoginBackoff LoginBackoff
 	Ready        []ReadyCheck
+	// BackendDown reports whether an unclassified error means the
+	// database could not be reached (the composition root passes
+	// db.IsUnavailable, so the server knows no storage driver): such
+	// errors answer 503 with Retry-After rather than 500.
+	BackendDown func(error) bool
 	// Reports answers the report pages and API; nil disables them.
 	Reports *reports.Service
 	// MountXAPI adds the LRS routes to the /xapi group.

@@ -199,6 +199,8 @@ func (a *App) Server(ctx context.Context) (*server.Server, error) {
 		// of 1 s doubling to at most 15 minutes; forgotten after a day
 		// or at the next success.
 		LoginBackoff: ratelimit.NewBackoff(a.KV, ratelimit.BackoffOptions{Free: 5, Base: time.Second, Max: 15 * time.Minute, Memory: 24 * time.Hour}),
+		// Driver errors that mean the database is down answer 503.
+		BackendDown: db.IsUnavailable,
 		Ready: []server.ReadyCheck{
 			{Name: "database", Ping: a.DB.Ping},
 			{Name: "blobs", Ping: a.Blobs.Ping},
