@@ -4,7 +4,6 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
-	"sort"
 
 	"github.com/labstack/echo/v4"
 
@@ -115,20 +114,17 @@ func (s *Server) renderReport(c echo.Context, r reports.Report, scope, base, csv
 	}
 	var cats []string
 	var starts, completions, passRates []float64
-	var first, comp, passed, satisfied float64
 	for _, m := range r.Modules {
 		cats = append(cats, m.Title)
 		starts = append(starts, float64(m.Starts))
 		completions = append(completions, float64(m.Completions))
 		passRates = append(passRates, m.PassRate)
-		first += float64(m.Starts)
-		comp += float64(m.Completions)
-		passed += float64(m.Passes)
-		satisfied += float64(m.Satisfied)
 	}
+	tot := r.Totals()
 	v.Funnel = svgchart.Funnel{ID: "funnel", Title: "From starting a module to satisfying it",
 		Description: "Module starts, completions, passes and satisfied modules, all modules together. The same figures are in the table below.",
-		Steps:       []svgchart.Step{{Label: "Started", Value: first}, {Label: "Completed", Value: comp}, {Label: "Passed", Value: passed}, {Label: "Satisfied", Value: satisfied}}}.SVG()
+		Steps: []svgchart.Step{{Label: "Started", Value: float64(tot.Starts)}, {Label: "Completed", Value: float64(tot.Completions)},
+			{Label: "Passed", Value: float64(tot.Passes)}, {Label: "Satisfied", Value: float64(tot.Satisfied)}}}.SVG()
 	v.Starts = svgchart.Bar{ID: "starts", Title: "Starts and completions by module",
 		Description: "For each module, the number of learners who started and who completed it. The same figures are in the modules table.",
 		Categories:  cats, Series: []svgchart.Series{{Name: "Starts", Values: starts}, {Name: "Completions", Values: completions}}}.SVG()
@@ -136,43 +132,21 @@ func (s *Server) renderReport(c echo.Context, r reports.Report, scope, base, csv
 		Description: "The share of learners who passed among those who passed or failed each module.",
 		Categories:  cats, Series: []svgchart.Series{{Name: "Pass rate", Values: passRates}}}.SVG()
 
-	weeks := map[string]bool{}
-	for _, w := range r.Weekly {
-		weeks[w.Week] = true
-	}
 	var x []string
-	for w := range weeks {
-		x = append(x, w)
-	}
-	sort.Strings(x)
-	wStarts, wComp := make([]float64, len(x)), make([]float64, len(x))
-	idx := map[string]int{}
-	for i, w := range x {
-		idx[w] = i
-	}
-	for _, w := range r.Weekly {
-		wStarts[idx[w.Week]] += float64(w.Starts)
-		wComp[idx[w.Week]] += float64(w.Completions)
+	var wStarts, wComp []float64
+	for _, w := range r.WeekTotals() {
+		x = append(x, w.Week)
+		wStarts, wComp = append(wStarts, float64(w.Starts)), append(wComp, float64(w.Completions))
 	}
 	v.Weekly = svgchart.Line{ID: "weekly", Title: "Starts and completions week by week",
 		Description: "All modules together, by the week (beginning Monday) in which a learner started or completed a module.",
 		X:           x, Series: []svgchart.Series{{Name: "Starts", Values: wStarts}, {Name: "Completions", Values: wComp}}}.SVG()
 
-	roleStarts := map[string]float64{}
-	roleComp := map[string]float64{}
-	var roles []string
-	for _, rr := range r.ByRole {
-		if _, seen := roleStarts[rr.Role]; !seen {
-			roles = append(roles, rr.Role)
-		}
-		roleStarts[rr.Role] += float64(rr.Starts)
-		roleComp[rr.Role] += float64(rr.Completions)
-	}
 	var rs, rc []float64
 	var roleNames []string
-	for _, role := range roles {
-		rs, rc = append(rs, roleStarts[role]), append(rc, roleComp[role])
-		roleNames = append(roleNames, roleLabel(role))
+	for _, rt := range r.RoleTotals() {
+		rs, rc = append(rs, float64(rt.Starts)), append(rc, float64(rt.Completions))
+		roleNames = append(roleNames, roleLabel(rt.Role))
 	}
 	v.RoleStarts = svgchart.Bar{ID: "roles", Title: "Starts and completions by professional role",
 		Description: "All modules together, by the role learners chose. The same figures are in the roles table.",
