@@ -2,7 +2,6 @@ package content
 
 import (
 	"embed"
-	"io/fs"
 	"log/slog"
 	"strings"
 	"sync"
@@ -19,15 +18,7 @@ var migrationsFS embed.FS
 
 // Migrations creates the content tables (component "content"). They
 // reference auth's boroughs, so they run after auth's migrations.
-var Migrations = db.MigrationSet{Component: "content", FS: mustSub(migrationsFS, "migrations")}
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	s, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err)
-	}
-	return s
-}
+var Migrations = db.Migrations("content", migrationsFS, "migrations")
 
 // Options configures a Service.
 type Options struct {

@@ -23,7 +23,6 @@ import (
 	"embed"
 	"encoding/base64"
 	"errors"
-	"io/fs"
 	"strings"
 	"time"
 
@@ -36,15 +35,7 @@ var migrationsFS embed.FS
 
 // Migrations creates the dispatches table and the LMS students' learner
 // mapping (component "dispatch").
-var Migrations = db.MigrationSet{Component: "dispatch", FS: mustSub(migrationsFS, "migrations")}
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	s, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err)
-	}
-	return s
-}
+var Migrations = db.Migrations("dispatch", migrationsFS, "migrations")
 
 // Dispatch is one grant of a borough's course to another LMS.
 type Dispatch struct {

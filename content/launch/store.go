@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"embed"
 	"errors"
-	"io/fs"
 	"time"
 
 	"github.com/reach-london/reach/internal/db"
@@ -16,15 +15,7 @@ import (
 var migrationsFS embed.FS
 
 // Migrations creates the launch tables (component "launch").
-var Migrations = db.MigrationSet{Component: "launch", FS: mustSub(migrationsFS, "migrations")}
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	s, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err)
-	}
-	return s
-}
+var Migrations = db.Migrations("launch", migrationsFS, "migrations")
 
 // Registration is one learner's cmi5 registration for one course version.
 type Registration struct {

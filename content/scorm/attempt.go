@@ -16,7 +16,6 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
-	"io/fs"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -35,15 +34,7 @@ import (
 var migrationsFS embed.FS
 
 // Migrations are the SCORM tracker's tables.
-var Migrations = db.MigrationSet{Component: "scorm", FS: mustSub(migrationsFS, "migrations")}
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	s, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err)
-	}
-	return s
-}
+var Migrations = db.Migrations("scorm", migrationsFS, "migrations")
 
 // Status is where an attempt stands.
 type Status string

@@ -106,3 +106,36 @@ func TestOpenRejectsBadURLs(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrationsFromFolder checks db.Migrations, which every room declares
+// its set with: the set reads the dialect folders below dir of an embedded
+// tree, and a malformed dir fails at once rather than at migrate time.
+func TestMigrationsFromFolder(t *testing.T) {
+	tree := fstest.MapFS{
+		"migrations/lrs/sqlite/0001_a.sql":   {Data: []byte("CREATE TABLE a (id INTEGER);")},
+		"migrations/lrs/postgres/0001_a.sql": {Data: []byte("CREATE TABLE a (id INTEGER);")},
+	}
+	for name, url := range testenv.DatabaseURLs(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			d, err := db.Open(ctx, url, db.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			set := db.Migrations("lrs_t", tree, "migrations/lrs")
+			if set.Component != "lrs_t" {
+				t.Errorf("component %q", set.Component)
+			}
+			if n, err := d.Migrate(ctx, set); err != nil || n != 1 {
+				t.Fatalf("migrate: %d %v, want 1 applied", n, err)
+			}
+		})
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("db.Migrations accepted the malformed folder \"../up\"")
+		}
+	}()
+	db.Migrations("bad", tree, "../up")
+}

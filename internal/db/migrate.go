@@ -19,6 +19,18 @@ type MigrationSet struct {
 	FS        fs.FS
 }
 
+// Migrations returns component's migration set from the folder dir of
+// fsys, an embedded tree with the dialect folders below dir. Every room
+// declares its set with it. It panics only on a malformed dir, a mistake
+// in the code that fails at start-up.
+func Migrations(component string, fsys fs.FS, dir string) MigrationSet {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		panic(err)
+	}
+	return MigrationSet{Component: component, FS: sub}
+}
+
 type migration struct {
 	version int
 	name    string

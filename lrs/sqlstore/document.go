@@ -6,7 +6,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"slices"
 	"strings"
 	"time"
@@ -19,15 +18,7 @@ import (
 var documentMigrationsFS embed.FS
 
 // DocumentMigrations creates the tables of DocumentStore.
-var DocumentMigrations = db.MigrationSet{Component: "lrs_documents", FS: documentMigrationsDir()}
-
-func documentMigrationsDir() fs.FS {
-	sub, err := fs.Sub(documentMigrationsFS, "migrations_documents")
-	if err != nil {
-		panic(err) // the directory is embedded above, so this cannot happen
-	}
-	return sub
-}
+var DocumentMigrations = db.Migrations("lrs_documents", documentMigrationsFS, "migrations_documents")
 
 // DocumentStore keeps xAPI State, Activity Profile and Agent Profile
 // documents in SQLite or PostgreSQL. It implements lrs.DocumentStore.

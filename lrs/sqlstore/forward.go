@@ -19,7 +19,7 @@ import (
 var forwardingFS embed.FS
 
 // ForwardingMigrations creates the forwarding targets table.
-var ForwardingMigrations = db.MigrationSet{Component: "lrs_forwarding", FS: mustSub(forwardingFS, "migrations_forwarding")}
+var ForwardingMigrations = db.Migrations("lrs_forwarding", forwardingFS, "migrations_forwarding")
 
 // ForwardStore keeps forwarding targets and reads the statement feed. It
 // implements forward.Store.

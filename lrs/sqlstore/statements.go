@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"reflect"
 	"sort"
 	"strconv"
@@ -31,15 +30,7 @@ import (
 var migrationsFS embed.FS
 
 // Migrations creates the statement tables.
-var Migrations = db.MigrationSet{Component: "lrs", FS: mustSub(migrationsFS, "migrations/statements")}
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err) // the directory is embedded above, so this cannot happen
-	}
-	return sub
-}
+var Migrations = db.Migrations("lrs", migrationsFS, "migrations/statements")
 
 // Store keeps statements in SQLite or PostgreSQL. It implements lrs.Store.
 type Store struct {

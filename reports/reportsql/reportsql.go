@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"io/fs"
 	"strconv"
 	"strings"
 	"time"
@@ -19,15 +18,7 @@ import (
 var migrations embed.FS
 
 // Migrations creates the fact tables (component "reports").
-var Migrations = db.MigrationSet{Component: "reports", FS: sub(migrations, "migrations")}
-
-func sub(f fs.FS, dir string) fs.FS {
-	s, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err)
-	}
-	return s
-}
+var Migrations = db.Migrations("reports", migrations, "migrations")
 
 // Store implements reports.Store.
 type Store struct{ db *db.DB }

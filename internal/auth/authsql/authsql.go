@@ -21,7 +21,7 @@ import (
 var migrations embed.FS
 
 // Migrations creates auth's tables (component "core").
-var Migrations = db.MigrationSet{Component: "core", FS: mustSub(migrations, "migrations")}
+var Migrations = db.Migrations("core", migrations, "migrations")
 
 // Store implements auth.Store.
 type Store struct {

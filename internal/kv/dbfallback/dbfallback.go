@@ -14,7 +14,6 @@ import (
 	"database/sql"
 	"embed"
 	"errors"
-	"io/fs"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -28,15 +27,7 @@ import (
 var migrationsFS embed.FS
 
 // Migrations creates the fallback table.
-var Migrations = db.MigrationSet{Component: "kvfallback", FS: mustSub(migrationsFS, "migrations")}
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	s, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err)
-	}
-	return s
-}
+var Migrations = db.Migrations("kvfallback", migrationsFS, "migrations")
 
 // Store is a kv.Store over a primary store with a database fallback for
 // Set, SetNX, Get, Take and Delete. Incr, Publish, Subscribe, Ping and
