@@ -390,31 +390,7 @@ func (s *Store) AppendAudit(ctx context.Context, e auth.AuditEntry) error {
 }
 
 // ListAudit implements auth.Store: newest first; an empty borough id lists
-// every borough's entries.
+// every borough's entries. It is the first page of ListAuditBefore.
 func (s *Store) ListAudit(ctx context.Context, boroughID string, limit int) ([]auth.AuditEntry, error) {
-	q := `SELECT id, borough_id, actor, action, target, details, at FROM audit_log`
-	args := []any{limit}
-	if boroughID != "" {
-		q += ` WHERE borough_id = $2`
-		args = append(args, boroughID)
-	}
-	rows, err := s.db.SQL.QueryContext(ctx, q+` ORDER BY id DESC LIMIT $1`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []auth.AuditEntry
-	for rows.Next() {
-		var e auth.AuditEntry
-		var details sql.NullString
-		if err := rows.Scan(&e.ID, &e.BoroughID, &e.Actor, &e.Action, &e.Target, &details, &e.At); err != nil {
-			return nil, err
-		}
-		if details.Valid {
-			e.Details = []byte(details.String)
-		}
-		e.At = e.At.UTC()
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return s.ListAuditBefore(ctx, boroughID, 0, limit)
 }
