@@ -7,58 +7,22 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"time"
+
+	"github.com/reach-london/reach/lrs/forward/forwardapi"
 )
 
-// ForwardingInput sets a forwarding target's fields; nil fields are left
-// as they are on update.
-type ForwardingInput struct {
-	Name       *string   `json:"name,omitempty"`
-	Endpoint   *string   `json:"endpoint,omitempty"`
-	Version    *string   `json:"version,omitempty"`
-	AuthType   *string   `json:"authType,omitempty"`
-	AuthKey    *string   `json:"authKey,omitempty"`
-	Secret     *string   `json:"secret,omitempty"`
-	Verbs      *[]string `json:"verbs,omitempty"`
-	Activities *[]string `json:"activities,omitempty"`
-	Enabled    *bool     `json:"enabled,omitempty"`
-	Backfill   bool      `json:"backfill,omitempty"`
-}
-
-// ForwardingTarget is a target with its delivery status. The secret is
-// never returned.
-type ForwardingTarget struct {
-	ID        string `json:"id"`
-	BoroughID string `json:"boroughId"`
-	Name      string `json:"name"`
-	Endpoint  string `json:"endpoint"`
-	Version   string `json:"version"`
-	AuthType  string `json:"authType"`
-	AuthKey   string `json:"authKey"`
-	Filter    struct {
-		Verbs      []string `json:"verbs"`
-		Activities []string `json:"activities"`
-	} `json:"filter"`
-	Enabled                  bool       `json:"enabled"`
-	Cursor                   int64      `json:"cursor"`
-	Delivered                int64      `json:"delivered"`
-	LastDeliveredAt          *time.Time `json:"lastDeliveredAt"`
-	LastAttemptAt            *time.Time `json:"lastAttemptAt"`
-	LastError                string     `json:"lastError"`
-	Attempts                 int        `json:"attempts"`
-	NextRetryAt              *time.Time `json:"nextRetryAt"`
-	Lag                      int64      `json:"lag"`
-	OldestUndeliveredAt      *time.Time `json:"oldestUndeliveredAt"`
-	OldestUndeliveredSeconds float64    `json:"oldestUndeliveredSeconds"`
-}
-
-// ForwardingTest is how a target answered a test statement.
-type ForwardingTest struct {
-	OK          bool   `json:"ok"`
-	Status      int    `json:"status"`
-	Message     string `json:"message"`
-	StatementID string `json:"statementId"`
-}
+// The forwarding API's types are the server's own (lrs/forward/forwardapi
+// imports nothing of Reach's).
+type (
+	// ForwardingInput sets a forwarding target's fields; nil fields are
+	// left as they are on update.
+	ForwardingInput = forwardapi.Input
+	// ForwardingTarget is a target with its delivery status. The secret
+	// is never returned.
+	ForwardingTarget = forwardapi.Status
+	// ForwardingTest is how a target answered a test statement.
+	ForwardingTest = forwardapi.TestResult
+)
 
 func forwardingPath(borough string, rest ...string) string {
 	p := "/api/v1/boroughs/" + url.PathEscape(borough) + "/forwarding"
