@@ -46,7 +46,7 @@ chart-check:
 # imports (time, peak memory). Starts its own MinIO; prints the figures.
 .PHONY: bench-content
 bench-content:
-	content/bench/run.sh
+	cmd/reach-content-bench/run.sh
 
 # Load test: three `reach serve` processes over a throw-away database on the
 # loopback PostgreSQL, the loopback Redis and a MinIO built once into

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the content benchmark against a MinIO server started for it (the
 # same MinIO build the tests use). Extra arguments go to the benchmark,
-# e.g. content/bench/run.sh -duration 20s.
+# e.g. cmd/reach-content-bench/run.sh -duration 20s.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/tools.sh
@@ -22,5 +22,5 @@ export REACH_TEST_S3_ENDPOINT="127.0.0.1:$minio_port"
 export REACH_TEST_S3_ACCESS_KEY="$MINIO_ROOT_USER"
 export REACH_TEST_S3_SECRET_KEY="$MINIO_ROOT_PASSWORD"
 bin=$(mktemp -d)/reach-content-bench
-go build -o "$bin" ./content/bench
+go build -o "$bin" ./cmd/reach-content-bench
 "$bin" "$@"

@@ -1,11 +1,11 @@
-// Command bench measures the content path on the production blob backend
+// Command reach-content-bench measures the content path on the production blob backend
 // (MinIO): serving a 20 KB file to 32 concurrent clients, Range requests
 // on a 500 MB file with the server's resident memory, and importing
 // 100 MB and 500 MB packages with time and peak memory. It starts the
 // server as a child process so the memory figures are the server's alone.
 //
 //	make bench-content           (starts MinIO, then runs this)
-//	go run ./content/bench       (with REACH_TEST_S3_* set to a running MinIO)
+//	go run ./cmd/reach-content-bench  (with REACH_TEST_S3_* set to a running MinIO)
 package main
 
 import (
