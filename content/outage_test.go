@@ -4,70 +4,21 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"io"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/reach-london/reach/client"
 	"github.com/reach-london/reach/internal/reachtest"
+	"github.com/reach-london/reach/internal/testenv"
 )
-
-// tcpProxy forwards connections to target until cut is called; after that
-// it refuses new connections and drops open ones, as an object store that
-// went down would.
-type tcpProxy struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func startProxy(t *testing.T, target string) *tcpProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &tcpProxy{ln: ln}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, up)
-			p.mu.Unlock()
-			go func() { io.Copy(up, c); up.Close() }()
-			go func() { io.Copy(c, up); c.Close() }()
-		}
-	}()
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *tcpProxy) cut() {
-	p.ln.Close()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
 
 // TestObjectStoreDown checks that when MinIO stops answering, package
 // files get a quick 503 with Retry-After, not a hang or a 500.
 func TestObjectStoreDown(t *testing.T) {
 	cfg := reachtest.Config(t, reachtest.Backend{Name: "production", Production: true})
-	proxy := startProxy(t, cfg.S3Endpoint)
-	cfg.S3Endpoint = proxy.ln.Addr().String()
+	proxy := testenv.StartProxy(t, cfg.S3Endpoint)
+	cfg.S3Endpoint = proxy.Addr()
 	inst := reachtest.StartWith(t, cfg)
 	ctx := context.Background()
 	admin := client.New(inst.URL)
@@ -89,7 +40,7 @@ func TestObjectStoreDown(t *testing.T) {
 	if res, _ := fetch(t, "GET", videoURL); res.StatusCode != 200 {
 		t.Fatalf("before the outage: %d", res.StatusCode)
 	}
-	proxy.cut()
+	proxy.Cut()
 	start := time.Now()
 	res, body := fetch(t, "GET", videoURL)
 	took := time.Since(start)

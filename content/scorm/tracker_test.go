@@ -1,16 +1,12 @@
 package scorm_test
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/url"
-	"os"
-	"path"
 	"strings"
 	"testing"
 
@@ -20,6 +16,7 @@ import (
 	"github.com/reach-london/reach/content/scorm"
 	"github.com/reach-london/reach/internal/auth"
 	"github.com/reach-london/reach/internal/reachtest"
+	"github.com/reach-london/reach/internal/testenv"
 	"github.com/reach-london/reach/lrs"
 )
 
@@ -27,31 +24,7 @@ import (
 // readable in the repository.
 func zipDir(t testing.TB, dir string) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	fsys := os.DirFS(dir)
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(fsys, p)
-		if err != nil {
-			return err
-		}
-		w, err := zw.Create(path.Clean(p))
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return testenv.ZipDir(t, dir)
 }
 
 // fixture is a running Reach with a test package imported.

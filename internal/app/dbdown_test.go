@@ -2,63 +2,14 @@ package app_test
 
 import (
 	"encoding/json"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/reach-london/reach/internal/reachtest"
+	"github.com/reach-london/reach/internal/testenv"
 )
-
-// cutProxy forwards TCP connections to target until cut, then refuses new
-// ones and drops the open ones, as a database server that went away would.
-type cutProxy struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func newCutProxy(t *testing.T, target string) *cutProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &cutProxy{ln: ln}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, up)
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(up, c); up.Close() }()
-			go func() { _, _ = io.Copy(c, up); c.Close() }()
-		}
-	}()
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *cutProxy) cut() {
-	p.ln.Close()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
 
 // TestDatabaseDownIs503 checks the composition root's part of the error
 // mapping: with PostgreSQL unreachable, a request that needs the database
@@ -71,12 +22,12 @@ func TestDatabaseDownIs503(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := newCutProxy(t, u.Host)
-	u.Host = proxy.ln.Addr().String()
+	proxy := testenv.StartProxy(t, u.Host)
+	u.Host = proxy.Addr()
 	cfg.DatabaseURL = u.String()
 	inst := reachtest.StartWith(t, cfg)
 
-	proxy.cut()
+	proxy.Cut()
 	res, err := http.Post(inst.URL+"/api/v1/auth/login", "application/json",
 		strings.NewReader(`{"email":"`+inst.AdminEmail+`","password":"`+inst.AdminPassword+`"}`))
 	if err != nil {

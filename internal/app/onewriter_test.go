@@ -1,14 +1,10 @@
 package app_test
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
-	"io/fs"
 	"net/http"
-	"os"
-	"path"
 	"runtime"
 	"strings"
 	"testing"
@@ -19,6 +15,7 @@ import (
 	"github.com/reach-london/reach/content/scorm"
 	"github.com/reach-london/reach/internal/auth"
 	"github.com/reach-london/reach/internal/reachtest"
+	"github.com/reach-london/reach/internal/testenv"
 	"github.com/reach-london/reach/lrs"
 )
 
@@ -104,7 +101,7 @@ func TestOneStatementWriter(t *testing.T) {
 			}
 
 			// SCORM: the tracker records initialized on the player's commit.
-			pkg, err := a.Content().ImportReader(ctx, bor.ID, "test", bytes.NewReader(zipDir(t, "../../content/scorm/testdata/scorm12")))
+			pkg, err := a.Content().ImportReader(ctx, bor.ID, "test", bytes.NewReader(testenv.ZipDir(t, "../../content/scorm/testdata/scorm12")))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -155,34 +152,4 @@ func TestOneStatementWriter(t *testing.T) {
 			}
 		})
 	}
-}
-
-// zipDir zips a test package folder at run time.
-func zipDir(t testing.TB, dir string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	fsys := os.DirFS(dir)
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(fsys, p)
-		if err != nil {
-			return err
-		}
-		w, err := zw.Create(path.Clean(p))
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
