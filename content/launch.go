@@ -105,7 +105,7 @@ func (s *Service) ReleasePin(ctx context.Context, boroughID, learner, module str
 
 // ensureCourse publishes the base course in a borough that has never had a
 // course version (one created after the server started), so its learners
-// can launch without waiting for a restart or `reach course publish`. A
+// can launch without waiting for a restart or an admin's publish. A
 // borough that has versions but none published (every one rolled back or
 // only drafts) is left alone: that is an admin's decision.
 func (s *Service) ensureCourse(ctx context.Context, boroughID string) (CourseVersion, error) {

@@ -254,13 +254,28 @@ func (s *Service) SetSlots(ctx context.Context, b auth.Borough, actor string, sl
 	return s.createVersion(ctx, b.ID, actor, "local slots edited", pkg.ID, base, slots)
 }
 
-// latestForEdit returns the version edits start from.
+// latestForEdit returns the version edits start from. A borough with no
+// version yet starts from the base course with no local content (an
+// unsaved version numbered 0), so its admin can make a first draft in the
+// admin UI without anyone publishing the base course first.
 func (s *Service) latestForEdit(ctx context.Context, boroughID string) (CourseVersion, error) {
 	v, err := s.LatestVersion(ctx, boroughID)
-	if errs.Is(err, errs.NotFound) {
-		return v, errs.E(errs.Conflict, "the borough has no course version yet; publish the base course first (reach course publish)")
+	if !errs.Is(err, errs.NotFound) {
+		return v, err
 	}
-	return v, err
+	b, err := s.auth.Store().BoroughByID(ctx, boroughID)
+	if err != nil {
+		return CourseVersion{}, err
+	}
+	pkg, err := s.BuildBasePackage(ctx, b, "system", Slots{})
+	if err != nil {
+		return CourseVersion{}, err
+	}
+	mods, err := baseModules(pkg)
+	if err != nil {
+		return CourseVersion{}, err
+	}
+	return CourseVersion{BoroughID: boroughID, BasePackageID: pkg.ID, Modules: mods}, nil
 }
 
 // ModuleChoice says which AU of a package plays a module and what the
@@ -456,7 +471,11 @@ func (s *Service) CreateDraft(ctx context.Context, boroughID, actor string, from
 	if err != nil {
 		return src, err
 	}
-	return s.createVersion(ctx, boroughID, actor, fmt.Sprintf("draft from version %d", src.Number), src.BasePackageID, src.Modules, src.Slots)
+	note := fmt.Sprintf("draft from version %d", src.Number)
+	if src.Number == 0 {
+		note = "draft from the base course"
+	}
+	return s.createVersion(ctx, boroughID, actor, note, src.BasePackageID, src.Modules, src.Slots)
 }
 
 // Publish makes version number the one new launches get, retiring the

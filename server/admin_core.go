@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -57,6 +58,23 @@ func (s *Server) listBoroughs(c echo.Context) error {
 type createBoroughRequest struct {
 	Slug string `json:"slug"`
 	Name string `json:"name"`
+	// PublishCourse, default true, publishes the base course in the new
+	// borough so its learners can start at once.
+	PublishCourse *bool `json:"publishCourse"`
+}
+
+// createBoroughWithCourse adds a borough and, with withCourse, publishes the base
+// course in it, so a borough made in the admin UI or API is usable at
+// once: no one has to publish from the command line.
+func (s *Server) createBoroughWithCourse(ctx context.Context, actor, slug, name string, withCourse bool) (auth.Borough, error) {
+	b, err := s.deps.Auth.CreateBorough(ctx, actor, slug, name)
+	if err != nil || !withCourse || s.deps.Courses == nil {
+		return b, err
+	}
+	if _, _, err := s.deps.Courses.PublishBaseCourse(ctx, b, actor); err != nil {
+		return b, errs.Wrap(errs.Unavailable, err, "the borough %s was created but its course could not be published; publish it from the borough's Course page", b.Name)
+	}
+	return b, nil
 }
 
 func (s *Server) createBorough(c echo.Context) error {
@@ -68,7 +86,7 @@ func (s *Server) createBorough(c echo.Context) error {
 	if err := bindJSON(c, &req, "body must be JSON with slug and optional name"); err != nil {
 		return err
 	}
-	b, err := s.deps.Auth.CreateBorough(c.Request().Context(), p.Subject, req.Slug, req.Name)
+	b, err := s.createBoroughWithCourse(c.Request().Context(), p.Subject, req.Slug, req.Name, req.PublishCourse == nil || *req.PublishCourse)
 	if err != nil {
 		return err
 	}

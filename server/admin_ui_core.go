@@ -294,16 +294,22 @@ func (s *adminUI) adminBoroughsPage(c echo.Context, v adminView) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, "admin_boroughs", s.adminPage(c, v, "Boroughs", "boroughs", map[string]any{"Boroughs": bs}))
+	return s.render(c, http.StatusOK, "admin_boroughs", s.adminPage(c, v, "Boroughs", "boroughs", map[string]any{"Boroughs": bs, "PublishCourse": true}))
 }
 
 func (s *adminUI) adminCreateBorough(c echo.Context, v adminView) error {
 	ctx := c.Request().Context()
-	slug, name := strings.TrimSpace(c.FormValue("slug")), strings.TrimSpace(c.FormValue("name"))
+	slug, name := strings.ToLower(strings.TrimSpace(c.FormValue("slug"))), strings.TrimSpace(c.FormValue("name"))
+	if slug == "" {
+		slug = auth.SlugFrom(name)
+	}
+	// The form's checkbox is ticked by default; unticked, the borough
+	// starts with no course version.
+	withCourse := c.FormValue("publishCourse") != ""
 	var fe web.FormErrors
 	if slug == "" {
-		fe.Add("slug", "Enter the borough's short name for web addresses, such as camden")
-	} else if b, err := s.deps.Auth.CreateBorough(ctx, v.P.Subject, slug, name); err != nil {
+		fe.Add("slug", "Enter the borough's name or its short name for web addresses, such as camden")
+	} else if b, err := s.createBoroughWithCourse(ctx, v.P.Subject, slug, name, withCourse); err != nil {
 		if err := formError(err, "slug", &fe); err != nil {
 			return err
 		}
@@ -314,7 +320,7 @@ func (s *adminUI) adminCreateBorough(c echo.Context, v adminView) error {
 	if err != nil {
 		return err
 	}
-	pg := s.adminPage(c, v, "Boroughs", "boroughs", map[string]any{"Boroughs": bs, "Slug": slug, "Name": name})
+	pg := s.adminPage(c, v, "Boroughs", "boroughs", map[string]any{"Boroughs": bs, "Slug": slug, "Name": name, "PublishCourse": withCourse})
 	pg.Errors = fe
 	return s.render(c, statusFor(fe), "admin_boroughs", pg)
 }

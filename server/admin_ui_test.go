@@ -119,7 +119,7 @@ func TestAdminPages(t *testing.T) {
 
 		// Boroughs and their admins.
 		code, _, body = root.post("/admin/boroughs", url.Values{"slug": {"Not A Slug"}})
-		want(t, "bad borough slug", code, body, http.StatusBadRequest, "There is a problem", "lowercase letters")
+		want(t, "bad borough slug", code, body, http.StatusBadRequest, "There is a problem", "only lower-case letters")
 		code, loc, _ = root.post("/admin/boroughs", url.Values{"slug": {"camden"}})
 		if code != http.StatusSeeOther || loc != "/admin/camden/admins?notice=boroughcreated" {
 			t.Fatalf("create borough: %d %q", code, loc)

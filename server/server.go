@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/reach-london/reach/content"
 	"github.com/reach-london/reach/internal/auth"
 	"github.com/reach-london/reach/internal/config"
 	"github.com/reach-london/reach/reports"
@@ -65,6 +66,15 @@ type Deps struct {
 	// Learners deactivates, reactivates and erases learners across every
 	// room (internal/learners); nil leaves those actions unavailable.
 	Learners LearnerLifecycle
+	// Courses publishes the base course in a borough as it is created;
+	// nil leaves new boroughs without a course version.
+	Courses BaseCoursePublisher
+}
+
+// BaseCoursePublisher publishes the base course in a borough (the content
+// room).
+type BaseCoursePublisher interface {
+	PublishBaseCourse(ctx context.Context, b auth.Borough, actor string) (content.CourseVersion, bool, error)
 }
 
 // Server runs the app and content listeners.

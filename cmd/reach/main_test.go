@@ -39,8 +39,8 @@ func TestCLI(t *testing.T) {
 				{[]string{"migrate"}, 0, "applied 0 migration", ""},
 				{[]string{"borough", "create", "london"}, 0, "created borough london (London)", ""},
 				{[]string{"borough", "create", "london"}, 1, "", "already exists"},
-				{[]string{"borough", "create", "hackney", "--name", "Hackney Council"}, 0, "Hackney Council", ""},
-				{[]string{"borough", "create", "Bad Slug"}, 1, "", "lowercase letters"},
+				{[]string{"borough", "create", "hackney", "--name", "Hackney Council"}, 0, "published the base course as version 1", ""},
+				{[]string{"borough", "create", "Bad Slug"}, 1, "", "only lower-case letters"},
 				{[]string{"borough", "create"}, 2, "", "exactly one borough slug"},
 				{[]string{"borough", "list"}, 0, "hackney\tHackney Council", ""},
 				{[]string{"admin", "create", "not-an-email"}, 1, "", "not a valid email"},
@@ -63,6 +63,9 @@ func TestCLI(t *testing.T) {
 					t.Errorf("reach %s: got exit %d, stdout %q, stderr %q; want exit %d, stdout with %q, stderr with %q",
 						strings.Join(s.args, " "), code, out, errOut, s.wantCode, s.wantOut, s.wantErr)
 				}
+			}
+			if code, out, errOut := cli(t, env, "borough", "create", "camden", "--publish-course=false"); code != 0 || out != "created borough camden (Camden)\n" {
+				t.Errorf("borough create --publish-course=false: exit %d, stdout %q, stderr %q; want the borough alone", code, out, errOut)
 			}
 			code, out, errOut := cli(t, env, "credentials", "create", "--borough", "hackney", "--scope", "all", "--json")
 			if code != 0 {

@@ -25,6 +25,7 @@ func runBoroughCreate(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	name := fs.String("name", "", "display name (defaults to the official name for London boroughs)")
+	publishCourse := fs.Bool("publish-course", true, "publish the base course in the new borough (--publish-course=false to start with none)")
 	if err := parseFlags(env, fs, cfg, reorder(args)); err != nil {
 		return err
 	}
@@ -41,6 +42,13 @@ func runBoroughCreate(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.stdout, "created borough %s (%s)\n", b.Slug, b.Name)
+	if *publishCourse {
+		v, _, err := a.Content().PublishBaseCourse(ctx, b, "cli")
+		if err != nil {
+			return fmt.Errorf("the borough was created but its course could not be published (publish it from the borough's Course page in the admin UI): %w", err)
+		}
+		fmt.Fprintf(env.stdout, "published the base course as version %d\n", v.Number)
+	}
 	return nil
 }
 
@@ -240,7 +248,7 @@ func reorder(args []string) []string {
 
 func isBoolFlag(a string) bool {
 	switch strings.TrimLeft(a, "-") {
-	case "json", "s3-tls", "print-config", "h", "help":
+	case "json", "s3-tls", "print-config", "publish-course", "h", "help":
 		return true
 	}
 	return false

@@ -24,6 +24,7 @@ func (a *App) Content() *content.Service {
 func (a *App) mountContent(deps *server.Deps) {
 	appRoutes, contentRoutes := server.MountContent(a.Content())
 	deps.MountApp = append(deps.MountApp, appRoutes)
+	deps.Courses = a.Content()
 	deps.MountContent = append(deps.MountContent, contentRoutes)
 }
 

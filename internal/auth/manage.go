@@ -44,6 +44,27 @@ func ValidSlug(s string) bool {
 	return true
 }
 
+// SlugFrom makes a short name for web addresses from a borough's name:
+// lower case, runs of other characters as one hyphen ("Tower Hamlets"
+// gives "tower-hamlets"). It may return "" or something ValidSlug refuses
+// (a name with no letters or digits, or too long); CreateBorough says why.
+func SlugFrom(name string) string {
+	var b strings.Builder
+	hyphen := false
+	for _, r := range strings.ToLower(name) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			if hyphen && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(r)
+			hyphen = false
+			continue
+		}
+		hyphen = true
+	}
+	return b.String()
+}
+
 // CreateBorough adds a tenant. name defaults to the borough's official name
 // for known slugs.
 func (s *Service) CreateBorough(ctx context.Context, actor, slug, name string) (Borough, error) {
@@ -51,7 +72,7 @@ func (s *Service) CreateBorough(ctx context.Context, actor, slug, name string) (
 		if reservedSlugs[slug] {
 			return Borough{}, errs.E(errs.Invalid, "borough slug %q is reserved for an admin page; choose another", slug)
 		}
-		return Borough{}, errs.E(errs.Invalid, "borough slug %q must be 1-63 lowercase letters, digits and hyphens, not starting or ending with a hyphen", slug)
+		return Borough{}, errs.E(errs.Invalid, "the short name %q can have only lower-case letters, digits and hyphens (such as tower-hamlets), at most 63 characters, with no hyphen at the start or end", slug)
 	}
 	name = strings.TrimSpace(name)
 	if name == "" {
