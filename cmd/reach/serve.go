@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/reach-london/reach/internal/app"
+	"github.com/reach-london/reach/internal/auth"
 )
 
 func init() {
@@ -41,7 +42,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer a.Close()
-	if err := firstRun(ctx, env, a); err != nil {
+	if err := firstRun(ctx, env, a, log); err != nil {
 		return err
 	}
 	srv, err := a.Server(ctx)
@@ -52,15 +53,30 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 }
 
 // firstRun sets up an empty installation and prints the first admin's
-// one-time password once.
-func firstRun(ctx context.Context, env *cliEnv, a *app.App) error {
+// one-time password once. At every later start, while that admin still
+// holds a one-time password (has never signed in and chosen their own),
+// it says how to get in, since the password printed once is easily lost
+// among the request logs; it never prints a password again.
+func firstRun(ctx context.Context, env *cliEnv, a *app.App, log *slog.Logger) error {
 	password, err := a.FirstRun(ctx)
 	if err != nil {
 		return err
 	}
+	signin := a.Config.PublicURL + "/admin/signin"
+	reset := "reach admin reset-password " + a.Config.AdminEmail
 	if password != "" {
-		fmt.Fprintf(env.stdout, "\nReach is set up. Sign in at %s/admin as the platform admin:\n  email:    %s\n  password: %s\nThis password is shown once; you will be asked to change it.\n\n",
-			a.Config.PublicURL, a.Config.AdminEmail, password)
+		fmt.Fprintf(env.stdout, "\nReach is set up. Sign in at %s as the platform admin:\n  email:    %s\n  password: %s\nThis password is shown once; you will be asked to change it. Lost it? Run '%s'.\n\n",
+			signin, a.Config.AdminEmail, password, reset)
+		return nil
 	}
+	u, err := a.Auth.Store().UserByEmail(ctx, "", auth.NormalizeEmail(a.Config.AdminEmail))
+	if err != nil || !u.MustChange || u.Role != auth.RolePlatformAdmin {
+		// No such admin (REACH_ADMIN_EMAIL changed since), or they have
+		// signed in: nothing to say.
+		return nil
+	}
+	log.Warn("the first platform admin has not signed in yet", "signin", signin, "email", u.Email, "resetPassword", reset)
+	fmt.Fprintf(env.stderr, "\nThe platform admin %s has not signed in yet. Sign in at %s with the one-time password printed at the first start; if it is lost, run '%s' (with the same REACH_* settings) for a new one.\n\n",
+		u.Email, signin, reset)
 	return nil
 }
