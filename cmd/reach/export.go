@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/reach-london/reach/internal/app"
 	"github.com/reach-london/reach/internal/errs"
 	"github.com/reach-london/reach/lrs/export"
 )
@@ -62,7 +61,7 @@ func runExportStatements(ctx context.Context, env *cliEnv, args []string) error 
 	if err != nil {
 		return usageError{flagNames(errs.MessageOf(err))}
 	}
-	a, err := app.Open(ctx, *cfg, newLogger(env, "warn"))
+	a, err := openApp(ctx, env, cfg, "warn")
 	if err != nil {
 		return err
 	}

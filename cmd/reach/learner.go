@@ -52,7 +52,7 @@ func runLearnerAction(ctx context.Context, env *cliEnv, args []string, name stri
 	if *borough == "" {
 		return usageError{"--borough is required"}
 	}
-	a, err := app.Open(ctx, *cfg, newLogger(env, "warn"))
+	a, err := openApp(ctx, env, cfg, "warn")
 	if err != nil {
 		return err
 	}

@@ -32,7 +32,7 @@ func runBoroughCreate(ctx context.Context, env *cliEnv, args []string) error {
 	if fs.NArg() != 1 {
 		return usageError{"give exactly one borough slug, e.g. 'reach borough create hackney'"}
 	}
-	a, err := app.Open(ctx, *cfg, newLogger(env, "warn"))
+	a, err := openApp(ctx, env, cfg, "warn")
 	if err != nil {
 		return err
 	}
@@ -63,7 +63,7 @@ func runBoroughList(ctx context.Context, env *cliEnv, args []string) error {
 	if fs.NArg() > 0 {
 		return usageError{"unexpected arguments: " + strings.Join(fs.Args(), " ")}
 	}
-	a, err := app.Open(ctx, *cfg, newLogger(env, "warn"))
+	a, err := openApp(ctx, env, cfg, "warn")
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func runAdminCreate(ctx context.Context, env *cliEnv, args []string) error {
 	if fs.NArg() != 1 {
 		return usageError{"give exactly one email address"}
 	}
-	a, err := app.Open(ctx, *cfg, newLogger(env, "warn"))
+	a, err := openApp(ctx, env, cfg, "warn")
 	if err != nil {
 		return err
 	}
@@ -124,7 +124,7 @@ func runResetPassword(ctx context.Context, env *cliEnv, args []string) error {
 	if fs.NArg() != 1 {
 		return usageError{"give exactly one email address"}
 	}
-	a, err := app.Open(ctx, *cfg, newLogger(env, "warn"))
+	a, err := openApp(ctx, env, cfg, "warn")
 	if err != nil {
 		return err
 	}
@@ -173,7 +173,7 @@ func runCredentialsCreate(ctx context.Context, env *cliEnv, args []string) error
 	if *name == "" {
 		*name = "cli"
 	}
-	a, err := app.Open(ctx, *cfg, newLogger(env, "warn"))
+	a, err := openApp(ctx, env, cfg, "warn")
 	if err != nil {
 		return err
 	}
@@ -202,7 +202,7 @@ func runKeysRotate(ctx context.Context, env *cliEnv, args []string) error {
 	if err := parseFlags(env, fs, cfg, args); err != nil {
 		return err
 	}
-	a, err := app.Open(ctx, *cfg, newLogger(env, "warn"))
+	a, err := openApp(ctx, env, cfg, "warn")
 	if err != nil {
 		return err
 	}

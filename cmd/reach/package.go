@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/reach-london/reach/content/course"
-	"github.com/reach-london/reach/internal/app"
 	"github.com/reach-london/reach/internal/auth"
 )
 
@@ -83,7 +82,7 @@ func runPackageImport(ctx context.Context, env *cliEnv, args []string) error {
 	if *borough == "" {
 		return usageError{"--borough is required"}
 	}
-	a, err := app.Open(ctx, *cfg, newLogger(env, "warn"))
+	a, err := openApp(ctx, env, cfg, "warn")
 	if err != nil {
 		return err
 	}
@@ -122,7 +121,7 @@ func runCoursePublish(ctx context.Context, env *cliEnv, args []string) error {
 	if fs.NArg() > 0 {
 		return usageError{"unexpected arguments: " + strings.Join(fs.Args(), " ")}
 	}
-	a, err := app.Open(ctx, *cfg, newLogger(env, "warn"))
+	a, err := openApp(ctx, env, cfg, "warn")
 	if err != nil {
 		return err
 	}

@@ -40,6 +40,9 @@ func TestPackageAndCourseCommands(t *testing.T) {
 			if backend == "postgres" {
 				env["REACH_DATABASE_URL"] = testenv.PostgresURL(t)
 			}
+			if code, _, errOut := cli(t, env, "migrate"); code != 0 {
+				t.Fatalf("migrate: exit %d: %s", code, errOut)
+			}
 			good := filepath.Join(dir, "good.zip")
 			writeZip(t, good, map[string]string{"tincan.xml": `<tincan><activities><activity id="http://example.org/a" type="http://adlnet.gov/expapi/activities/course"><name>CLI test</name><launch>index.html</launch></activity></activities></tincan>`, "index.html": "hi"})
 			bad := filepath.Join(dir, "bad.zip")
@@ -59,7 +62,7 @@ func TestPackageAndCourseCommands(t *testing.T) {
 				{[]string{"course", "build", "--out", filepath.Join(dir, "hackney.zip"), "--slots", slotsFile}, 0, "wrote", ""},
 				{[]string{"course", "build", "--out", filepath.Join(dir, "bad.zip"), "--slots", badSlots}, 1, "", "primary colour"},
 				{[]string{"package", "import", filepath.Join(dir, "course.zip"), "--borough", "hackney"}, 1, "", `borough "hackney" not found`},
-				{[]string{"borough", "create", "hackney"}, 0, "created borough", ""},
+				{[]string{"borough", "create", "hackney", "--publish-course=false"}, 0, "created borough", ""},
 				{[]string{"course", "publish"}, 0, "hackney: published version 1", ""},
 				{[]string{"course", "publish", "--borough", "hackney"}, 0, "hackney: version 1 is already current", ""},
 				{[]string{"course", "publish", "--borough", "nowhere"}, 1, "", `borough "nowhere" not found`},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/reach-london/reach/internal/app"
 	"github.com/reach-london/reach/internal/secretbox"
 )
 
@@ -43,7 +42,7 @@ func runSecretsReseal(ctx context.Context, env *cliEnv, args []string) error {
 	if fs.NArg() != 0 {
 		return usageError{"'reach secrets reseal' takes no arguments"}
 	}
-	a, err := app.Open(ctx, *cfg, newLogger(env, "error"))
+	a, err := openApp(ctx, env, cfg, "error")
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,9 @@ func newKey(t *testing.T) string {
 func TestSecretsKeyFileEmbedded(t *testing.T) {
 	dir := t.TempDir()
 	env := map[string]string{"REACH_DATA_DIR": dir}
+	if code, _, errOut := cli(t, env, "migrate"); code != 0 {
+		t.Fatalf("migrate: exit %d: %s", code, errOut)
+	}
 	for range 2 {
 		if code, _, errOut := cli(t, env, "borough", "list"); code != 0 {
 			t.Fatalf("borough list: exit %d: %s", code, errOut)
@@ -50,6 +53,9 @@ func TestSecretsKeyFileEmbedded(t *testing.T) {
 // deployment that started without a key, setting one, rotating it.
 func TestSecretsKeyRotation(t *testing.T) {
 	env := map[string]string{"REACH_DATA_DIR": t.TempDir(), "REACH_DATABASE_URL": testenv.PostgresURL(t)}
+	if code, _, errOut := cli(t, env, "migrate"); code != 0 {
+		t.Fatalf("migrate: exit %d: %s", code, errOut)
+	}
 	first, second := newKey(t), newKey(t)
 	with := func(key, previous string) map[string]string {
 		e := map[string]string{}
