@@ -1,10 +1,15 @@
 # The README's two commands are `make run` and `make test`.
 .PHONY: run test build lint bench fmt image web
 
+# The version `reach version` / `reach --version` prints: the git tag or
+# commit of this checkout ("-dirty" with uncommitted changes).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDVERSION = -X main.version=$(VERSION)
+
 # Run the server with embedded defaults: SQLite, blobs and keys in ./data,
 # in-process cache. No PostgreSQL, Redis or S3 needed.
 run: web
-	go run ./cmd/reach serve
+	go run -ldflags="$(LDVERSION)" ./cmd/reach serve
 
 # Run every test against real PostgreSQL, Redis and MinIO (MinIO is built
 # once and started by the script).
@@ -17,7 +22,7 @@ web:
 	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build
 
 build: web
-	CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o bin/reach ./cmd/reach
+	CGO_ENABLED=0 go build -trimpath -ldflags="-s -w $(LDVERSION)" -o bin/reach ./cmd/reach
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
@@ -30,7 +35,7 @@ lint:
 # Build the production image (needs a Docker engine; CI checks the
 # Dockerfile statically instead).
 image:
-	docker build -t reach:dev .
+	docker build --build-arg VERSION=$(VERSION) -t reach:dev .
 
 # Check the Dockerfile, the Helm chart and the operator docs: BuildKit's
 # parser on the Dockerfile, the binary built with the image's flags, helm

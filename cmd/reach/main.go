@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
@@ -44,7 +45,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	env := &cliEnv{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
-	app.Version = version
+	app.Version = buildVersion()
 	os.Exit(runCLI(ctx, env, os.Args[1:]))
 }
 
@@ -54,8 +55,15 @@ type usageError struct{ msg string }
 func (e usageError) Error() string { return e.msg }
 
 func runCLI(ctx context.Context, env *cliEnv, args []string) int {
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		args = append([]string{"version"}, args[1:]...)
+	}
 	cmd, rest := findCommand(args)
 	if cmd == nil {
+		if len(args) == 2 && args[0] == "help" && args[1] == "config" {
+			printConfigHelp(env.stdout)
+			return 0
+		}
 		if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 			printUsage(env.stdout)
 			return 0
@@ -115,15 +123,59 @@ func printUsage(w io.Writer) {
 	for _, c := range sorted {
 		fmt.Fprintf(w, "  %-22s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nEvery command reads REACH_* environment variables; run 'reach <command> --help' for its flags.")
+	fmt.Fprintln(w, "\nEvery command reads REACH_* environment variables; run 'reach <command> --help' for its flags,")
+	fmt.Fprintln(w, "'reach help config' for the configuration they share, and 'reach --version' for the version.")
 }
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// version is set at build time by `make build` with
+// -ldflags "-X main.version=$(git describe --always --dirty)"; otherwise
+// buildVersion reads what the Go toolchain recorded.
+var version = ""
+
+// buildVersion is the version this binary was built as: the ldflags
+// value, else the main module's version (`go install ...@v1.2.3`), else
+// the VCS revision `go build` stamps from a git checkout (with "-dirty"
+// when the tree had changes), else "dev" (`go run`, tests).
+func buildVersion() string {
+	info, ok := debug.ReadBuildInfo()
+	return versionFrom(version, info, ok)
+}
+
+func versionFrom(ldflags string, info *debug.BuildInfo, ok bool) string {
+	if ldflags != "" {
+		return ldflags
+	}
+	if !ok || info == nil {
+		return "dev"
+	}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev string
+	dirty := false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return "dev"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if dirty {
+		rev += "-dirty"
+	}
+	return rev
+}
 
 func init() {
-	register(command{name: "version", summary: "print the version", run: func(ctx context.Context, env *cliEnv, args []string) error {
-		fmt.Fprintln(env.stdout, "reach", version)
+	register(command{name: "version", summary: "print the version (also --version)", run: func(ctx context.Context, env *cliEnv, args []string) error {
+		fmt.Fprintln(env.stdout, "reach", buildVersion())
 		return nil
 	}})
 }
