@@ -180,7 +180,10 @@ func (s *adminUI) adminErase(c echo.Context, v adminView) error {
 // --- LRS credentials ---------------------------------------------------
 
 // credentialScopes are the scope choices the create form offers.
+// The narrowest, reading statements, comes first and is the default: it is
+// what an LMS showing its learners' results needs.
 var credentialScopes = []web.Option{
+	{Value: string(auth.ScopeStatementsRead), Label: "Read statements only", Hint: "For an LMS or dashboard that shows learners' results. The safest choice."},
 	{Value: string(auth.ScopeAll), Label: "Read and write everything", Hint: "For an LMS that sends and reads statements and documents."},
 	{Value: string(auth.ScopeAllRead), Label: "Read everything", Hint: "For reporting tools: statements and documents, no writing."},
 	{Value: string(auth.ScopeStatementsWrite), Label: "Send statements only", Hint: "For a system that records learning here but reads nothing."},
@@ -191,7 +194,7 @@ func (s *adminUI) credentialsData(c echo.Context, v adminView) (map[string]any, 
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"Credentials": creds, "Scopes": credentialScopes, "Scope": string(auth.ScopeAll),
+	return map[string]any{"Credentials": creds, "Scopes": credentialScopes, "Scope": string(auth.ScopeStatementsRead),
 		"Endpoint": s.cfg.PublicURL + "/xapi/"}, nil
 }
 

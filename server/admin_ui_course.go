@@ -104,6 +104,16 @@ func (s *adminUI) courseData(c echo.Context, v adminView) (map[string]any, error
 		rows2 = append(rows2, packageRow{Package: p, Used: used[p.ID]})
 	}
 	data["Packages"] = rows2
+	// Roll back is offered only when there is an earlier published
+	// version to go back to (what Content.Rollback would re-publish).
+	if pub, ok := data["Published"].(content.CourseVersion); ok {
+		for _, cv := range vs {
+			if cv.Number < pub.Number && cv.PublishedAt != nil {
+				data["RollbackTo"] = cv.Number
+				break
+			}
+		}
+	}
 	return data, nil
 }
 
@@ -173,6 +183,19 @@ func (s *adminUI) adminPublish(c echo.Context, v adminView) error {
 }
 
 func (s *adminUI) adminRollback(c echo.Context, v adminView) error {
+	// Rolling back changes what every learner gets next: the first press
+	// asks to confirm, the confirmation form sends confirm=yes.
+	if c.FormValue("confirm") != "yes" {
+		data, err := s.courseData(c, v)
+		if err != nil {
+			return err
+		}
+		if data["RollbackTo"] == nil {
+			return s.courseFormError(c, v, errs.E(errs.Conflict, "there is no earlier published version to roll back to"), "versions")
+		}
+		data["ConfirmRollback"] = true
+		return s.render(c, http.StatusOK, "admin_course", s.adminPage(c, v, "Course", "course", data))
+	}
 	if _, err := s.svc.Content.Rollback(c.Request().Context(), v.B.ID, v.P.Subject); err != nil {
 		return s.courseFormError(c, v, err, "versions")
 	}

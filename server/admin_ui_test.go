@@ -194,7 +194,7 @@ func TestAdminPages(t *testing.T) {
 			t.Errorf("cancel invitation: %d; page still shows it: %v", code, strings.Contains(body, "carol@example.org"))
 		}
 		code, _, body = admin.get("/admin/camden/learners?q=lovelace")
-		want(t, "search", code, body, http.StatusOK, "Ada Lovelace", "ada@example.org", "Showing 1 to 1 of 1 learners")
+		want(t, "search", code, body, http.StatusOK, "Ada Lovelace", "ada@example.org", "Showing 1 to 1 of 1 learner.")
 		code, _, body = admin.get("/admin/camden/learners?q=nobody")
 		want(t, "empty search", code, body, http.StatusOK, "No learners match")
 		code, _, body = admin.post("/admin/camden/learners/"+ada.ID+"/deactivate", url.Values{"_csrf": {"forged"}})
@@ -239,7 +239,7 @@ func TestAdminPages(t *testing.T) {
 			t.Fatalf("%d credentials, want 1", len(creds))
 		}
 		code, _, body = admin.get("/admin/camden/credentials")
-		want(t, "credentials list", code, body, http.StatusOK, creds[0].Key, "In use")
+		want(t, "credentials list", code, body, http.StatusOK, creds[0].Key, "Active")
 		if strings.Contains(body, `id="cred-secret"`) {
 			t.Error("the secret is shown again")
 		}
@@ -353,6 +353,11 @@ func TestAdminCoursePages(t *testing.T) {
 		}
 		code, _, body := admin.get("/admin/london/course")
 		want(t, "course page", code, body, http.StatusOK, "Learners get <strong>version "+strconv.Itoa(pub.Number)+"</strong>", pub.Modules[0].Title)
+		if strings.Contains(body, "Roll back to version") {
+			t.Errorf("the course page offers to roll back with only one version ever published")
+		}
+		code, _, body = admin.post("/admin/london/course/rollback", nil)
+		want(t, "roll back with nothing earlier", code, body, http.StatusBadRequest, "no earlier published version")
 
 		// Local content goes into a new draft; blank entries are dropped.
 		code, loc, body := admin.upload("/admin/london/course/slots", "", "", nil, url.Values{
@@ -427,7 +432,14 @@ func TestAdminCoursePages(t *testing.T) {
 		}
 		code, _, body = admin.post("/admin/london/course/versions/"+strconv.Itoa(latest.Number)+"/publish", nil)
 		want(t, "publish twice", code, body, http.StatusBadRequest, "already published")
-		code, _, _ = admin.post("/admin/london/course/rollback", nil)
+		code, _, body = admin.get("/admin/london/course")
+		want(t, "course page with an earlier version", code, body, http.StatusOK, "Roll back to version "+strconv.Itoa(pub.Number))
+		code, _, body = admin.post("/admin/london/course/rollback", nil)
+		want(t, "roll back, unconfirmed", code, body, http.StatusOK, "Yes, roll back to version "+strconv.Itoa(pub.Number))
+		if now, _ := svc.PublishedVersion(ctx, b.ID); now.Number != latest.Number {
+			t.Fatalf("an unconfirmed roll back changed the published version to %d", now.Number)
+		}
+		code, _, _ = admin.post("/admin/london/course/rollback", url.Values{"confirm": {"yes"}})
 		if now, _ := svc.PublishedVersion(ctx, b.ID); code != http.StatusSeeOther || now.Number != pub.Number {
 			t.Errorf("roll back: %d, published %d, want %d", code, now.Number, pub.Number)
 		}

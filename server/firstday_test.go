@@ -10,6 +10,7 @@ import (
 
 	"github.com/reach-london/reach/client"
 	"github.com/reach-london/reach/content"
+	"github.com/reach-london/reach/internal/auth"
 	"github.com/reach-london/reach/internal/errs"
 	"github.com/reach-london/reach/internal/reachtest"
 )
@@ -112,4 +113,33 @@ func TestNewBoroughStartsWithTheCourse(t *testing.T) {
 			t.Errorf("publishCourse false: the borough has a published course (%v)", err)
 		}
 	})
+}
+
+// First-day wording on the admin pages: the credential form defaults to
+// the narrowest scope an LMS reading statements needs, a credential that
+// is not revoked reads "Active" (not "In use", which nothing measures),
+// and one learner is "1 learner" (issue 15).
+func TestFirstDayWording(t *testing.T) {
+	r := reachtest.Start(t, reachtest.Backends()[0])
+	ctx := context.Background()
+	root := newAdminBrowser(t, r.URL)
+	root.signin(r.AdminEmail, r.AdminPassword, "")
+	code, _, body := root.get("/admin/london/credentials")
+	want(t, "credentials form", code, body, http.StatusOK, `value="statements/read" checked`)
+	if strings.Contains(body, `value="all" checked`) {
+		t.Errorf("the credential form defaults to the widest scope")
+	}
+	code, _, body = root.post("/admin/london/credentials", url.Values{"name": {"Council LMS"}, "scope": {"statements/read"}})
+	want(t, "new credential", code, body, http.StatusOK, "Council LMS", ">Active<")
+	if strings.Contains(body, "In use") {
+		t.Errorf("a new credential says it is in use")
+	}
+	b, _ := r.App.Auth.BoroughBySlug(ctx, "london")
+	if _, _, err := r.App.Auth.CreateUser(ctx, "test", auth.NewUser{BoroughID: b.ID, Email: "one@learner.test", Name: "One", Role: auth.RoleLearner, Password: "a long learner password 7"}); err != nil {
+		t.Fatal(err)
+	}
+	code, _, body = root.get("/admin/london/")
+	want(t, "dashboard", code, body, http.StatusOK, `stat__label">learner<`, `stat__label">active learner<`)
+	code, _, body = root.get("/admin/london/learners")
+	want(t, "learner list", code, body, http.StatusOK, "of 1 learner.")
 }
