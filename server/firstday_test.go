@@ -143,3 +143,24 @@ func TestFirstDayWording(t *testing.T) {
 	code, _, body = root.get("/admin/london/learners")
 	want(t, "learner list", code, body, http.StatusOK, "of 1 learner.")
 }
+
+// Both origins answer /favicon.ico with an icon, and the content origin's
+// root sends people to the app rather than answering JSON (issue 15).
+func TestFaviconAndContentRoot(t *testing.T) {
+	r := reachtest.Start(t, reachtest.Backends()[0])
+	for _, origin := range []string{r.URL, r.ContentURL} {
+		res, body := get(t, origin+"/favicon.ico")
+		if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(body, "<svg") {
+			t.Errorf("%s/favicon.ico: %d %q %.80q", origin, res.StatusCode, res.Header.Get("Content-Type"), body)
+		}
+	}
+	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := hc.Get(r.ContentURL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusFound || res.Header.Get("Location") != r.URL+"/" {
+		t.Errorf("content origin root: %d %q, want a redirect to the app %s/", res.StatusCode, res.Header.Get("Location"), r.URL)
+	}
+}

@@ -16,6 +16,8 @@ import (
 func (s *Server) routesApp() {
 	e := s.app
 	e.GET("/", s.home)
+	e.GET("/favicon.ico", serveFavicon)
+	e.GET("/favicon.svg", serveFavicon)
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry})))
@@ -41,6 +43,8 @@ func (s *Server) routesApp() {
 // routesContent binds the content origin's routes.
 func (s *Server) routesContent() {
 	e := s.content
+	e.GET("/", s.contentRoot)
+	e.GET("/favicon.ico", serveFavicon)
 	e.GET("/healthz", s.healthz)
 	for _, mount := range s.deps.MountContent {
 		mount(e, s)
