@@ -168,7 +168,7 @@ func runPackageDelete(ctx context.Context, env *cliEnv, args []string) error {
 	if *borough == "" {
 		return usageError{"--borough is required"}
 	}
-	a, err := app.Open(ctx, *cfg, newLogger(env, "warn"))
+	a, err := openApp(ctx, env, cfg, "warn")
 	if err != nil {
 		return err
 	}
@@ -201,7 +201,7 @@ func runPackageSweep(ctx context.Context, env *cliEnv, args []string) error {
 	if *olderThan < 0 {
 		return usageError{"--older-than must not be negative"}
 	}
-	a, err := app.Open(ctx, *cfg, newLogger(env, "warn"))
+	a, err := openApp(ctx, env, cfg, "warn")
 	if err != nil {
 		return err
 	}

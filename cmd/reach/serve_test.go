@@ -88,7 +88,9 @@ func serveOnce(t *testing.T, env map[string]string) (int, string, string) {
 func TestServeSaysHowTheFirstAdminGetsIn(t *testing.T) {
 	env := map[string]string{"REACH_DATA_DIR": t.TempDir(), "REACH_LOG_LEVEL": "warn",
 		"REACH_ADDR": freePort(t), "REACH_CONTENT_ADDR": freePort(t), "REACH_ADMIN_EMAIL": "first@reach.test"}
-	signin := "http://" + env["REACH_ADDR"] + "/admin/signin"
+	_, port, _ := net.SplitHostPort(env["REACH_ADDR"])
+	env["REACH_PUBLIC_URL"] = "http://localhost:" + port
+	signin := env["REACH_PUBLIC_URL"] + "/admin/signin"
 	reset := "reach admin reset-password first@reach.test"
 
 	code, out, errOut := serveOnce(t, env)
