@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -167,14 +166,3 @@ type textError struct{ err error }
 
 func (e *textError) Error() string { return e.err.Error() }
 func (e *textError) Unwrap() error { return e.err }
-
-// bindErr answers a failed c.Bind: the binder's refusal of text as it is,
-// naming the field, or else the handler's description of the body it
-// expects.
-func bindErr(err error, expected string) error {
-	var te *textError
-	if errors.As(err, &te) {
-		return te.err
-	}
-	return errs.E(errs.Invalid, "%s", expected)
-}

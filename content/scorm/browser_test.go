@@ -12,6 +12,7 @@ import (
 
 	"github.com/reach-london/reach/content/launch"
 	"github.com/reach-london/reach/content/scorm"
+	"github.com/reach-london/reach/internal/auth"
 	"github.com/reach-london/reach/internal/browsertest"
 	"github.com/reach-london/reach/internal/reachtest"
 )
@@ -252,6 +253,12 @@ func TestBrowserSCORM2004(t *testing.T) {
 			ctx := browser(t)
 			module := portalModule(t, f)
 			learnerID := uuid.NewString()
+			// A launch token is honoured only while its learner's account is
+			// active, so the learner is a real account of the borough.
+			if _, _, err := f.inst.App.Auth.CreateUser(context.Background(), "test", auth.NewUser{ID: learnerID,
+				BoroughID: f.borough.ID, Email: learnerID + "@learners.test", Name: "SCORM Learner", Role: auth.RoleLearner}); err != nil {
+				t.Fatalf("create learner: %v", err)
+			}
 			playerURL, reg := portalLaunch(t, f, module, learnerID)
 			attempts, err := f.svc.Attempts(context.Background(), f.borough.ID, reg)
 			if err != nil || len(attempts) != 1 {
