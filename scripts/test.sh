@@ -49,7 +49,8 @@ go test -count=1 -timeout 20m "$@"
 if [ "$full" = 1 ]; then
   fuzztime="${REACH_FUZZ_TIME:-5s}"
   for target in ./lrs:FuzzParseStatements ./lrs:FuzzParseMultipart ./lrs:FuzzDocumentRequest \
-                ./content/manifest:FuzzParse ./content:FuzzOpenZip ./internal/secretbox:FuzzOpen; do
+                ./content/manifest:FuzzParse ./content:FuzzOpenZip ./internal/secretbox:FuzzOpen ./lrs/forward:FuzzGuardControl \
+                ./server:FuzzBindJSON; do
     pkg=${target%%:*} fn=${target##*:}
     echo "fuzz $fn ($pkg, $fuzztime)"
     go test -run '^$' -fuzz "^$fn\$" -fuzztime "$fuzztime" "$pkg" 2>&1 | tail -n 5
