@@ -132,7 +132,7 @@ func launchBody(l scorm.Launch) map[string]any {
 	a := l.Attempt
 	return map[string]any{
 		"attempt": map[string]any{"id": a.ID, "version": a.Version, "number": a.Number, "status": a.Status,
-			"entry": a.Entry, "scoId": a.SCOID},
+			"entry": a.Entry, "scoId": a.SCOID, "commitSeq": a.CommitSeq},
 		"runtime":   l.Runtime,
 		"scoUrl":    l.SCOURL,
 		"title":     l.Title,
@@ -141,10 +141,14 @@ func launchBody(l scorm.Launch) map[string]any {
 	}
 }
 
-// commitRequest is the player's commit: the event and the SetValue calls
-// since the last commit as [element, value] pairs in call order.
+// commitRequest is the player's commit: the event, its sequence number in
+// the session, and the SetValue calls since the last acknowledged commit
+// as [element, value] pairs in call order. Commits sent as the page goes
+// away (keepalive fetch or sendBeacon, text/plain so they need no CORS
+// preflight) carry the launch token in the body.
 type commitRequest struct {
 	Event  scorm.Event `json:"event"`
+	Seq    int64       `json:"seq"`
 	Values [][]string  `json:"values"`
 	Token  string      `json:"token"`
 }
@@ -169,12 +173,15 @@ func (h *scormHandler) commit(c echo.Context) error {
 		}
 		values[i] = scorm.SetValue{Element: pair[0], Value: pair[1]}
 	}
-	a, err := h.svc.Commit(c.Request().Context(), p, c.Param("attempt"), scorm.Commit{Event: req.Event, Values: values})
+	done, err := h.svc.Commit(c.Request().Context(), p, c.Param("attempt"), scorm.Commit{Event: req.Event, Seq: req.Seq, Values: values})
 	if err != nil {
 		return err
 	}
-	// result and errorCode are what scorm-again's response handler reads.
-	return c.JSON(http.StatusOK, map[string]any{"result": "true", "errorCode": 0, "status": a.Status})
+	// result and errorCode are what scorm-again's response handler reads;
+	// seq is the highest commit applied, applied whether this one was
+	// (false for a replay or a commit a later one superseded).
+	return c.JSON(http.StatusOK, map[string]any{"result": "true", "errorCode": 0, "status": done.Attempt.Status,
+		"seq": done.Attempt.CommitSeq, "applied": done.Applied})
 }
 
 type navigateRequest struct {

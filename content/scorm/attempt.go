@@ -106,14 +106,17 @@ type Attempt struct {
 	Entry string `json:"entry"`
 	// SessionID names the current launch; commits from an older launch's
 	// token are refused.
-	SessionID    string    `json:"sessionId"`
-	SessionState string    `json:"sessionState"`
-	CMI          CMI       `json:"cmi"`
-	Meta         Meta      `json:"meta"`
-	TotalSeconds float64   `json:"totalSeconds"`
-	CreatedAt    time.Time `json:"createdAt"`
-	UpdatedAt    time.Time `json:"updatedAt"`
-	seq          int
+	SessionID    string  `json:"sessionId"`
+	SessionState string  `json:"sessionState"`
+	CMI          CMI     `json:"cmi"`
+	Meta         Meta    `json:"meta"`
+	TotalSeconds float64 `json:"totalSeconds"`
+	// CommitSeq is the sequence number of the last commit applied in the
+	// current session (0 before any); see Commit.Seq.
+	CommitSeq int64     `json:"commitSeq"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+	seq       int
 }
 
 // Packages finds the packages the player plays and addresses their files
@@ -300,6 +303,8 @@ func (s *Service) openSession(ctx context.Context, in AttemptStart, pkg content.
 			delete(a.CMI, k)
 		}
 		a.SessionID, a.SessionState, a.Status = uuid.NewString(), sessionLaunched, StatusActive
+		// The new session's player numbers its commits from 1 again.
+		a.CommitSeq = 0
 		a.Meta.ReturnURL, a.Meta.ModuleAU = in.ReturnURL, in.ModuleAU
 		a.UpdatedAt = now
 		return a, s.update(ctx, a)
@@ -396,14 +401,14 @@ func allowed(p auth.Principal, a Attempt) error {
 // ---- storage -----------------------------------------------------------
 
 const attemptCols = `id, borough_id, registration, learner, learner_id, learner_name, package_id, sco_id, version, number,
-	status, entry, session_id, session_state, cmi, meta, total_seconds, seq, created_at, updated_at`
+	status, entry, session_id, session_state, cmi, meta, total_seconds, seq, created_at, updated_at, commit_seq`
 
 func scanAttempt(row interface{ Scan(...any) error }) (Attempt, error) {
 	var a Attempt
 	var learner, cmi, meta string
 	err := row.Scan(&a.ID, &a.BoroughID, &a.Registration, &learner, &a.LearnerID, &a.LearnerName, &a.PackageID, &a.SCOID,
 		&a.Version, &a.Number, &a.Status, &a.Entry, &a.SessionID, &a.SessionState, &cmi, &meta, &a.TotalSeconds, &a.seq,
-		&a.CreatedAt, &a.UpdatedAt)
+		&a.CreatedAt, &a.UpdatedAt, &a.CommitSeq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Attempt{}, errs.E(errs.NotFound, "no such SCORM attempt")
 	}
@@ -466,10 +471,10 @@ func (s *Service) insert(ctx context.Context, a Attempt) error {
 		return err
 	}
 	_, err = s.opts.DB.SQL.ExecContext(ctx, `INSERT INTO scorm_attempts (`+attemptCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
 		a.ID, a.BoroughID, a.Registration, string(a.Learner), a.LearnerID, a.LearnerName, a.PackageID, a.SCOID,
 		string(a.Version), a.Number, string(a.Status), a.Entry, a.SessionID, a.SessionState, cmi, meta, a.TotalSeconds,
-		0, a.CreatedAt, a.UpdatedAt)
+		0, a.CreatedAt, a.UpdatedAt, a.CommitSeq)
 	if db.IsUniqueViolation(err) {
 		return errs.E(errs.Conflict, "another launch started this attempt at the same time")
 	}
@@ -484,9 +489,9 @@ func (s *Service) update(ctx context.Context, a Attempt) error {
 		return err
 	}
 	res, err := s.opts.DB.SQL.ExecContext(ctx, `UPDATE scorm_attempts SET status = $1, entry = $2, session_id = $3,
-		session_state = $4, cmi = $5, meta = $6, total_seconds = $7, seq = seq + 1, updated_at = $8
-		WHERE id = $9 AND seq = $10`,
-		string(a.Status), a.Entry, a.SessionID, a.SessionState, cmi, meta, a.TotalSeconds, a.UpdatedAt, a.ID, a.seq)
+		session_state = $4, cmi = $5, meta = $6, total_seconds = $7, seq = seq + 1, updated_at = $8,
+		commit_seq = $9 WHERE id = $10 AND seq = $11`,
+		string(a.Status), a.Entry, a.SessionID, a.SessionState, cmi, meta, a.TotalSeconds, a.UpdatedAt, a.CommitSeq, a.ID, a.seq)
 	if err != nil {
 		return err
 	}

@@ -31,8 +31,28 @@ const (
 // Commit is one request from the player.
 type Commit struct {
 	Event Event
-	// Values are the SetValue calls since the last commit, in order.
+	// Values are the SetValue calls since the last commit the player saw
+	// acknowledged, in order.
 	Values []SetValue
+	// Seq numbers the commit within its session, from 1 up; 0 leaves it
+	// unnumbered (always applied). The player sends a commit with a number
+	// at most once per content and may send it again, and a later commit
+	// carries every value of the earlier ones it has not seen acknowledged,
+	// so a commit numbered at or below the attempt's CommitSeq is already
+	// applied or superseded: it is acknowledged and not applied again. That
+	// makes a replay harmless and an out-of-order delivery (keepalive
+	// requests sent together as the page goes away) unable to take the
+	// data back in time.
+	Seq int64
+}
+
+// Committed is the outcome of a commit.
+type Committed struct {
+	// Attempt is the attempt after the commit.
+	Attempt Attempt
+	// Applied is false when the commit's Seq was not above the attempt's
+	// CommitSeq, so it changed nothing.
+	Applied bool
 }
 
 // MaxValues bounds one commit; a SCO sets far fewer between commits.
@@ -42,14 +62,17 @@ const MaxValues = 5000
 // for the event, and records the xAPI statements the change means in the
 // LRS, all before it answers. A bad element or value fails the whole
 // commit with an Invalid error naming it and stores nothing.
-func (s *Service) Commit(ctx context.Context, p auth.Principal, attemptID string, c Commit) (Attempt, error) {
+func (s *Service) Commit(ctx context.Context, p auth.Principal, attemptID string, c Commit) (Committed, error) {
 	switch c.Event {
 	case EventInitialize, EventCommit, EventTerminate, EventUnload:
 	default:
-		return Attempt{}, errs.E(errs.Invalid, "event %q is not one of initialize, commit, terminate, unload", c.Event)
+		return Committed{}, errs.E(errs.Invalid, "event %q is not one of initialize, commit, terminate, unload", c.Event)
 	}
 	if len(c.Values) > MaxValues {
-		return Attempt{}, errs.E(errs.TooLarge, "a commit may carry at most %d values", MaxValues)
+		return Committed{}, errs.E(errs.TooLarge, "a commit may carry at most %d values", MaxValues)
+	}
+	if c.Seq < 0 {
+		return Committed{}, errs.E(errs.Invalid, "seq must be a positive commit number (or absent)")
 	}
 	for try := 0; ; try++ {
 		a, err := s.commitOnce(ctx, p, attemptID, c)
@@ -61,14 +84,25 @@ func (s *Service) Commit(ctx context.Context, p auth.Principal, attemptID string
 
 const errReplaced = "this player session was replaced by a newer launch of the same attempt; its data was not stored"
 
-func (s *Service) commitOnce(ctx context.Context, p auth.Principal, attemptID string, c Commit) (Attempt, error) {
+func (s *Service) commitOnce(ctx context.Context, p auth.Principal, attemptID string, c Commit) (Committed, error) {
 	old, err := s.Attempt(ctx, p, attemptID)
 	if err != nil {
-		return Attempt{}, err
+		return Committed{}, err
 	}
 	if p.SessionID != old.SessionID {
-		return Attempt{}, errs.E(errs.Conflict, errReplaced)
+		return Committed{}, errs.E(errs.Conflict, errReplaced)
 	}
+	if c.Seq > 0 && c.Seq <= old.CommitSeq {
+		// Already applied, or superseded by a later commit that carried
+		// its values: acknowledge it and change nothing.
+		return Committed{Attempt: old}, nil
+	}
+	a, err := s.apply(ctx, p, old, c)
+	return Committed{Attempt: a, Applied: err == nil}, err
+}
+
+// apply stores commit c on attempt old and records what it means.
+func (s *Service) apply(ctx context.Context, p auth.Principal, old Attempt, c Commit) (Attempt, error) {
 	ended := old.SessionState == sessionEnded && (c.Event != EventUnload || len(c.Values) > 0)
 	unloaded := old.SessionState == sessionUnloaded && (c.Event == EventInitialize || c.Event == EventCommit)
 	if ended || unloaded {
@@ -81,6 +115,9 @@ func (s *Service) commitOnce(ctx context.Context, p auth.Principal, attemptID st
 	a := old
 	a.CMI = cmi
 	a.UpdatedAt = s.now().UTC()
+	if c.Seq > 0 {
+		a.CommitSeq = c.Seq
+	}
 	prev := old.CMI
 	switch c.Event {
 	case EventInitialize:
@@ -92,7 +129,7 @@ func (s *Service) commitOnce(ctx context.Context, p auth.Principal, attemptID st
 	case EventUnload:
 		if a.SessionState == sessionEnded {
 			// Terminate already ended the session; nothing more to do.
-			return a, nil
+			return old, nil
 		}
 		s.endSession(old, &a, false)
 	}

@@ -16,46 +16,148 @@ const nextBtn = document.getElementById("player-next");
 const attemptURL = `${config.api}/attempts/${encodeURIComponent(config.attempt)}`;
 const commitURL = `${attemptURL}/commit`;
 
+// guarded wraps Web Storage: in a frame of another site with storage
+// blocked, merely reading window.sessionStorage throws SecurityError, and
+// storage may be partitioned or cleared at any time. What the player needs
+// lives in memory (and in history.state, which survives a reload); storage
+// is a best-effort copy.
+function guarded(name) {
+  const mem = new Map();
+  return {
+    get(key) {
+      if (mem.has(key)) return mem.get(key);
+      try {
+        return window[name].getItem(key);
+      } catch (e) {
+        return null;
+      }
+    },
+    set(key, value) {
+      mem.set(key, String(value));
+      try {
+        window[name].setItem(key, String(value));
+      } catch (e) {
+        // Denied or full: the memory copy serves this page.
+      }
+    },
+  };
+}
+const session = guarded("sessionStorage");
+
 // The launch token arrives in the URL fragment (never sent to a server).
-// Keep it for this tab only, so a reload still works, and take it out of
-// the address bar.
+// Keep it for this tab only, in the history entry (so a reload still
+// works without any storage) and in sessionStorage where allowed, and take
+// it out of the address bar.
 const storageKey = `reach-player:${config.attempt}`;
 let token = new URLSearchParams(location.hash.slice(1)).get("token");
 if (token) {
-  sessionStorage.setItem(storageKey, token);
-  history.replaceState(null, "", location.pathname + location.search);
+  session.set(storageKey, token);
+  try {
+    history.replaceState({ reachPlayerToken: token }, "", location.pathname + location.search);
+  } catch (e) {
+    // A sandboxed frame may refuse; the token stays in the fragment.
+  }
 } else {
-  token = sessionStorage.getItem(storageKey);
+  token = (history.state && history.state.reachPlayerToken) || session.get(storageKey);
 }
 
 function say(text) {
   statusEl.textContent = text;
 }
 
-// What the SCO set since the last successful commit, in call order.
-const pending = [];
+// ---- commits -------------------------------------------------------------
+//
+// Every commit is numbered (seq, from the last number the server applied in
+// this session) and carries every SetValue call not yet acknowledged, so a
+// later commit supersedes an earlier one. The server applies a number once
+// and ignores numbers at or below the highest it applied, so the player may
+// send a commit again (same number, same body) and several commits may be
+// in flight as the page goes away, in any order, without the data going
+// back in time. While the page lives, Initialize, Commit and Terminate are
+// synchronous, so the SCO hears "true" only once the server stored the
+// data. When the player or the SCO's frame is going away, where browsers
+// refuse synchronous requests, commits go out with fetch keepalive (or
+// sendBeacon), which the browser delivers after the page is gone.
+
+// Bodies of keepalive requests in flight are limited to 64 KiB per page.
+const KEEPALIVE_BUDGET = 60 * 1024;
+
+let seq = 0; // the last commit number used
+const pending = []; // SetValue calls not yet acknowledged: {el, value, seq}
+let latest = null; // the latest commit sent and not yet acknowledged
+const inflight = new Set(); // asynchronous sends not yet answered
 let initialized = false;
-let unloading = false;
-let terminated = false;
+let finishCalled = false; // the SCO called Terminate / LMSFinish
+let terminated = false; // ... and the library took it (the commit went out)
+let endSent = false; // a terminate or unload commit went out
+let playerLeaving = false; // this page is going away (or replacing the SCO)
+let frameLeaving = false; // the SCO's document is going away
+let stopped = false; // a newer launch replaced this session
 let navRequest = "";
 let items = [];
 let current = "";
 
-function payload(event, values) {
-  return JSON.stringify({ event, values });
+function build(event) {
+  seq += 1;
+  for (const v of pending) if (!v.seq) v.seq = seq;
+  latest = { event, seq, values: pending.map((v) => [v.el, v.value]) };
+  if (event === "terminate" || event === "unload") endSent = true;
+  return latest;
+}
+
+// acknowledged drops what the server has applied (up to commit n).
+function acknowledged(n) {
+  for (let i = pending.length - 1; i >= 0; i--) {
+    if (pending[i].seq && pending[i].seq <= n) pending.splice(i, 1);
+  }
+  if (latest && latest.seq <= n) latest = null;
+  if (statusEl.textContent.startsWith("Your progress could not be saved")) say("");
+}
+
+// squash keeps each element once, where it was first set, with its last
+// value: the same data in fewer bytes, for a commit over the keepalive
+// budget.
+function squash(values) {
+  const at = new Map();
+  const out = [];
+  for (const [el, value] of values) {
+    if (at.has(el)) {
+      out[at.get(el)][1] = value;
+    } else {
+      at.set(el, out.length);
+      out.push([el, value]);
+    }
+  }
+  return out;
+}
+
+function handleAnswer(req, status, body) {
+  if (status >= 200 && status < 300) {
+    acknowledged(body && typeof body.seq === "number" ? Math.max(body.seq, req.seq) : req.seq);
+    return true;
+  }
+  if (status === 400 || status === 413) {
+    // The server refused a value; sending it again would fail again.
+    acknowledged(req.seq);
+  }
+  if (status === 409 || status === 401 || status === 403) stopped = true;
+  reportFailure(status, body);
+  return false;
 }
 
 // postSync sends a commit synchronously, as SCORM expects: the SCO's
 // Commit returns only once the server has stored the data.
-function postSync(event, values) {
+function postSync(req) {
   const xhr = new XMLHttpRequest();
   xhr.open("POST", commitURL, false);
   xhr.setRequestHeader("Content-Type", "application/json");
   xhr.setRequestHeader("Authorization", `Bearer ${token}`);
   try {
-    xhr.send(payload(event, values));
+    xhr.send(JSON.stringify(req));
   } catch (e) {
-    return { ok: false, status: 0, body: null };
+    // Chromium refuses synchronous requests during page dismissal
+    // ("Synchronous XHR in page dismissal"); other failures are the network.
+    return { status: 0, body: null, dismissal: /dismissal/i.test(String(e && e.message)) };
   }
   let body = null;
   try {
@@ -63,32 +165,112 @@ function postSync(event, values) {
   } catch (e) {
     body = null;
   }
-  return { ok: xhr.status >= 200 && xhr.status < 300, status: xhr.status, body };
+  return { status: xhr.status, body, dismissal: false };
 }
+
+// postAsync hands a commit to the browser so it is delivered even if the
+// page goes away: fetch with keepalive, as a simple request (text/plain,
+// the token in the body, no custom header) so no CORS preflight is needed.
+// Over the keepalive budget it squashes the values, then tries sendBeacon,
+// and as a last resort sends an ordinary fetch (delivered if the page
+// stays, as when only the SCO's frame is replaced).
+function postAsync(req) {
+  let body = JSON.stringify({ ...req, token });
+  if (body.length > KEEPALIVE_BUDGET) body = JSON.stringify({ ...req, values: squash(req.values), token });
+  const init = { method: "POST", body, headers: { "Content-Type": "text/plain;charset=UTF-8" }, credentials: "omit" };
+  let p;
+  if (new Blob([body]).size <= KEEPALIVE_BUDGET) {
+    p = fetch(commitURL, { ...init, keepalive: true });
+  } else if (navigator.sendBeacon && navigator.sendBeacon(commitURL, new Blob([body], { type: "text/plain;charset=UTF-8" }))) {
+    p = Promise.resolve(null);
+  } else {
+    p = fetch(commitURL, init);
+  }
+  const done = p
+    .then(async (res) => {
+      if (!res) return; // a beacon: the browser delivers it, no answer
+      const answer = await res.json().catch(() => null);
+      handleAnswer(req, res.status, answer);
+    })
+    .catch(() => {
+      // Unreachable: kept in latest for the retry timer.
+    })
+    .finally(() => inflight.delete(done));
+  inflight.add(done);
+  return done;
+}
+
+function leaving() {
+  return playerLeaving || frameLeaving;
+}
+
+// send delivers a commit: synchronously while the page and the SCO stay,
+// otherwise through postAsync. It answers whether the SCO may take it as
+// stored.
+function send(req) {
+  if (!leaving()) {
+    const r = postSync(req);
+    if (!r.dismissal && r.status !== 0) return handleAnswer(req, r.status, r.body);
+    if (!r.dismissal && !leaving()) {
+      reportFailure(0, null);
+      return false;
+    }
+  }
+  // Going away: the browser delivers it after the page is gone.
+  postAsync(req);
+  return true;
+}
+
+// flushOnLeave sends what the SCO left unsaved when its page or frame goes
+// away: a Terminate the server has not acknowledged is sent again; a SCO
+// that never finished ends its session with an unload commit.
+function flushOnLeave() {
+  if (!initialized || stopped) return;
+  if (!endSent) {
+    postAsync(build(finishCalled ? "terminate" : "unload"));
+  } else if (latest) {
+    postAsync(latest);
+  }
+}
+
+// settle waits (at most ms) for the asynchronous sends to be answered.
+function settle(ms) {
+  return Promise.race([Promise.allSettled([...inflight]), new Promise((r) => setTimeout(r, ms))]);
+}
+
+// A commit that failed while the page stays is sent again, same number.
+setInterval(() => {
+  if (latest && !stopped && inflight.size === 0 && !playerLeaving) postAsync(latest);
+}, 3000);
 
 function reportFailure(status, body) {
   const msg = body && body.error ? body.error.message : `the server answered ${status || "nothing"}`;
   say(`Your progress could not be saved: ${msg}`);
 }
 
-// beacon hands a commit to the browser to deliver after the page is gone.
-// sendBeacon cannot set headers, so the token rides in the body
-// (text/plain keeps it a simple request that needs no preflight).
-function beacon(event, values) {
-  const body = JSON.stringify({ event, values, token });
-  const blob = new Blob([body], { type: "text/plain;charset=UTF-8" });
-  if (!navigator.sendBeacon(commitURL, blob)) {
-    fetch(commitURL, { method: "POST", body, keepalive: true, headers: { "Content-Type": "text/plain" } });
+// watchFrame notes, before the SCO's own handlers run (capture listeners
+// on its window), that the SCO's document is going away, so its last
+// commits use the transport that survives it.
+function watchFrame() {
+  let w;
+  try {
+    w = frame.contentWindow;
+    if (!w || w.location.href === "about:blank") return;
+  } catch (e) {
+    return;
   }
-}
-
-// sendOnUnload ends the session when the window goes away before the SCO
-// terminated, with whatever it set since its last commit.
-function sendOnUnload() {
-  unloading = true;
-  if (!initialized || terminated) return;
-  beacon("unload", pending.splice(0));
-  terminated = true;
+  frameLeaving = false;
+  for (const ev of ["beforeunload", "pagehide", "unload"]) {
+    w.addEventListener(ev, () => {
+      frameLeaving = true;
+    }, { capture: true });
+  }
+  // After the SCO's own unload handlers (registered before this one): a
+  // SCO that leaves its frame without finishing (it navigates itself, or
+  // its script died) keeps its session, but what it set is sent now.
+  w.addEventListener("unload", () => {
+    if (initialized && !endSent && !stopped && pending.some((v) => !v.seq)) postAsync(build("commit"));
+  });
 }
 
 function makeAPI(version) {
@@ -97,36 +279,17 @@ function makeAPI(version) {
     dataCommitFormat: "json",
     autocommit: false,
     logLevel: 4,
-    // Reach's commit: the event and the SetValue calls since the last
-    // commit, not the library's rendering of the whole data model, so the
-    // server checks each call exactly as the SCO made it. Commits are
-    // synchronous, Terminate's too, so the SCO's Commit and Terminate
-    // answer "true" only once the server has stored the data.
+    // Reach's commit: the event and the SetValue calls not yet
+    // acknowledged, not the library's rendering of the whole data model,
+    // so the server checks each call exactly as the SCO made it. The
+    // library's commit metadata says whether this is Terminate's commit.
     httpService: {
-      processHttpRequest(_url, _params, immediate) {
-        const values = pending.slice();
-        const event = immediate ? "terminate" : "commit";
-        const r = postSync(event, values);
-        if (r.ok) {
-          pending.splice(0, values.length);
-          // Saved: clear any earlier failure, but announce nothing, so
-          // screen readers are not interrupted at every commit.
-          if (statusEl.textContent.startsWith("Your progress could not be saved")) say("");
-          return { result: "true", errorCode: 0 };
-        }
-        if (r.status === 0 && unloading) {
-          // The page is going away and the SCO commits or terminates in
-          // its own unload handler, where browsers refuse synchronous
-          // requests: let the browser deliver it.
-          beacon(immediate ? "terminate" : "unload", pending.splice(0));
-          return { result: "true", errorCode: 0 };
-        }
-        if (r.status === 400) {
-          // The server refused a value; resending it would fail again.
-          pending.splice(0, values.length);
-        }
-        reportFailure(r.status, r.body);
-        return { result: "false", errorCode: 101 };
+      processHttpRequest(_url, _params, immediate, _log, _listeners, metadata) {
+        const terminate = metadata ? metadata.isTerminateCommit : immediate;
+        if (stopped) return { result: "false", errorCode: 101 };
+        const ok = send(build(terminate ? "terminate" : "commit"));
+        if (!ok && terminate) endSent = false;
+        return ok ? { result: "true", errorCode: 0 } : { result: "false", errorCode: 101 };
       },
       updateSettings() {},
     },
@@ -138,7 +301,7 @@ function makeAPI(version) {
   api[setName] = (element, value) => {
     const result = set(element, value);
     if (String(result) === "true") {
-      pending.push([String(element), String(value)]);
+      pending.push({ el: String(element), value: String(value), seq: 0 });
       if (element === "adl.nav.request") navRequest = String(value);
     }
     return result;
@@ -149,14 +312,22 @@ function makeAPI(version) {
     const result = initialize(arg);
     if (String(result) === "true" && !initialized) {
       initialized = true;
-      const r = postSync("initialize", []);
-      if (!r.ok) reportFailure(r.status, r.body);
+      send(build("initialize"));
     }
     return result;
   };
-  api.on(v12 ? "LMSFinish" : "Terminate", () => {
+  const finishName = v12 ? "LMSFinish" : "Terminate";
+  const finish = api[finishName].bind(api);
+  api[finishName] = (arg) => {
+    if (initialized) finishCalled = true;
+    return finish(arg);
+  };
+  api.on(finishName, () => {
+    // The library stays "not terminated" when Terminate's commit failed;
+    // the player then keeps the commit and sends it again.
+    if (!api.isTerminated()) return;
     terminated = true;
-    afterTerminate();
+    if (!leaving()) afterTerminate();
   });
   return api;
 }
@@ -191,24 +362,28 @@ function neighbour(step) {
   return n ? n.id : "";
 }
 
+// finishSCO lets the SCO finish as it would when its window closes (its
+// beforeunload, pagehide and unload handlers run as its frame is emptied),
+// then sends whatever it left unsaved and waits for the server's answers,
+// so nothing is lost when the player itself moves on.
+async function finishSCO() {
+  playerLeaving = true;
+  if (initialized && !terminated) {
+    await new Promise((resolve) => {
+      frame.addEventListener("load", resolve, { once: true });
+      frame.src = "about:blank";
+      setTimeout(resolve, 1000);
+    });
+  }
+  flushOnLeave();
+  // keepalive delivers what is still in flight if the wait runs out.
+  await settle(5000);
+}
+
 async function go(itemId) {
-  if (!itemId || itemId === current) return;
+  if (!itemId || itemId === current || playerLeaving) return;
   say("Opening the next lesson…");
-  // Let the SCO finish as it would when its window closes, then send
-  // whatever it left unsaved.
-  if (initialized && !terminated) {
-    frame.src = "about:blank";
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  if (initialized && !terminated) {
-    const body = JSON.stringify({ event: "unload", values: pending.splice(0) });
-    await fetch(commitURL, {
-      method: "POST",
-      body,
-      headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
-    }).catch(() => {});
-    terminated = true;
-  }
+  await finishSCO();
   const res = await fetch(`${attemptURL}/navigate`, {
     method: "POST",
     body: JSON.stringify({ item: itemId }),
@@ -273,7 +448,15 @@ async function start() {
     const back = document.getElementById("player-return");
     back.href = body.returnUrl;
     back.hidden = false;
+    back.addEventListener("click", async (ev) => {
+      if (ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
+      ev.preventDefault();
+      say("Saving your progress…");
+      await finishSCO();
+      location.assign(body.returnUrl);
+    });
   }
+  seq = Number(body.attempt.commitSeq) || 0;
   current = body.attempt.scoId;
   const item = items.find((i) => i.id === current);
   titleEl.textContent = item && item.title ? `${body.title}: ${item.title}` : body.title;
@@ -295,10 +478,33 @@ async function start() {
   } else {
     window.API_1484_11 = api;
   }
-  window.addEventListener("pagehide", sendOnUnload);
   renderNavigation();
+  frame.addEventListener("load", watchFrame);
   frame.src = body.scoUrl;
 }
+
+// This page going away: from the first of these events on, commits use
+// the transport that survives the page (beforeunload runs in this window
+// before the SCO's frame). pagehide is the last event: it sends what the
+// SCO left unsaved. beforeunload may be cancelled, so it only switches
+// the transport, and only for as long as the page is really leaving.
+window.addEventListener("beforeunload", () => {
+  if (playerLeaving) return;
+  playerLeaving = true;
+  setTimeout(() => {
+    playerLeaving = false;
+  }, 2000);
+}, { capture: true });
+window.addEventListener("pagehide", () => {
+  playerLeaving = true;
+  flushOnLeave();
+}, { capture: true });
+// A hidden tab may be discarded without pagehide (phones): send what the
+// SCO set so far as an ordinary commit, which keeps the session open.
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState !== "hidden" || !initialized || endSent || stopped || pending.every((v) => v.seq)) return;
+  postAsync(build("commit"));
+});
 
 start().catch((e) => {
   titleEl.textContent = "Cannot start";
