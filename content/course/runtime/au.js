@@ -21,6 +21,27 @@
   const $ = (sel, root = document) => root.querySelector(sel);
   const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
 
+  // guardedStorage wraps Web Storage, which may be denied (in a frame of
+  // another site with third-party storage blocked, merely reading
+  // window.sessionStorage throws SecurityError), partitioned or cleared.
+  // What this page writes is kept in memory too, so it works on without
+  // storage; the xAPI State resource keeps the learner's progress.
+  function guardedStorage(name) {
+    const mem = new Map();
+    return {
+      get(key) {
+        if (mem.has(key)) return mem.get(key);
+        try { return window[name].getItem(key); } catch (e) { return null; }
+      },
+      set(key, value) {
+        mem.set(key, String(value));
+        try { window[name].setItem(key, String(value)); } catch (e) { /* denied or full */ }
+      },
+    };
+  }
+  const sessionStore = guardedStorage('sessionStorage');
+  const localStore = guardedStorage('localStorage');
+
   let data = null; // the AU's au.json
   let launch = null; // launch parameters, or null when opened outside an LMS
   let token = null;
@@ -103,14 +124,14 @@
   // sessionStorage because a second POST gets an error by design.
   async function getToken() {
     const key = 'reach.cmi5.token|' + launch.fetch;
-    const kept = sessionStorage.getItem(key);
+    const kept = sessionStore.get(key);
     if (kept) return kept;
     const res = await fetch(launch.fetch, { method: 'POST', credentials: 'omit' });
     const body = await res.json().catch(() => ({}));
     if (!res.ok || !body['auth-token']) {
       throw new Error(body['error-text'] || `the course could not be authorised (${res.status})`);
     }
-    sessionStorage.setItem(key, body['auth-token']);
+    sessionStore.set(key, body['auth-token']);
     return body['auth-token'];
   }
 
@@ -213,7 +234,7 @@
   }
 
   function saveLocal() {
-    try { localStorage.setItem(localKey(), JSON.stringify(state)); } catch (e) { /* full or blocked */ }
+    try { localStore.set(localKey(), JSON.stringify(state)); } catch (e) { /* full or blocked */ }
   }
 
   async function saveRemote(keepalive = false) {
@@ -236,7 +257,7 @@
 
   async function loadState() {
     let local = null;
-    try { local = JSON.parse(localStorage.getItem(localKey()) || 'null'); } catch (e) { local = null; }
+    try { local = JSON.parse(localStore.get(localKey()) || 'null'); } catch (e) { local = null; }
     let remote = null;
     if (online) {
       try {
@@ -257,12 +278,12 @@
         if (r.found && data.roles[r.body.role]) return r.body.role;
       } catch (e) { /* fall back */ }
     }
-    return state.role || localStorage.getItem('reach.role') || null;
+    return state.role || localStore.get('reach.role') || null;
   }
 
   async function saveRole(role) {
     state.role = role;
-    try { localStorage.setItem('reach.role', role); } catch (e) { /* ignore */ }
+    try { localStore.set('reach.role', role); } catch (e) { /* ignore */ }
     save();
     if (!online) return;
     try {
@@ -1144,7 +1165,7 @@
   async function terminate(keepalive) {
     if (!tracked || sentThisSession.terminated) return;
     sentThisSession.terminated = true;
-    sessionStorage.setItem(sessionKey, 'terminated');
+    sessionStore.set(sessionKey, 'terminated');
     const batch = [];
     if (pendingFail && !state.passed && !sentThisSession.judged && mayJudge()) {
       sentThisSession.judged = true;
@@ -1197,14 +1218,14 @@
       if (online) saveRemote(true);
     });
     window.addEventListener('pageshow', (ev) => {
-      if (ev.persisted && sessionKey && sessionStorage.getItem(sessionKey) === 'terminated') endedBanner();
+      if (ev.persisted && sessionKey && sessionStore.get(sessionKey) === 'terminated') endedBanner();
     });
   }
 
   function endedBanner() {
     tracked = false;
     online = false;
-    const back = sessionKey && sessionStorage.getItem(sessionKey + '|return');
+    const back = sessionKey && sessionStore.get(sessionKey + '|return');
     banner('This session has ended, so new progress is only saved in this browser. To keep recording your progress, go back to the course and launch the module again: you will carry on where you left off.',
       back ? { href: back, text: 'Go back to the course' } : null);
   }
@@ -1225,7 +1246,7 @@
     // reload: a session that has ended cannot send more statements, and
     // the LMS has revoked its token.
     sessionKey = launch ? 'reach.cmi5.phase|' + launch.fetch : '';
-    const phase = sessionKey ? sessionStorage.getItem(sessionKey) : null;
+    const phase = sessionKey ? sessionStore.get(sessionKey) : null;
     if (launch && phase === 'terminated') {
       endedBanner();
     } else if (launch) {
@@ -1234,7 +1255,7 @@
         const ld = await getJSON('activities/state', stateParams('LMS.LaunchData'));
         if (!ld.found) throw new Error('the launch data is missing');
         launchData = ld.body;
-        if (launchData.returnURL) sessionStorage.setItem(sessionKey + '|return', launchData.returnURL);
+        if (launchData.returnURL) sessionStore.set(sessionKey + '|return', launchData.returnURL);
         // cmi5 11.0: read the learner preferences at startup. The course is
         // in English only and has no audio, so there is nothing to apply.
         await getJSON('agents/profile', { agent: JSON.stringify(launch.actor), profileId: 'cmi5LearnerPreferences' }).catch(() => null);
@@ -1251,7 +1272,7 @@
     state.role = await loadRole() || state.role;
 
     if (tracked && phase !== 'initialized') {
-      sessionStorage.setItem(sessionKey, 'initialized');
+      sessionStore.set(sessionKey, 'initialized');
       send(statement('initialized', auActivity(), { cmi5: true }));
     }
     if (tracked && launchData.launchMode && launchData.launchMode !== 'Normal') {
