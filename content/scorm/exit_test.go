@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -138,15 +139,19 @@ func exitPackage(t *testing.T, version string) []byte {
 	return buf.Bytes()
 }
 
-// slowProxy fronts the app origin and holds every commit for delay before
-// passing it on, as a slow server or network would; the player reaches
-// the app origin through it (PublicURL).
-func slowProxy(t *testing.T, cfg *config.Config, delay time.Duration) {
+// commitProxy fronts the app origin (the player reaches it through the
+// proxy, as PublicURL) and lets hook see each commit first: hook may hold
+// it (a slow server or network) or answer it itself, returning true.
+func commitProxy(t *testing.T, cfg *config.Config, hook func(w http.ResponseWriter, body []byte) bool) {
 	target, _ := url.Parse("http://" + cfg.Addr)
 	rp := httputil.NewSingleHostReverseProxy(target)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/commit") && r.Method == http.MethodPost {
-			time.Sleep(delay)
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			if hook(w, body) {
+				return
+			}
 		}
 		rp.ServeHTTP(w, r)
 	}))
@@ -156,11 +161,21 @@ func slowProxy(t *testing.T, cfg *config.Config, delay time.Duration) {
 
 func exitFixture(t *testing.T, version string, delay time.Duration) *fixture {
 	t.Helper()
-	b := reachtest.Backend{Name: "embedded"}
 	var opts []func(*config.Config)
 	if delay > 0 {
-		opts = append(opts, func(c *config.Config) { slowProxy(t, c, delay) })
+		opts = append(opts, func(c *config.Config) {
+			commitProxy(t, c, func(http.ResponseWriter, []byte) bool {
+				time.Sleep(delay)
+				return false
+			})
+		})
 	}
+	return exitFixtureWith(t, version, opts...)
+}
+
+func exitFixtureWith(t *testing.T, version string, opts ...func(*config.Config)) *fixture {
+	t.Helper()
+	b := reachtest.Backend{Name: "embedded"}
 	inst := reachtest.Start(t, b, opts...)
 	ctx := context.Background()
 	bor, err := inst.App.Borough(ctx, "london")
@@ -435,5 +450,50 @@ func TestCommitSequence(t *testing.T) {
 				t.Errorf("launch commitSeq after initialize %v, want 1", n)
 			}
 		})
+	}
+}
+
+// TestBrowserSCOTerminateFails: when Terminate's commit fails, the SCO
+// hears "false", the player does not take the SCO as terminated, and it
+// sends the same commit again until the server has it.
+func TestBrowserSCOTerminateFails(t *testing.T) {
+	browser := browser(t)
+	failed := make(chan struct{}, 1)
+	f := exitFixtureWith(t, "2004", func(c *config.Config) {
+		commitProxy(t, c, func(w http.ResponseWriter, body []byte) bool {
+			if !bytes.Contains(body, []byte(`"event":"terminate"`)) {
+				return false
+			}
+			select {
+			case failed <- struct{}{}:
+				http.Error(w, `{"error":{"message":"the database is restarting"}}`, http.StatusServiceUnavailable)
+				return true
+			default:
+				return false
+			}
+		})
+	})
+	reg := uuid.NewString()
+	start := scorm.AttemptStart{BoroughID: f.borough.ID, Learner: learner("ada"), LearnerID: "ada", LearnerName: "Lovelace, Ada",
+		Registration: reg, PackageID: f.pkg.ID, SCOID: "timer"}
+	a, playerURL, err := f.svc.StartAttempt(context.Background(), start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(browser, chromedp.Navigate(playerURL)); err != nil {
+		t.Fatal(err)
+	}
+	// The SCO finishes on its timer; the server fails that commit.
+	waitTab(t, browser, "Terminate failed", `document.getElementById("player-frame").contentDocument.getElementById("log").textContent`,
+		"finished false")
+	waitTab(t, browser, "the failure said", `document.getElementById("player-status").textContent.startsWith("Your progress could not be saved")`, "true")
+	stored := waitStored(t, f, a.ID, func(a scorm.Attempt) bool { return a.SessionState == "ended" })
+	if stored.SessionState != "ended" || stored.Status != scorm.StatusSuspended || stored.CMI["cmi.location"] != "page-7" || stored.TotalSeconds != 65 {
+		t.Fatalf("after the failed Terminate was sent again: session %s status %s CMI %v", stored.SessionState, stored.Status, stored.CMI)
+	}
+	waitTab(t, browser, "the failure cleared", `document.getElementById("player-status").textContent`, "")
+	re, _, err := f.svc.StartAttempt(context.Background(), start)
+	if err != nil || re.Entry != "resume" {
+		t.Fatalf("relaunch: entry %q, %v", re.Entry, err)
 	}
 }

@@ -90,6 +90,7 @@ let initialized = false;
 let finishCalled = false; // the SCO called Terminate / LMSFinish
 let terminated = false; // ... and the library took it (the commit went out)
 let endSent = false; // a terminate or unload commit went out
+let endAcked = false; // the server took a Terminate of this session
 let playerLeaving = false; // this page is going away (or replacing the SCO)
 let frameLeaving = false; // the SCO's document is going away
 let stopped = false; // a newer launch replaced this session
@@ -133,6 +134,7 @@ function squash(values) {
 
 function handleAnswer(req, status, body) {
   if (status >= 200 && status < 300) {
+    if (req.event === "terminate") endAcked = true;
     acknowledged(body && typeof body.seq === "number" ? Math.max(body.seq, req.seq) : req.seq);
     return true;
   }
@@ -287,6 +289,10 @@ function makeAPI(version) {
       processHttpRequest(_url, _params, immediate, _log, _listeners, metadata) {
         const terminate = metadata ? metadata.isTerminateCommit : immediate;
         if (stopped) return { result: "false", errorCode: 101 };
+        // A Terminate that failed here but reached the server when sent
+        // again: the session has ended, a second Terminate has nothing
+        // more to send.
+        if (endAcked && terminate) return { result: "true", errorCode: 0 };
         const ok = send(build(terminate ? "terminate" : "commit"));
         if (!ok && terminate) endSent = false;
         return ok ? { result: "true", errorCode: 0 } : { result: "false", errorCode: 101 };
