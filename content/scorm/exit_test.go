@@ -56,7 +56,8 @@ const exitSCOScript = `(function () {
   function set(k12, k04, v) { return api12 ? api12.LMSSetValue(k12, v) : api04.SetValue(k04, v); }
   function setAll() {
     set("cmi.core.lesson_location", "cmi.location", "page-7");
-    set("cmi.suspend_data", "cmi.suspend_data", "mode=" + mode);
+    // "big" leaves more than a keepalive request may carry.
+    set("cmi.suspend_data", "cmi.suspend_data", mode === "big" ? "mode=big;" + new Array(63001).join("x") : "mode=" + mode);
     set("cmi.core.exit", "cmi.exit", "suspend");
     set("cmi.core.session_time", "cmi.session_time", api12 ? "0000:01:05.00" : "PT1M5S");
   }
@@ -73,7 +74,7 @@ const exitSCOScript = `(function () {
   switch (mode) {
     case "beforeunload": window.onbeforeunload = function () { finish(); }; break;
     case "unload": window.onunload = finish; break;
-    case "pagehide": window.addEventListener("pagehide", finish); break;
+    case "pagehide": case "big": window.addEventListener("pagehide", finish); break;
     case "visibilitychange":
       document.addEventListener("visibilitychange", function () { if (document.visibilityState === "hidden") finish(); });
       break;
@@ -89,12 +90,12 @@ func exitSCOPage(mode string) string {
 <script src="sco.js"></script></body></html>`
 }
 
-// exitPackage builds a package with one SCO per exit mode and a last
-// "end" SCO, so each mode's SCO has a next one.
+// exitPackage builds a package with one SCO per exit mode, a "big" one
+// and a last "end" SCO, so each mode's SCO has a next one.
 func exitPackage(t *testing.T, version string) []byte {
 	t.Helper()
 	var items, resources strings.Builder
-	for _, m := range append(append([]string{}, exitModes...), "end") {
+	for _, m := range append(append([]string{}, exitModes...), "big", "end") {
 		fmt.Fprintf(&items, `<item identifier="%s" identifierref="r-%s"><title>Finishes from %s</title></item>`, m, m, m)
 		typeAttr := `adlcp:scormtype="sco"`
 		if version != "1.2" {
@@ -121,7 +122,7 @@ func exitPackage(t *testing.T, version string) []byte {
 	zw := zip.NewWriter(&buf)
 	files := map[string]string{"imsmanifest.xml": manifest, "sco.js": exitSCOScript,
 		"after.html": `<!doctype html><html lang="en"><head><title>After</title></head><body><p id="log">after</p></body></html>`}
-	for _, m := range append(append([]string{}, exitModes...), "end") {
+	for _, m := range append(append([]string{}, exitModes...), "big", "end") {
 		files[m+".html"] = exitSCOPage(m)
 	}
 	for name, body := range files {
@@ -495,5 +496,34 @@ func TestBrowserSCOTerminateFails(t *testing.T) {
 	re, _, err := f.svc.StartAttempt(context.Background(), start)
 	if err != nil || re.Entry != "resume" {
 		t.Fatalf("relaunch: entry %q, %v", re.Entry, err)
+	}
+}
+
+// TestBrowserSCOExitLarge: a SCO that sets more at its finish than a
+// keepalive request may carry (64 KiB in flight per page) still has it
+// stored when the player moves on or goes back to the modules: the player
+// waits for the ordinary request before it navigates.
+func TestBrowserSCOExitLarge(t *testing.T) {
+	browser := browser(t)
+	f := exitFixture(t, "2004", 300*time.Millisecond)
+	for _, way := range []string{"next", "return"} {
+		t.Run(way, func(t *testing.T) {
+			reg := uuid.NewString()
+			a, playerURL, err := f.svc.StartAttempt(context.Background(), scorm.AttemptStart{BoroughID: f.borough.ID,
+				Learner: learner("ada"), LearnerID: "ada", LearnerName: "Lovelace, Ada", Registration: reg, PackageID: f.pkg.ID,
+				SCOID: "big", ReturnURL: f.inst.URL + "/"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := chromedp.Do(browser, chromedp.Navigate(playerURL)); err != nil {
+				t.Fatal(err)
+			}
+			waitTab(t, browser, "the SCO is ready", `document.getElementById("player-frame").contentDocument.getElementById("log").textContent`, "ready")
+			leave(t, browser, way)
+			stored := waitStored(t, f, a.ID, func(a scorm.Attempt) bool { return a.SessionState == "ended" })
+			if sd := stored.CMI["cmi.suspend_data"]; stored.SessionState != "ended" || stored.Status != scorm.StatusSuspended || len(sd) != 63009 {
+				t.Fatalf("session %s status %s, suspend data of %d characters, want 63009", stored.SessionState, stored.Status, len(sd))
+			}
+		})
 	}
 }
