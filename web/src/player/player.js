@@ -250,17 +250,20 @@ function reportFailure(status, body) {
   say(`Your progress could not be saved: ${msg}`);
 }
 
-// watchFrame notes, before the SCO's own handlers run (capture listeners
+// watchFrame (at Initialize and at each load of the frame) notes, before
+// the SCO's own handlers run (capture listeners
 // on its window), that the SCO's document is going away, so its last
 // commits use the transport that survives it.
+const watched = new WeakSet();
 function watchFrame() {
   let w;
   try {
     w = frame.contentWindow;
-    if (!w || w.location.href === "about:blank") return;
+    if (!w || w.location.href === "about:blank" || watched.has(w)) return;
   } catch (e) {
     return;
   }
+  watched.add(w);
   frameLeaving = false;
   for (const ev of ["beforeunload", "pagehide", "unload"]) {
     w.addEventListener(ev, () => {
@@ -318,6 +321,9 @@ function makeAPI(version) {
     const result = initialize(arg);
     if (String(result) === "true" && !initialized) {
       initialized = true;
+      // The SCO's document is live now, maybe before its load event: watch
+      // it before it can go away.
+      watchFrame();
       send(build("initialize"));
     }
     return result;
