@@ -157,7 +157,8 @@ func commitProxy(t *testing.T, cfg *config.Config, hook func(w http.ResponseWrit
 		rp.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	cfg.PublicURL = srv.URL
+	// The app origin is named localhost, another site than the content.
+	cfg.PublicURL = "http://" + reachtest.Localhost(strings.TrimPrefix(srv.URL, "http://"))
 }
 
 func exitFixture(t *testing.T, version string, delay time.Duration) *fixture {
