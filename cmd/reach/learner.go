@@ -49,18 +49,11 @@ func runLearnerAction(ctx context.Context, env *cliEnv, args []string, name stri
 	if fs.NArg() != 1 {
 		return usageError{"give exactly one learner id or email address"}
 	}
-	if *borough == "" {
-		return usageError{"--borough is required"}
-	}
-	a, err := openApp(ctx, env, cfg, "warn")
+	a, b, err := openInBorough(ctx, env, cfg, *borough)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	b, err := boroughBySlug(ctx, a, *borough)
-	if err != nil {
-		return err
-	}
 	id := fs.Arg(0)
 	if strings.Contains(id, "@") {
 		u, err := a.Auth.Store().UserByEmail(ctx, b.ID, auth.NormalizeEmail(id))

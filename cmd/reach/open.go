@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/reach-london/reach/internal/app"
+	"github.com/reach-london/reach/internal/auth"
 	"github.com/reach-london/reach/internal/config"
 	"github.com/reach-london/reach/internal/db"
 )
@@ -25,6 +26,25 @@ func openApp(ctx context.Context, env *cliEnv, cfg *config.Config, logLevel stri
 	}
 	fmt.Fprintf(env.stderr, "reach: using the database %s\n", where)
 	return app.Open(ctx, *cfg, newLogger(env, logLevel))
+}
+
+// openInBorough opens the installation for a command that acts in the
+// one borough its required --borough flag names, and looks that borough
+// up; the caller closes the app.
+func openInBorough(ctx context.Context, env *cliEnv, cfg *config.Config, slug string) (*app.App, auth.Borough, error) {
+	if slug == "" {
+		return nil, auth.Borough{}, usageError{"--borough is required"}
+	}
+	a, err := openApp(ctx, env, cfg, "warn")
+	if err != nil {
+		return nil, auth.Borough{}, err
+	}
+	b, err := a.Borough(ctx, slug)
+	if err != nil {
+		a.Close()
+		return nil, auth.Borough{}, err
+	}
+	return a, b, nil
 }
 
 // checkDatabase returns where the configured database is, or an error when

@@ -79,18 +79,11 @@ func runPackageImport(ctx context.Context, env *cliEnv, args []string) error {
 	if fs.NArg() != 1 {
 		return usageError{"give exactly one package zip, e.g. 'reach package import course.zip --borough hackney'"}
 	}
-	if *borough == "" {
-		return usageError{"--borough is required"}
-	}
-	a, err := openApp(ctx, env, cfg, "warn")
+	a, b, err := openInBorough(ctx, env, cfg, *borough)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	b, err := a.Borough(ctx, *borough)
-	if err != nil {
-		return err
-	}
 	pkg, err := a.Content().ImportFile(ctx, b.ID, "cli", fs.Arg(0))
 	if err != nil {
 		return err
@@ -165,18 +158,11 @@ func runPackageDelete(ctx context.Context, env *cliEnv, args []string) error {
 	if fs.NArg() != 1 {
 		return usageError{"give exactly one package id, e.g. 'reach package delete 3f2a… --borough hackney'"}
 	}
-	if *borough == "" {
-		return usageError{"--borough is required"}
-	}
-	a, err := openApp(ctx, env, cfg, "warn")
+	a, b, err := openInBorough(ctx, env, cfg, *borough)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	b, err := a.Borough(ctx, *borough)
-	if err != nil {
-		return err
-	}
 	res, err := a.Content().DeletePackage(ctx, b.ID, "cli", fs.Arg(0))
 	if err != nil {
 		return err
